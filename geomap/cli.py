@@ -1,0 +1,499 @@
+"""The ``geomap`` command line: a thin layer over the library.
+
+Each command parses its options, calls the library, writes its outputs and
+turns geomap's errors into one clear message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from geomap import __version__, settings
+from geomap.errors import GeomapError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+logger = logging.getLogger("geomap")
+
+
+def _friendly(func: F) -> F:
+    """Turn geomap errors into a one-line message and exit code 1, with no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GeomapError as err:
+            raise click.ClickException(str(err)) from err
+        except KeyboardInterrupt:
+            raise click.ClickException(
+                "interrupted; files already written were left as they were"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    if quiet:
+        return None
+    return lambda message: click.echo(message, err=True)
+
+
+def _thresholds(values: Sequence[str]) -> dict[str, dict[str, float]]:
+    from geomap.gaps import parse_threshold
+
+    table: dict[str, dict[str, float]] = {}
+    for text in values:
+        mode, kind, minutes = parse_threshold(text)
+        table.setdefault(mode, {})[kind] = minutes
+    return table
+
+
+def _travel(modes: Sequence[str]) -> list[Any]:
+    from geomap.travel.estimate import default_estimate
+
+    return [default_estimate(mode) for mode in modes]
+
+
+KIND_CHOICE = click.Choice([*settings.KINDS, "post16"])
+MODE_CHOICE = click.Choice(["car", "walk", "bike"])
+
+common_inputs = [
+    click.option(
+        "--providers",
+        "providers_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Provider list (CSV/GeoJSON) instead of the shipped register.",
+    ),
+    click.option(
+        "--early-years",
+        "early_years_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Further early-years list (name, postcode or coordinates, places) added to the providers.",
+    ),
+    click.option(
+        "--partnerships",
+        "partnerships_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="CSV of area code → partnership name, dissolved into partnership areas.",
+    ),
+    click.option(
+        "--partnership-base",
+        type=click.Choice(["ward", "lsoa21", "lsoa11", "msoa11", "msoa21"]),
+        default="ward",
+        show_default=True,
+        help="Layer the partnership codes refer to.",
+    ),
+    click.option(
+        "--threshold",
+        "threshold_texts",
+        multiple=True,
+        metavar="MODE:KIND=MIN",
+        help="Override a threshold, e.g. walk:primary=30 (repeatable).",
+    ),
+    click.option(
+        "--include-independent",
+        is_flag=True,
+        help="Count independent (fee-paying) schools as provision.",
+    ),
+]
+
+
+def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="geomap")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    r"""Where education provision is, who can reach it, and where the gaps are.
+
+    \b
+    Example:
+      geomap report --out out      # the whole analysis on the shipped data
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.captureWarnings(True)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder.",
+)
+@_apply(common_inputs)
+@click.option(
+    "--mode",
+    "modes",
+    type=MODE_CHOICE,
+    multiple=True,
+    default=("car", "walk"),
+    show_default=True,
+    help="Travel modes to analyse (repeatable).",
+)
+@click.option(
+    "--online-tiles", is_flag=True, help="Maps load OpenStreetMap tiles (needs internet)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@_friendly
+def report(
+    out_dir: Path,
+    providers_path: Path | None,
+    early_years_path: Path | None,
+    partnerships_path: Path | None,
+    partnership_base: str,
+    threshold_texts: tuple[str, ...],
+    include_independent: bool,
+    modes: tuple[str, ...],
+    online_tiles: bool,
+    quiet: bool,
+) -> None:
+    r"""Run the main job: maps, GeoPackage and tables into an output folder.
+
+    Writes OUT/index.html (start here), OUT/maps/*.html (offline maps),
+    OUT/geomap.gpkg (layers for QGIS) and OUT/*.csv (tables for Excel).
+
+    \b
+    Examples:
+      geomap report --out out
+      geomap report --out out --partnerships examples/partnerships_example.csv
+      geomap report --out out --early-years my_nurseries.csv --threshold walk:primary=30
+    """
+    from geomap.io import ensure_output_dir
+    from geomap.report import build_report, load_inputs, write_report
+
+    progress = _progress(quiet)
+    ensure_output_dir(out_dir)
+    thresholds = _thresholds(threshold_texts)
+    if progress:
+        progress("[1/6] loading providers, areas, population and origins")
+    inputs = load_inputs(
+        providers_path=providers_path,
+        early_years_path=early_years_path,
+        partnerships_path=partnerships_path,
+        partnership_base=partnership_base,
+    )
+    result = build_report(
+        inputs,
+        travel=_travel(modes),
+        thresholds=thresholds,
+        include_independent=include_independent,
+        online_tiles=online_tiles,
+        progress=progress,
+    )
+    files = write_report(result, out_dir, progress=progress)
+    click.echo(f"Wrote {len(files)} files to {out_dir}; open {out_dir / 'index.html'}")
+    for note in result.notes:
+        click.echo(f"- {note}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--kind",
+    type=str,
+    help="Kind for every row of a list without a kind column (e.g. early_years).",
+)
+@click.option("--include-closed", is_flag=True, help="Keep closed providers.")
+@click.option(
+    "--postcodes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Postcode lookup CSV (postcode, easting, northing) instead of the shipped one.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the normalised list (.csv, .geojson or .gpkg).",
+)
+@_friendly
+def providers(
+    file: Path | None,
+    kind: str | None,
+    include_closed: bool,
+    postcodes: Path | None,
+    out_path: Path | None,
+) -> None:
+    r"""Load, validate and summarise a provider list (the shipped register by default).
+
+    FILE is a CSV or GeoJSON with id, name, kind and a location (lon/lat,
+    easting/northing or postcode). Prints counts per kind.
+
+    \b
+    Examples:
+      geomap providers
+      geomap providers nurseries.csv --kind early_years --out nurseries_clean.csv
+    """
+    from geomap.io import write_csv, write_vector
+    from geomap.providers import load_providers, summarise_providers
+    from geomap.report import provider_output
+
+    loaded = load_providers(file, kind=kind, include_closed=include_closed, postcodes=postcodes)
+    summary = summarise_providers(loaded)
+    click.echo(f"{loaded.attrs['source']}: {len(loaded)} providers")
+    click.echo(summary.to_string(index=False))
+    closed = loaded.attrs.get("closed_excluded", 0)
+    if closed:
+        click.echo(f"{closed} closed providers excluded (use --include-closed to keep them).")
+    click.echo(
+        f"{loaded.attrs.get('outside_county', 0)} providers lie outside Herefordshire; "
+        "they are kept (families cross the border) and flagged in_county=False."
+    )
+    if (loaded["offers_early_years"]).any() and kind is None and file is None:
+        click.echo(settings.EARLY_YEARS_NOTE)
+    if out_path is not None:
+        out = provider_output(loaded)
+        if out_path.suffix.lower() in (".geojson", ".json", ".gpkg"):
+            write_vector(
+                out.to_crs(settings.LONLAT_CRS) if out_path.suffix.lower() != ".gpkg" else out,
+                out_path,
+            )
+        else:
+            write_csv(out, out_path)
+        click.echo(f"Wrote {out_path}")
+
+
+@main.command()
+@click.option(
+    "--origins",
+    "origins_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Points with an id column (CSV or GeoJSON).",
+)
+@click.option(
+    "--destinations",
+    "destinations_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Points with an id column (CSV or GeoJSON).",
+)
+@click.option("--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode.")
+@click.option("--nearest", is_flag=True, help="Only the nearest destination for each origin.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output CSV: from_id,to_id,minutes,method.",
+)
+@_friendly
+def times(
+    origins_path: Path, destinations_path: Path, mode: str, nearest: bool, out_path: Path
+) -> None:
+    r"""Travel times from every origin to every destination.
+
+    Points may give lon/lat, easting/northing or a postcode, and need an id.
+
+    \b
+    Example:
+      geomap times --origins homes.csv --destinations schools.csv --mode car --out times.csv
+    """
+    from geomap.io import write_csv
+    from geomap.locations import read_points
+
+    origins = read_points(origins_path, what="origins")
+    destinations = read_points(destinations_path, what="destinations")
+    source = _travel([mode])[0]
+    table = (
+        source.nearest(origins, destinations) if nearest else source.matrix(origins, destinations)
+    )
+    write_csv(table, out_path)
+    click.echo(f"Wrote {len(table):,} travel times to {out_path}")
+    click.echo(source.describe())
+
+
+@main.command()
+@_apply(common_inputs)
+@click.option(
+    "--mode",
+    "modes",
+    type=MODE_CHOICE,
+    multiple=True,
+    default=("car", "walk"),
+    show_default=True,
+    help="Travel modes (repeatable).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(list(settings.ANALYSIS_KINDS)),
+    multiple=True,
+    help="Kinds to analyse (repeatable; all by default).",
+)
+@click.option(
+    "--top", type=int, default=10, show_default=True, help="Gap areas to print per kind and mode."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full ranked list of gap areas (CSV).",
+)
+@click.option(
+    "--summary-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the ward/partnership summary (CSV).",
+)
+@_friendly
+def gaps(
+    providers_path: Path | None,
+    early_years_path: Path | None,
+    partnerships_path: Path | None,
+    partnership_base: str,
+    threshold_texts: tuple[str, ...],
+    include_independent: bool,
+    modes: tuple[str, ...],
+    kinds: tuple[str, ...],
+    top: int,
+    out_path: Path | None,
+    summary_out: Path | None,
+) -> None:
+    r"""Rank the areas beyond a reasonable journey to each kind of provision.
+
+    \b
+    Examples:
+      geomap gaps --mode walk --kind primary --top 5
+      geomap gaps --out gaps.csv --summary-out wards.csv
+    """
+    from geomap.io import write_csv
+    from geomap.report import analyse, load_inputs
+
+    inputs = load_inputs(
+        providers_path=providers_path,
+        early_years_path=early_years_path,
+        partnerships_path=partnerships_path,
+        partnership_base=partnership_base,
+    )
+    sources = _travel(modes)
+    analysis = analyse(
+        inputs,
+        sources,
+        kinds=kinds or settings.ANALYSIS_KINDS,
+        thresholds=_thresholds(threshold_texts),
+        include_independent=include_independent,
+    )
+    ranking = analysis.ranking
+    for (mode, kind), rows in analysis.coverage.groupby(["mode", "kind"], sort=False):
+        gaps_here = ranking[(ranking["mode"] == mode) & (ranking["kind"] == kind)]
+        threshold = analysis.thresholds[str(mode)][str(kind)]
+        click.echo(
+            f"\n{kind} by {mode} (threshold {threshold:g} min): {len(gaps_here)} of {len(rows)} areas beyond, "
+            f"{int(rows['children_beyond'].sum()):,} of {int(rows['children'].sum()):,} children"
+        )
+        if len(gaps_here):
+            shown = gaps_here.head(top)[
+                ["rank", "area_id", "area_name", "minutes", "children_beyond", "provider_name"]
+            ]
+            click.echo(shown.to_string(index=False))
+    for mode in modes:
+        click.echo(f"\n{analysis.methods[mode]}")
+    if out_path is not None:
+        write_csv(ranking, out_path)
+        click.echo(f"Wrote {out_path}")
+    if summary_out is not None:
+        write_csv(analysis.by_group, summary_out)
+        click.echo(f"Wrote {summary_out}")
+
+
+@main.command(name="map")
+@_apply(common_inputs)
+@click.option(
+    "--kind",
+    type=click.Choice(["all", *settings.ANALYSIS_KINDS]),
+    default="all",
+    show_default=True,
+    help="'all' draws every provider; a kind draws travel time to its nearest provider.",
+)
+@click.option(
+    "--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode (with --kind)."
+)
+@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output HTML file.",
+)
+@_friendly
+def map_command(
+    providers_path: Path | None,
+    early_years_path: Path | None,
+    partnerships_path: Path | None,
+    partnership_base: str,
+    threshold_texts: tuple[str, ...],
+    include_independent: bool,
+    kind: str,
+    mode: str,
+    online_tiles: bool,
+    out_path: Path,
+) -> None:
+    r"""Draw one offline map.
+
+    \b
+    Examples:
+      geomap map --out providers.html
+      geomap map --kind primary --mode walk --out primary_walk.html
+    """
+    from geomap.io import write_text
+    from geomap.maps import offline_html, providers_map
+    from geomap.report import analyse, caption_for, kind_map, load_inputs
+
+    inputs = load_inputs(
+        providers_path=providers_path,
+        early_years_path=early_years_path,
+        partnerships_path=partnerships_path,
+        partnership_base=partnership_base,
+    )
+    if kind == "all":
+        m = providers_map(
+            inputs.providers,
+            areas=inputs.areas,
+            base=inputs.base,
+            title="Education providers",
+            caption=caption_for(inputs, include_independent=include_independent),
+            online_tiles=online_tiles,
+        )
+    else:
+        analysis = analyse(
+            inputs,
+            _travel([mode]),
+            kinds=[kind],
+            thresholds=_thresholds(threshold_texts),
+            include_independent=include_independent,
+        )
+        m, _caption = kind_map(
+            inputs,
+            analysis,
+            kind=kind,
+            mode=mode,
+            include_independent=include_independent,
+            online_tiles=online_tiles,
+        )
+    write_text(offline_html(m), out_path)
+    click.echo(f"Wrote {out_path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

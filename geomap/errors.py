@@ -1,0 +1,89 @@
+"""Errors raised by geomap.
+
+Every error geomap raises on bad input derives from :class:`GeomapError`, and
+the specific ones also derive from the matching built-in exception, so callers
+can catch either ``GeomapError`` or, say, ``ValueError``. Messages say what was
+wrong, where (file, row, column) and how to fix it; the CLI prints them as they
+are, without a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GeomapError(Exception):
+    """Root of every error geomap raises on purpose."""
+
+
+class InputError(ValueError, GeomapError):
+    """An input file or table is wrong in a way the user can fix."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        self.fix = fix
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        text = f"{', '.join(where)}: {message}" if where else message
+        if fix:
+            text = f"{text}. {fix}"
+        super().__init__(text)
+
+
+class EmptyInputError(InputError):
+    """A file or table has no rows."""
+
+
+class MissingColumnError(InputError, KeyError):
+    """A required column is missing."""
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; keep it readable
+        return str(self.args[0])
+
+
+class CoordinateError(InputError):
+    """A coordinate is not a number, is outside Great Britain or is in the wrong columns."""
+
+
+class PostcodeError(InputError, LookupError):
+    """A postcode is not in the lookup."""
+
+
+class DuplicateIdError(InputError):
+    """Two rows share an id."""
+
+
+class UnknownKindError(InputError):
+    """A provider kind is not one geomap knows."""
+
+
+class GeometryError(InputError):
+    """A polygon is invalid or empty."""
+
+
+class CRSError(InputError):
+    """A layer has no coordinate reference system, or two layers disagree."""
+
+
+class TravelTimeError(InputError):
+    """Travel times cannot be computed from the given inputs."""
+
+
+class OutputError(OSError, GeomapError):
+    """An output cannot be written."""

@@ -1,0 +1,579 @@
+"""Interactive folium maps that open offline.
+
+Builders here return :class:`folium.Map` objects; :func:`offline_html` turns
+one into a single self-contained HTML page with Leaflet and jQuery inlined
+(no CDN, no tile server), and the shipped council boundaries drawn as a light
+base. ``online_tiles=True`` adds OpenStreetMap tiles for when a tile server
+is reachable.
+
+Every piece of text that comes from data (provider and area names, ratings)
+is HTML-escaped before it reaches the page, so a provider named
+``<img src=x onerror=alert(1)>`` shows as that text.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
+
+from geomap import settings
+
+#: Marker colour and letter per kind (colour-blind-safe palette, Okabe-Ito).
+KIND_STYLE = {
+    "early_years": ("#CC79A7", "E"),
+    "primary": ("#0072B2", "P"),
+    "secondary": ("#009E73", "S"),
+    "sixth_form": ("#D55E00", "6"),
+    "college": ("#E69F00", "C"),
+    "special": ("#56B4E9", "X"),
+}
+
+#: Choropleth classes as fractions of the threshold, and their colours
+#: (greens within the threshold, reds beyond it).
+TIME_CLASSES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+TIME_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
+NO_JOURNEY_COLOUR = "#9e9e9e"
+GAP_OUTLINE = {"color": "#000000", "weight": 3, "dashArray": "6 4", "fill": False}
+
+#: Simplification tolerance for drawn polygons, metres.
+SIMPLIFY_M = 40.0
+
+_PROVIDER_POINT = JsCode(
+    """function(feature, latlng) {
+        var p = feature.properties, k = GM_KIND[p.k] || ['#444444', '?'];
+        var html = '<div class="gm-k-' + p.k + (p.b ? ' gm-border' : '') + '" style="background:'
+                   + k[0] + '">' + k[1] + '</div>';
+        return L.marker(latlng, {
+            icon: L.divIcon({className: 'gm-marker', html: html, iconSize: [22, 22],
+                             iconAnchor: [11, 11], popupAnchor: [0, -10]}),
+            riseOnHover: true
+        });
+    }"""
+)
+
+#: Row labels of provider popups, in the order of :func:`_provider_values`.
+PROVIDER_LABELS = ("Name", "Kind", "Ages", "Places", "Rating", "Sector", "Id", "Where")
+
+
+def _bind_popup(labels: Sequence[str]) -> JsCode:
+    """JS that gives each feature a popup table (``labels`` × ``properties.v``) and a tooltip."""
+    safe = json.dumps([html.escape(label) for label in labels])
+    return JsCode(
+        f"""function(feature, layer) {{
+        layer.bindPopup(gmTable({safe}, feature.properties.v), {{maxWidth: 340}});
+        layer.bindTooltip(feature.properties.t, {{sticky: true}});
+    }}"""
+    )
+
+
+#: Globals the layers use: marker styles per kind and the popup table builder.
+_GLOBAL_JS = """
+var GM_KIND = %s;
+function gmTable(labels, values) {
+    var h = '<table class="gm-popup">';
+    for (var i = 0; i < labels.length; i++) {
+        if (values[i] !== null && values[i] !== '') {
+            h += '<tr><th>' + labels[i] + '</th><td>' + values[i] + '</td></tr>';
+        }
+    }
+    return h + '</table>';
+}
+"""
+
+_CSS = """
+.gm-marker div {width: 20px; height: 20px; border-radius: 50%; border: 2px solid #fff;
+  box-shadow: 0 0 2px #000; color: #fff; font: bold 12px/20px sans-serif; text-align: center;}
+.gm-marker div.gm-border {border-style: dashed; border-color: #222;}
+.gm-box {position: fixed; z-index: 1000; background: rgba(255,255,255,0.93); padding: 6px 10px;
+  border-radius: 4px; box-shadow: 0 0 4px rgba(0,0,0,0.4); font: 12px/1.35 sans-serif;}
+.gm-title {top: 10px; left: 54px; max-width: calc(100% - 400px); font-size: 15px; font-weight: bold;}
+.gm-caption {bottom: 10px; left: 10px; max-width: 42%; max-height: 40%; overflow: auto; font-size: 11px;}
+.gm-caption summary {cursor: pointer; font-weight: 600;}
+.gm-legend {bottom: 24px; right: 10px; max-width: 260px;}
+.gm-legend i {display: inline-block; width: 16px; height: 12px; margin-right: 6px; vertical-align: middle;
+  border: 1px solid #555;}
+.gm-legend .gm-swatch-gap {border: 2px dashed #000; background: none;}
+.gm-popup th {text-align: left; padding-right: 8px; vertical-align: top; font-weight: 600;}
+"""
+
+
+# --------------------------------------------------------------------------- offline assets
+
+
+@functools.lru_cache(maxsize=1)
+def _assets() -> dict[str, str]:
+    folder = resources.files("geomap") / "_assets"
+
+    def text(name: str) -> str:
+        return (folder / name).read_text(encoding="utf-8")
+
+    def data_uri(name: str) -> str:
+        return "data:image/png;base64," + base64.b64encode((folder / name).read_bytes()).decode()
+
+    css = text("leaflet.css")
+    css = css.replace("url(images/layers.png)", f"url({data_uri('layers.png')})")
+    css = css.replace("url(images/layers-2x.png)", f"url({data_uri('layers-2x.png')})")
+    return {
+        "leaflet_js": text("leaflet.js"),
+        "jquery_js": text("jquery.min.js"),
+        "leaflet_css": css,
+    }
+
+
+def _inline_script(code: str) -> str:
+    return "<script>" + code.replace("</script", "<\\/script") + "</script>"
+
+
+class OfflineMap(folium.Map):
+    """A :class:`folium.Map` whose Leaflet and jQuery are inlined, not fetched from CDNs."""
+
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012 (folium's own class attribute)
+    default_css: list[tuple[str, str]] = []  # noqa: RUF012
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        assets = _assets()
+        root = self.get_root()
+        assert isinstance(root, Figure)
+        header = root.header
+        header.add_child(Element(f"<style>{assets['leaflet_css']}</style>"), name="leaflet_css")
+        header.add_child(Element(_inline_script(assets["leaflet_js"])), name="leaflet")
+        header.add_child(Element(_inline_script(assets["jquery_js"])), name="jquery")
+        header.add_child(Element(f"<style>{_CSS}</style>"), name="geomap_css")
+        header.add_child(
+            Element(
+                _inline_script(_GLOBAL_JS % json.dumps({k: list(v) for k, v in KIND_STYLE.items()}))
+            ),
+            name="geomap_js",
+        )
+
+
+def offline_html(m: folium.Map) -> str:
+    """The map as one self-contained HTML page (UTF-8 text)."""
+    return m.get_root().render()
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+class _Box(MacroElement):
+    """A fixed box of HTML over the map (title, caption, legend)."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div class="gm-box {{ this.css_class }}" id="{{ this.get_name() }}">{{ this.body }}</div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, *, css_class: str) -> None:
+        super().__init__()
+        self._name = "GeomapBox"
+        self.body = body
+        self.css_class = css_class
+
+
+def _esc(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value))
+
+
+def new_map(
+    *,
+    title: str,
+    caption: str,
+    bounds: Sequence[float],
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """An empty offline map framed on ``bounds`` with a title, caption and base layer.
+
+    Parameters
+    ----------
+    title, caption
+        Plain text (escaped here); the caption names data, method and attributions.
+    bounds
+        ``(minx, miny, maxx, maxy)`` in EPSG:27700.
+    base
+        Polygons drawn as a light, non-interactive base (council boundaries).
+    online_tiles
+        Add OpenStreetMap tiles (needs a reachable tile server).
+    """
+    m = OfflineMap(tiles=None, control_scale=True, zoom_snap=0.25)
+    box = gpd.GeoSeries([shapely.box(*bounds)], crs=settings.MEASURE_CRS).to_crs(
+        settings.LONLAT_CRS
+    )
+    minx, miny, maxx, maxy = box.total_bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if online_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles", control=True).add_to(m)
+    if base is not None:
+        data = _geojson(base, ["area_name"], simplify=200.0)
+        folium.GeoJson(
+            data,
+            name="Council boundaries (base)",
+            style_function=lambda _f: {
+                "color": "#777777",
+                "weight": 1,
+                "fillColor": "#f2efe9",
+                "fillOpacity": 0.6,
+                "interactive": False,
+            },
+            control=False,
+        ).add_to(m)
+    _Box(_esc(title), css_class="gm-title").add_to(m)
+    body = f"<details open><summary>About this map</summary>{_esc(caption).replace(chr(10), '<br>')}</details>"
+    _Box(body, css_class="gm-caption").add_to(m)
+    return m
+
+
+def _geojson(
+    layer: gpd.GeoDataFrame, columns: Iterable[str], *, simplify: float | None = SIMPLIFY_M
+) -> dict:
+    """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties."""
+    cols = [c for c in columns if c in layer.columns]
+    geoms = layer.geometry
+    if simplify and (geoms.geom_type != "Point").any():
+        simplified = shapely.coverage_simplify(geoms.to_numpy(), simplify)
+        geoms = gpd.GeoSeries(simplified, crs=layer.crs, index=layer.index)
+    out = gpd.GeoDataFrame(layer[cols].copy(), geometry=geoms, crs=layer.crs).to_crs(
+        settings.LONLAT_CRS
+    )
+    out.geometry = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, 5))
+    for column in cols:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return json.loads(out.to_json(drop_id=True, na="null"))
+
+
+def _ages(low: Any, high: Any) -> str:
+    if pd.isna(low) and pd.isna(high):
+        return "not recorded"
+    if not pd.isna(high) and float(high) >= 25:
+        return f"{int(float(low))}+"
+    lo = "?" if pd.isna(low) else int(float(low))
+    hi = "?" if pd.isna(high) else int(float(high))
+    return f"{lo}–{hi}"
+
+
+def add_providers(
+    m: folium.Map,
+    providers: gpd.GeoDataFrame,
+    *,
+    kinds: Iterable[str] = settings.KINDS,
+    name: str | None = None,
+    show: bool = True,
+) -> None:
+    """Add provider markers, one layer per kind (or one layer called ``name``).
+
+    Markers are coloured circles with a letter per kind (:data:`KIND_STYLE`);
+    providers outside the county have a dashed ring. Popups give name, kind,
+    ages, rating and sector; tooltips the name.
+    """
+    groups = [(kind, providers[providers["kind"] == kind]) for kind in kinds]
+    if name is not None:
+        groups = [("", providers)]
+    for kind, sub in groups:
+        if len(sub) == 0:
+            continue
+        props = pd.DataFrame(index=sub.index)
+        props["k"] = sub["kind"].astype(str).to_numpy()
+        props["b"] = (~sub["in_county"].astype(bool)).astype(int).to_numpy()
+        props["t"] = sub["name"].map(_esc).to_numpy()
+        props["v"] = [_provider_values(row) for row in sub.itertuples(index=False)]
+        layer = gpd.GeoDataFrame(props, geometry=sub.geometry, crs=sub.crs)
+        label = name or f"{settings.KIND_LABELS[kind]} ({len(sub)})"
+        folium.GeoJson(
+            _geojson(layer, props.columns, simplify=None),
+            name=label,
+            show=show,
+            point_to_layer=_PROVIDER_POINT,
+            on_each_feature=_bind_popup(PROVIDER_LABELS),
+        ).add_to(m)
+
+
+def _provider_values(row: object) -> list[str]:
+    """Escaped popup values of a provider, in :data:`PROVIDER_LABELS` order."""
+    get = row.__getattribute__
+    where = (
+        "in the county"
+        if get("in_county")
+        else f"outside the county ({_esc(getattr(row, 'la_name', ''))})"
+    )
+    capacity = getattr(row, "capacity", None)
+    places = "" if capacity is None or pd.isna(capacity) else f"{int(float(capacity)):,}"
+    return [
+        f"<b>{_esc(get('name'))}</b>",
+        _esc(settings.KIND_LABELS.get(str(get("kind")), get("kind"))),
+        _esc(_ages(get("low_age"), get("high_age"))),
+        places,
+        _esc(get("rating")) or "not recorded",
+        _esc(get("sector")),
+        _esc(get("id")),
+        where,
+    ]
+
+
+def time_bins(threshold: float) -> list[float]:
+    """Class breaks (minutes) for a choropleth around ``threshold``; the threshold itself is one."""
+    return [threshold if f == 1.0 else float(round(threshold * f)) for f in TIME_CLASSES]
+
+
+def time_colour(minutes: float, bins: Sequence[float]) -> str:
+    """Colour of a travel time for the given class breaks."""
+    if minutes is None or np.isnan(minutes):
+        return NO_JOURNEY_COLOUR
+    return TIME_COLOURS[int(np.searchsorted(np.asarray(bins), minutes, side="left"))]
+
+
+def add_time_layer(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    name: str,
+    threshold: float,
+    popup_fields: Sequence[tuple[str, str]],
+    show: bool = True,
+) -> None:
+    """Choropleth of ``areas['minutes']`` and an outline layer of the areas beyond ``threshold``.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    areas
+        Polygons with ``minutes`` and ``beyond`` and the ``popup_fields`` columns.
+    name
+        Layer name in the layer control.
+    threshold
+        Minutes beyond which an area is a gap (outlined).
+    popup_fields
+        (column, label) pairs shown in each area's popup.
+    show
+        Whether the layers start visible.
+    """
+    bins = time_bins(threshold)
+    props = pd.DataFrame(index=areas.index)
+    props["style"] = pd.Series(
+        index=areas.index,
+        dtype=object,
+        data=[
+            {
+                "fillColor": time_colour(v, bins),
+                "color": "#555555",
+                "weight": 0.6,
+                "fillOpacity": 0.75,
+            }
+            for v in areas["minutes"].to_numpy(dtype=float)
+        ],
+    )
+    props["t"] = [
+        f"{_esc(n)}: {'no journey' if np.isnan(v) else f'{v:.0f} min'}"
+        for n, v in zip(areas["area_name"], areas["minutes"].to_numpy(dtype=float), strict=True)
+    ]
+    columns = [col for col, _label in popup_fields]
+    props["v"] = [[_format(v) for v in row] for row in areas[columns].itertuples(index=False)]
+    layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
+    folium.GeoJson(
+        _geojson(layer, props.columns),
+        name=name,
+        show=show,
+        on_each_feature=_bind_popup([label for _col, label in popup_fields]),
+    ).add_to(m)
+    gaps = areas[areas["beyond"].astype(bool)]
+    if len(gaps):
+        folium.GeoJson(
+            _geojson(gaps[["area_name", "geometry"]], ["area_name"]),
+            name=f"Gap areas: beyond {threshold:g} min ({len(gaps)})",
+            show=show,
+            style_function=lambda _f: dict(GAP_OUTLINE, interactive=False),
+        ).add_to(m)
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, float | np.floating):
+        return "—" if np.isnan(value) else f"{value:,.1f}".rstrip("0").rstrip(".")
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    return _esc(value) or "—"
+
+
+def add_time_legend(
+    m: folium.Map, *, title: str, threshold: float, kinds: Iterable[str] = ()
+) -> None:
+    """Legend: time classes in minutes, no-journey grey, gap outline and marker kinds."""
+    bins = time_bins(threshold)
+    edges = [0, *bins]
+    rows = []
+    for i, colour in enumerate(TIME_COLOURS):
+        label = f"{edges[i]:g}–{edges[i + 1]:g} min" if i < len(bins) else f"over {bins[-1]:g} min"
+        rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
+    rows.append(f'<div><i style="background:{NO_JOURNEY_COLOUR}"></i>no journey found</div>')
+    rows.append(f'<div><i class="gm-swatch-gap"></i>beyond {threshold:g} min (gap)</div>')
+    rows.extend(_kind_rows(kinds))
+    body = f"<b>{_esc(title)}</b>" + "".join(rows)
+    _Box(body, css_class="gm-legend").add_to(m)
+
+
+def _kind_rows(kinds: Iterable[str]) -> list[str]:
+    rows = []
+    for kind in kinds:
+        colour, letter = KIND_STYLE[kind]
+        rows.append(
+            f'<div><i style="background:{colour};border-radius:50%;color:#fff;text-align:center;'
+            f'font:bold 9px/12px sans-serif">{letter}</i>{_esc(settings.KIND_LABELS[kind])}</div>'
+        )
+    if rows:
+        rows.append(
+            '<div><i style="border:2px dashed #222;border-radius:50%"></i>outside the county</div>'
+        )
+    return rows
+
+
+def add_kind_legend(m: folium.Map, *, title: str, kinds: Iterable[str] = settings.KINDS) -> None:
+    """Legend of marker kinds only."""
+    _Box(f"<b>{_esc(title)}</b>" + "".join(_kind_rows(kinds)), css_class="gm-legend").add_to(m)
+
+
+def finish(m: folium.Map) -> folium.Map:
+    """Add the layer control (call last)."""
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+# --------------------------------------------------------------------------- whole maps
+
+
+def providers_map(
+    providers: gpd.GeoDataFrame,
+    *,
+    areas: gpd.GeoDataFrame | None = None,
+    base: gpd.GeoDataFrame | None = None,
+    title: str = "Education providers",
+    caption: str = "",
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Providers by kind over area outlines."""
+    frame = areas if areas is not None else providers
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=frame.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    if areas is not None:
+        outline = gpd.GeoDataFrame(
+            {
+                "t": areas["area_name"].map(_esc).to_numpy(),
+                "v": [
+                    [_esc(n), _esc(i)]
+                    for n, i in zip(areas["area_name"], areas["area_id"], strict=True)
+                ],
+            },
+            geometry=areas.geometry.to_numpy(),
+            crs=areas.crs,
+        )
+        folium.GeoJson(
+            _geojson(outline, ["t", "v"]),
+            name=f"Areas ({len(areas)})",
+            style_function=lambda _f: {"color": "#555555", "weight": 0.8, "fillOpacity": 0.05},
+            on_each_feature=_bind_popup(["Area", "Code"]),
+        ).add_to(m)
+    kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+    add_providers(m, providers, kinds=kinds)
+    add_kind_legend(m, title="Providers", kinds=kinds)
+    return finish(m)
+
+
+def access_map(
+    areas: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    *,
+    kind: str,
+    mode: str,
+    threshold: float,
+    caption: str,
+    base: gpd.GeoDataFrame | None = None,
+    other_providers: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Travel time to the nearest provider of ``kind`` by ``mode``, with gap areas outlined.
+
+    Parameters
+    ----------
+    areas
+        Area polygons joined to coverage rows for this kind and mode: ``minutes``,
+        ``beyond``, ``children``, ``provider_name``, ``threshold``.
+    providers
+        The providers counted for this kind (drawn as markers).
+    kind, mode
+        What the times are to, and by.
+    threshold
+        Minutes beyond which an area is a gap.
+    caption
+        Data, method and attribution text.
+    base
+        Council boundaries drawn as the base.
+    other_providers
+        Providers of this kind not counted (e.g. independent schools), drawn in a
+        layer that starts hidden.
+    online_tiles
+        Add OpenStreetMap tiles.
+    """
+    label = settings.KIND_LABELS.get(kind, "Post-16 (sixth forms and colleges)")
+    title = f"{label}: {mode} time to the nearest provider"
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    fields = [
+        ("area_name", "Area"),
+        ("area_id", "Code"),
+        ("minutes", f"Minutes by {mode}"),
+        ("provider_name", "Nearest provider"),
+        ("children", "Children of the age"),
+        ("beyond", f"Beyond {threshold:g} min"),
+        ("origin_source", "Journey starts at"),
+    ]
+    add_time_layer(
+        m,
+        areas,
+        name=f"Minutes to nearest ({mode})",
+        threshold=threshold,
+        popup_fields=[f for f in fields if f[0] in areas.columns],
+    )
+    add_providers(m, providers, name=f"Providers counted ({len(providers)})")
+    if other_providers is not None and len(other_providers):
+        add_providers(
+            m,
+            other_providers,
+            name=f"Not counted: independent ({len(other_providers)})",
+            show=False,
+        )
+    kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+    add_time_legend(
+        m, title=f"Minutes to nearest: {label.lower()}", threshold=threshold, kinds=kinds
+    )
+    return finish(m)

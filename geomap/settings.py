@@ -1,0 +1,168 @@
+"""Documented defaults: coordinate systems, provider kinds, age bands, thresholds, paths.
+
+Each value here is a default that a function or CLI option can override; the
+docstring or comment beside it says where it comes from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+#: Coordinate reference system geomap measures in: British National Grid.
+MEASURE_CRS: Final = "EPSG:27700"
+#: Coordinate reference system for drawing with folium and for lon/lat input.
+LONLAT_CRS: Final = "EPSG:4326"
+
+#: Provider kinds, in the order planners read them. A provider has one main
+#: ``kind`` and may offer other phases too (a primary school with a nursery class
+#: also counts as early-years provision; an 11-18 school is ``sixth_form`` and
+#: also offers secondary places). See :func:`geomap.providers.offers`.
+KINDS: Final = ("early_years", "primary", "secondary", "sixth_form", "college", "special")
+
+#: Human labels for kinds.
+KIND_LABELS: Final = {
+    "early_years": "Early years",
+    "primary": "Primary",
+    "secondary": "Secondary (high school)",
+    "sixth_form": "Sixth form",
+    "college": "College (post-16)",
+    "special": "Special school",
+}
+
+#: Kinds whose coverage geomap analyses by default. ``post16`` is a derived
+#: group (sixth forms and colleges together) used by the post-16 analysis.
+ANALYSIS_KINDS: Final = ("early_years", "primary", "secondary", "post16", "special")
+
+#: Age band (inclusive, in completed years at mid-year) of the children who
+#: need each kind of provision. 4-year-olds are in both early years and primary
+#: because at mid-year they are split between nursery and reception.
+AGE_BANDS: Final = {
+    "early_years": (0, 4),
+    "primary": (4, 10),
+    "secondary": (11, 15),
+    "sixth_form": (16, 18),
+    "college": (16, 18),
+    "post16": (16, 18),
+    "special": (2, 18),
+}
+
+#: Walking speed, km/h (a common planning figure, about 3 mph).
+WALK_SPEED_KMH: Final = 4.8
+#: Cycling speed, km/h.
+BIKE_SPEED_KMH: Final = 16.0
+
+_MILE_KM: Final = 1.609344
+
+
+def _walk_minutes(miles: float) -> float:
+    return round(miles * _MILE_KM / WALK_SPEED_KMH * 60, 1)
+
+
+#: Longest reasonable journey, minutes, by mode and kind, with its source.
+#: Walking: the statutory walking distances (Education Act 1996 s.444(5); DfE
+#: "Travel to school for children of compulsory school age", 2024): 2 miles
+#: under 8, 3 miles from 8, converted at ``WALK_SPEED_KMH``. Primary and early
+#: years use 2 miles, older children 3 miles. Car (and any motorised mode): the
+#: DfE guidance's longest reasonable journey, 45 minutes for primary and 75
+#: minutes for secondary; early years take the primary figure and post-16 and
+#: special the secondary one (no national figure exists for them).
+THRESHOLDS: Final[dict[str, dict[str, float]]] = {
+    "walk": {
+        "early_years": _walk_minutes(2),
+        "primary": _walk_minutes(2),
+        "secondary": _walk_minutes(3),
+        "sixth_form": _walk_minutes(3),
+        "college": _walk_minutes(3),
+        "post16": _walk_minutes(3),
+        "special": _walk_minutes(3),
+    },
+    "car": {
+        "early_years": 45.0,
+        "primary": 45.0,
+        "secondary": 75.0,
+        "sixth_form": 75.0,
+        "college": 75.0,
+        "post16": 75.0,
+        "special": 75.0,
+    },
+}
+#: Bikes and public transport take the motorised figures.
+THRESHOLDS["bike"] = dict(THRESHOLDS["car"])
+THRESHOLDS["pt"] = dict(THRESHOLDS["car"])
+
+THRESHOLD_SOURCES: Final = {
+    "walk": (
+        "statutory walking distance (Education Act 1996 s.444(5)): 2 miles under 8, "
+        f"3 miles from 8, at {WALK_SPEED_KMH:g} km/h"
+    ),
+    "car": (
+        "DfE home-to-school travel guidance: 45 min primary, 75 min secondary as the "
+        "longest reasonable journey"
+    ),
+}
+THRESHOLD_SOURCES["bike"] = THRESHOLD_SOURCES["car"]
+THRESHOLD_SOURCES["pt"] = THRESHOLD_SOURCES["car"]
+
+
+def data_dir() -> Path:
+    """Folder of the shipped data: ``$GEOMAP_DATA_DIR`` or ``data/`` beside the package."""
+    env = os.environ.get("GEOMAP_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a shipped data file, e.g. ``data_path("boundaries", "x.geojson")``."""
+    return data_dir().joinpath(*parts)
+
+
+#: Shipped files, relative to :func:`data_dir`.
+SHIPPED: Final = {
+    "providers": ("providers", "herefordshire_providers.csv"),
+    "postcodes": ("providers", "codepoint_open_postcodes_herefordshire_and_border.csv"),
+    "population": ("population", "lsoa11_herefordshire_population_mid2020_syoa.csv"),
+    "deprivation": ("deprivation", "imd2019_lsoa11_herefordshire.csv"),
+    "lsoa11": ("boundaries", "lsoa11_herefordshire_bgc.geojson"),
+    "lsoa21": ("boundaries", "lsoa21_herefordshire.geojson"),
+    "ward": ("boundaries", "wards22_herefordshire_bsc.geojson"),
+    "msoa11": ("boundaries", "msoa11_herefordshire_bgc.geojson"),
+    "msoa21": ("boundaries", "msoa21_herefordshire_bsc.geojson"),
+    "lad": ("boundaries", "lad24_herefordshire_and_neighbours_buc.geojson"),
+    "trip_points11": ("travel", "herefordshire_lsoa11_nearest_road_points_walesish.geojson"),
+    "pwc11": ("travel", "herefordshire_lsoa11_centroids_walesish.geojson"),
+    "car_calibration": ("travel", "herefordshire_lsoa11_car_minutes_to_hospitals_calibration.csv"),
+    "calibration_sites": ("travel", "hospital_postcode_coords.csv"),
+    "car_speeds": ("travel", "dft_jts2017_am_peak_car_speeds_by_osm_highway.csv"),
+    "pt_table": (
+        "travel",
+        "herefordshire_lsoa11_public_transport_minutes_to_nhs_sites_walesish.csv",
+    ),
+    "pt_sites": ("travel", "nhs_sites_reached_from_herefordshire_walesish.geojson"),
+}
+
+
+def shipped(name: str) -> Path:
+    """Path of a shipped data file by its short name (see ``SHIPPED``)."""
+    return data_path(*SHIPPED[name])
+
+
+#: Herefordshire's ONS code.
+COUNTY_CODE: Final = "E06000019"
+COUNTY_NAME: Final = "Herefordshire"
+
+#: Attribution that every output built from the shipped data carries.
+ATTRIBUTION: Final = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. "
+    "Contains OS data © Crown copyright and database right. Source: ONS, DfE, MHCLG, DfT. "
+    "LSOA trip points © OpenStreetMap contributors (ODbL 1.0), via stupidpupil/wales_lsoa_trip_points."
+)
+
+#: What the shipped early-years data covers; printed beside every early-years output.
+EARLY_YEARS_NOTE: Final = (
+    "Early-years provision here is school-based only (schools with nursery-age places); "
+    "private, voluntary and independent nurseries and childminders are not in the shipped "
+    "data. Load a fuller list (e.g. the Ofsted early-years register) to include them."
+)
