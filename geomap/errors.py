@@ -87,3 +87,35 @@ class TravelTimeError(InputError):
 
 class OutputError(OSError, GeomapError):
     """An output cannot be written."""
+
+
+class NetworkFileError(InputError):
+    """A file cannot be read as a road, walking or cycling network."""
+
+
+class EmptyNetworkError(NetworkFileError):
+    """A network has no usable nodes or edges (for the mode asked for)."""
+
+
+class NetworkDownloadError(ConnectionError, GeomapError):
+    """A network could not be downloaded from OpenStreetMap (Overpass or Nominatim).
+
+    ``url`` is the server asked and ``status`` the HTTP status code, when there was one.
+    Nothing is cached when a download fails.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NetworkTimeoutError(NetworkDownloadError, TimeoutError):
+    """The server did not answer in time."""
+
+
+class TimetableError(InputError):
+    """A GTFS timetable lacks a file, has a value geomap cannot read, or runs nothing on the date."""

@@ -216,9 +216,10 @@ def new_map(
         Add OpenStreetMap tiles (needs a reachable tile server).
     """
     m = OfflineMap(tiles=None, control_scale=True, zoom_snap=0.25)
-    box = gpd.GeoSeries([shapely.box(*bounds)], crs=settings.MEASURE_CRS).to_crs(
-        settings.LONLAT_CRS
-    )
+    frame = shapely.box(*bounds)
+    if min(bounds[2] - bounds[0], bounds[3] - bounds[1]) < 1:
+        frame = frame.buffer(2000)  # a single point still gets a frame a few km across
+    box = gpd.GeoSeries([frame], crs=settings.MEASURE_CRS).to_crs(settings.LONLAT_CRS)
     minx, miny, maxx, maxy = box.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     if online_tiles:

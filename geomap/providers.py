@@ -368,12 +368,15 @@ def offers(providers: pd.DataFrame, kind: str) -> pd.Series:
 
 
 def summarise_providers(providers: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Counts per kind: all, in the county, across the border, by sector.
+    """Counts per kind: all, offering places of the kind, in the county, across the border, by sector.
 
     Returns
     -------
     pandas.DataFrame
         One row per kind (in :data:`geomap.settings.KINDS` order) plus a total.
+        ``providers`` counts the main kind; ``offering`` counts every provider
+        with places of that kind (a primary school with a nursery class offers
+        early years), so it does not add up.
     """
     rows = []
     for kind in settings.KINDS:
@@ -382,6 +385,7 @@ def summarise_providers(providers: gpd.GeoDataFrame) -> pd.DataFrame:
             {
                 "kind": kind,
                 "providers": len(sub),
+                "offering": int(offers(providers, kind).sum()),
                 "in_county": int(sub["in_county"].sum()),
                 "outside_county": int((~sub["in_county"]).sum()),
                 **{s: int((sub["sector"] == s).sum()) for s in SECTORS},
@@ -389,6 +393,7 @@ def summarise_providers(providers: gpd.GeoDataFrame) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     total = table.drop(columns="kind").sum().to_dict()
+    total["offering"] = len(providers)
     table.loc[len(table)] = {"kind": "total", **total}
     return table
 

@@ -55,6 +55,39 @@ BIKE_SPEED_KMH: Final = 16.0
 
 _MILE_KM: Final = 1.609344
 
+#: Network modes geomap downloads and loads (osmnx ``network_type`` names), and
+#: the travel mode each serves (a ``drive`` network gives ``car`` times).
+NETWORK_MODES: Final = {"drive": "car", "walk": "walk", "bike": "bike"}
+#: Metres added around a place or polygon before downloading its network, so that
+#: journeys that leave the area and come back (a border road, a bridge just over
+#: the boundary) are routed as they are driven. 5 km takes in Herefordshire's
+#: border lanes without doubling the download.
+NETWORK_BUFFER_M: Final = 5000.0
+#: Whether networks are topologically simplified (osmnx's default): nodes only at
+#: junctions and dead ends, which makes graphs about five times smaller and
+#: quicker to load, but points snap to the nearest junction rather than the
+#: nearest bend in the road. Pass ``simplify=False`` for the most exact snapping.
+NETWORK_SIMPLIFY: Final = True
+#: Origins and destinations further than this (metres) from their nearest network
+#: node are warned about and counted; they keep their times.
+NETWORK_MAX_SNAP_M: Final = 1000.0
+#: Speed (km/h) of the off-network leg between a point and its nearest node: walking.
+NETWORK_ACCESS_KMH: Final = WALK_SPEED_KMH
+#: Car speed (km/h) for OSM highway classes not in the shipped DfT table
+#: (``living_street``, ``road``, ``busway`` ...): the DfT "Local street" speed.
+CAR_DEFAULT_KMH: Final = 18.3
+#: Great Britain's national speed limits (mph), for OSM ``maxspeed`` values such as
+#: ``national`` or ``GB:nsl_single`` (The Highway Code, rule 124).
+UK_NATIONAL_LIMITS_MPH: Final = {
+    "national": 60.0,
+    "gb:nsl_single": 60.0,
+    "uk:nsl_single": 60.0,
+    "gb:nsl_dual": 70.0,
+    "uk:nsl_dual": 70.0,
+    "gb:motorway": 70.0,
+    "uk:motorway": 70.0,
+}
+
 
 def _walk_minutes(miles: float) -> float:
     return round(miles * _MILE_KM / WALK_SPEED_KMH * 60, 1)
@@ -114,6 +147,19 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data"
 
 
+def cache_dir() -> Path:
+    """Folder for downloaded networks: ``$GEOMAP_CACHE_DIR``, else ``geomap`` in the user cache.
+
+    The user cache is ``$XDG_CACHE_HOME`` or ``~/.cache``. Nothing is written
+    there until a network is downloaded.
+    """
+    env = os.environ.get("GEOMAP_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "geomap"
+
+
 def data_path(*parts: str) -> Path:
     """Path of a shipped data file, e.g. ``data_path("boundaries", "x.geojson")``."""
     return data_dir().joinpath(*parts)
@@ -166,3 +212,34 @@ EARLY_YEARS_NOTE: Final = (
     "private, voluntary and independent nurseries and childminders are not in the shipped "
     "data. Load a fuller list (e.g. the Ofsted early-years register) to include them."
 )
+
+# --------------------------------------------------------------------------- timetables (GTFS)
+
+#: Public-transport journeys from timetables must arrive by this time (HH:MM),
+#: on the chosen school day: 09:00 is a usual start of the school and college day.
+PT_ARRIVE_BY: Final = "09:00"
+#: Longest walk (metres walked) from an origin to its first stop, from the last
+#: stop to the destination, or straight from origin to destination. 1,200 m is
+#: about 15 minutes at ``WALK_SPEED_KMH``; walks are straight-line distance times
+#: the walking detour factor (1.3), as no walking network is used.
+PT_MAX_WALK_M: Final = 1200.0
+#: Longest walk (metres walked) between two stops to change buses.
+PT_TRANSFER_WALK_M: Final = 400.0
+#: Least time (minutes) allowed to change buses, even at the same stop; a change
+#: between stops takes the longer of this and the walk.
+PT_MIN_TRANSFER_MINUTES: Final = 2.0
+#: Longest public-transport journey (minutes, leaving home to arriving): well
+#: over the DfE's 75-minute longest reasonable journey, so that analyses still see
+#: journeys beyond their thresholds, while leaving out journeys that start at dawn.
+PT_MAX_JOURNEY_MINUTES: Final = 120.0
+#: A bus faster than this between consecutive stops (straight line, km/h) shows a
+#: stop in the wrong place; no bus on the feed's roads averages more.
+GTFS_MAX_SPEED_KMH: Final = 120.0
+#: Stops further than this (km) from the feed's median stop position are reported;
+#: they are only distrusted if their timetable speeds are impossible too, because
+#: long-distance coaches do reach far-away stops (Heathrow, Norwich) on time.
+GTFS_FAR_KM: Final = 50.0
+#: Positions (lat, lon) that feeds use as placeholders for an unknown stop
+#: location; a stop within about 100 m of one is not trusted. (49.766, -7.556), in
+#: the sea south-west of Cornwall, appears in Bus Open Data Service feeds.
+GTFS_PLACEHOLDER_POSITIONS: Final = ((49.766, -7.556), (0.0, 0.0))
