@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 
 from geomap import settings
 from geomap.errors import CRSError, GeometryError, InputError
-from geomap.io import find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
 from geomap.locations import check_crs_plausible, check_unique_ids
 from geomap.providers import offers
 
@@ -264,15 +264,15 @@ def load_partnerships(
     codes = table[code_c].astype("string").str.strip()
     names = table[name_c].astype("string").str.strip()
     known = codes.isin(areas["area_id"])
-    if (~known).any():
-        pos = int(np.flatnonzero((~known).to_numpy())[0])
-        raise InputError(
-            f"area code '{codes.iloc[pos]}' is not in the {areas.attrs.get('layer', 'base')} layer",
-            path=source_of(table),
-            row=row_number(table, pos),
-            column=code_c,
-            fix="Check the code, or choose the layer the codes come from with --partnership-base",
-        )
+    check_rows(
+        table,
+        (~known),
+        lambda pos: (
+            f"area code '{codes.iloc[pos]}' is not in the {areas.attrs.get('layer', 'base')} layer"
+        ),
+        column=code_c,
+        fix="Check the code, or choose the layer the codes come from with --partnership-base",
+    )
     dup = codes.duplicated(keep=False)
     if dup.any():
         pos = int(np.flatnonzero(dup.to_numpy())[1])

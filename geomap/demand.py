@@ -22,7 +22,7 @@ import pandas as pd
 
 from geomap import settings
 from geomap.errors import InputError
-from geomap.io import find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import check_rows, find_column, raise_missing, read_table
 from geomap.locations import check_unique_ids
 
 ORIGIN_SOURCES = (
@@ -64,15 +64,13 @@ def load_population(path: str | Path | None = None) -> pd.DataFrame:
     for column in ages:
         values = pd.to_numeric(table[column].str.replace(",", ""), errors="coerce")
         bad = values.isna() | (values < 0)
-        if bad.any():
-            pos = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                f"'{table[column].iloc[pos]}' is not a count of people",
-                path=source_of(table),
-                row=row_number(table, pos),
-                column=column,
-                fix="Give whole numbers, 0 where there is nobody",
-            )
+        check_rows(
+            table,
+            bad,
+            lambda pos, column=column: f"'{table[column].iloc[pos]}' is not a count of people",
+            column=column,
+            fix="Give whole numbers, 0 where there is nobody",
+        )
         out[column] = values.astype(int)
     for extra in ("total_population", "label_pt_easting", "label_pt_northing"):
         if extra in table.columns:

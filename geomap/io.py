@@ -17,11 +17,12 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NoReturn
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -116,6 +117,29 @@ def source_of(table: pd.DataFrame) -> str | None:
 def row_number(table: pd.DataFrame, position: int) -> int:
     """The row number a user sees for the record at 0-based ``position``."""
     return int(table.attrs.get("geomap_first_row", 1)) + position
+
+
+def check_rows(
+    table: pd.DataFrame,
+    bad: pd.Series | np.ndarray,
+    message: Callable[[int], str],
+    *,
+    column: str | None,
+    fix: str | None = None,
+    error: type[InputError] = InputError,
+) -> None:
+    """Raise ``error`` for the first row where ``bad`` is true; do nothing if none is.
+
+    ``message`` gets the row's 0-based position and says what is wrong with it;
+    the error names the table's file, the row as the user sees it and ``column``.
+    """
+    mask = np.asarray(bad, dtype=bool)
+    if not mask.any():
+        return
+    pos = int(np.flatnonzero(mask)[0])
+    raise error(
+        message(pos), path=source_of(table), row=row_number(table, pos), column=column, fix=fix
+    )
 
 
 def normalise_name(name: str) -> str:

@@ -27,7 +27,7 @@ from geomap.errors import (
     InputError,
     PostcodeError,
 )
-from geomap.io import find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -218,16 +218,15 @@ def _numbers(table: pd.DataFrame, column: str, *, what: str) -> pd.Series:
     raw = table[column]
     values = pd.to_numeric(raw, errors="coerce")
     bad = raw.notna() & values.isna()
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CoordinateError(
-            f"'{raw.iloc[pos]}' is not a number",
-            path=source_of(table),
-            row=row_number(table, pos),
-            column=column,
-            fix="Coordinates must be plain numbers (decimal degrees for lon/lat, "
-            "metres for easting/northing)",
-        )
+    check_rows(
+        table,
+        bad,
+        lambda pos: f"'{raw.iloc[pos]}' is not a number",
+        column=column,
+        fix="Coordinates must be plain numbers (decimal degrees for lon/lat, "
+        "metres for easting/northing)",
+        error=CoordinateError,
+    )
     return values.astype(float)
 
 
@@ -297,30 +296,30 @@ def _check_bng(
     east_c: str,
     north_c: str,
 ) -> None:
-    path = source_of(table)
     ok = _within(east, GB_EASTING) & _within(north, GB_NORTHING)
     bad = have & ~ok
     # eastings and northings below 1,000 m are lon/lat in the wrong columns
     looks_degrees = have & (east.abs() <= 180) & (north.abs() <= 90)
-    if looks_degrees.any():
-        pos = int(np.flatnonzero(looks_degrees.to_numpy())[0])
-        raise CoordinateError(
+    check_rows(
+        table,
+        looks_degrees,
+        lambda pos: (
             f"({east.iloc[pos]:g}, {north.iloc[pos]:g}) look like longitude/latitude in "
-            "easting/northing columns",
-            path=path,
-            row=row_number(table, pos),
-            column=east_c,
-            fix="Rename the columns to 'lon' and 'lat' (WGS84 degrees)",
-        )
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CoordinateError(
-            f"({east.iloc[pos]:g}, {north.iloc[pos]:g}) is outside Great Britain",
-            path=path,
-            row=row_number(table, pos),
-            column=east_c if not _within(east.iloc[[pos]], GB_EASTING).all() else north_c,
+            "easting/northing columns"
+        ),
+        column=east_c,
+        fix="Rename the columns to 'lon' and 'lat' (WGS84 degrees)",
+        error=CoordinateError,
+    )
+    for column, wrong in ((east_c, have & ~_within(east, GB_EASTING)), (north_c, bad)):
+        check_rows(
+            table,
+            wrong,
+            lambda pos: f"({east.iloc[pos]:g}, {north.iloc[pos]:g}) is outside Great Britain",
+            column=column,
             fix="British National Grid eastings run 0-700,000 m and northings "
             "0-1,250,000 m; check for missing or extra digits",
+            error=CoordinateError,
         )
 
 
@@ -334,15 +333,14 @@ def _points_from_geometry(layer: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataF
             "with lon/lat or easting/northing columns",
         )
     empty = layer.geometry.isna() | layer.geometry.is_empty
-    if empty.any():
-        pos = int(np.flatnonzero(empty.to_numpy())[0])
-        raise CoordinateError(
-            "this feature has no geometry",
-            path=path,
-            row=row_number(layer, pos),
-            column="geometry",
-            fix="Give every feature a point",
-        )
+    check_rows(
+        layer,
+        empty,
+        lambda _pos: "this feature has no geometry",
+        column="geometry",
+        fix="Give every feature a point",
+        error=CoordinateError,
+    )
     check_crs_plausible(layer, what=what)
     points = layer.copy()
     if not (points.geom_type == "Point").all():
@@ -351,15 +349,14 @@ def _points_from_geometry(layer: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataF
     points = points.to_crs(settings.MEASURE_CRS)
     x, y = points.geometry.x, points.geometry.y
     bad = ~(_within(x, GB_EASTING) & _within(y, GB_NORTHING))
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CoordinateError(
-            "this feature is outside Great Britain",
-            path=path,
-            row=row_number(layer, pos),
-            column="geometry",
-            fix="Check the layer's coordinates and coordinate reference system",
-        )
+    check_rows(
+        layer,
+        bad,
+        lambda _pos: "this feature is outside Great Britain",
+        column="geometry",
+        fix="Check the layer's coordinates and coordinate reference system",
+        error=CoordinateError,
+    )
     points["location_source"] = "geometry"
     points.attrs.update(layer.attrs)
     return points
@@ -426,15 +423,13 @@ def check_unique_ids(table: pd.DataFrame, column: str, *, what: str) -> None:
     """Raise if ids are blank or repeated, naming the rows."""
     ids = table[column]
     blank = ids.isna() | (ids.astype("string").str.strip() == "")
-    if blank.any():
-        pos = int(np.flatnonzero(blank.to_numpy())[0])
-        raise InputError(
-            "blank id",
-            path=source_of(table),
-            row=row_number(table, pos),
-            column=column,
-            fix=f"Give every row of the {what} an id",
-        )
+    check_rows(
+        table,
+        blank,
+        lambda pos: "blank id",
+        column=column,
+        fix=f"Give every row of the {what} an id",
+    )
     dup = ids.duplicated(keep=False)
     if dup.any():
         positions = np.flatnonzero(dup.to_numpy())

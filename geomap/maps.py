@@ -540,7 +540,7 @@ def access_map(
     online_tiles
         Add OpenStreetMap tiles.
     """
-    label = settings.KIND_LABELS.get(kind, "Post-16 (sixth forms and colleges)")
+    label = settings.KIND_LABELS[kind]
     title = f"{label}: {mode} time to the nearest provider"
     m = new_map(
         title=title,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from geomap import settings
 from geomap.errors import InputError, UnknownKindError
-from geomap.io import find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
 from geomap.locations import check_unique_ids, points_from_table
 
 logger = logging.getLogger(__name__)
@@ -212,15 +212,13 @@ def standardise_providers(
         out[field] = _optional_numbers(table, out[field], field)
     out["sector"] = out["sector"].astype("string").str.strip().str.lower().fillna("unknown")
     bad_sector = ~out["sector"].isin(SECTORS)
-    if bad_sector.any():
-        pos = int(np.flatnonzero(bad_sector.to_numpy())[0])
-        raise InputError(
-            f"unknown sector '{out['sector'].iloc[pos]}'",
-            path=path,
-            row=row_number(table, pos),
-            column="sector",
-            fix=f"Use one of: {', '.join(SECTORS)}",
-        )
+    check_rows(
+        table,
+        bad_sector,
+        lambda pos: f"unknown sector '{out['sector'].iloc[pos]}'",
+        column="sector",
+        fix=f"Use one of: {', '.join(SECTORS)}",
+    )
     for phase in PHASES:
         column = find_column(table, (f"offers_{phase}",))
         if column is not None:
@@ -303,15 +301,13 @@ def normalise_kind(value: str) -> str:
 def _optional_numbers(table: pd.DataFrame, raw: pd.Series, field: str) -> pd.Series:
     values = pd.to_numeric(raw, errors="coerce")
     bad = raw.notna() & values.isna()
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"'{raw.iloc[pos]}' is not a number",
-            path=source_of(table),
-            row=row_number(table, pos),
-            column=field,
-            fix=f"Give {field} as a whole number or leave it blank",
-        )
+    check_rows(
+        table,
+        bad,
+        lambda pos: f"'{raw.iloc[pos]}' is not a number",
+        column=field,
+        fix=f"Give {field} as a whole number or leave it blank",
+    )
     return values.astype("Float64")
 
 
@@ -321,15 +317,13 @@ def _booleans(table: pd.DataFrame, column: str) -> pd.Series:
     mapping.update({"no": False, "n": False})
     values = folded.map(mapping)
     bad = folded.notna() & values.isna()
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"'{table[column].iloc[pos]}' is not true or false",
-            path=source_of(table),
-            row=row_number(table, pos),
-            column=column,
-            fix="Use True/False, yes/no or 1/0",
-        )
+    check_rows(
+        table,
+        bad,
+        lambda pos: f"'{table[column].iloc[pos]}' is not true or false",
+        column=column,
+        fix="Use True/False, yes/no or 1/0",
+    )
     return values.fillna(False).astype(bool)
 
 

@@ -483,14 +483,14 @@ def index_html(report: Report, files: Mapping[str, Path], out: Path) -> str:
                 f"{beyond:,} of {total:,} children beyond {threshold:g} min; "
                 f"{int(rows['beyond'].sum())} areas</td>"
             )
-        label = settings.KIND_LABELS.get(kind, "Post-16 (sixth forms and colleges)")
+        label = settings.KIND_LABELS[kind]
         low, high = settings.AGE_BANDS[kind]
         map_rows.append(
             f"<tr><th>{esc(label)}<br><small>ages {low}–{high}</small></th>{''.join(cells)}</tr>"
         )
     top = report.analysis.ranking.groupby(["mode", "kind"]).head(5)
     gap_rows = "".join(
-        f"<tr><td>{esc(str(r.mode))}</td><td>{esc(str(r.kind))}</td><td>{int(r.rank)}</td>"
+        f"<tr><td>{esc(str(r.mode))}</td><td>{esc(settings.KIND_LABELS[str(r.kind)])}</td><td>{int(r.rank)}</td>"
         f"<td>{esc(str(r.area_name))} ({esc(str(r.area_id))})</td>"
         f"<td>{'no journey' if pd.isna(r.minutes) else f'{r.minutes:.0f}'}</td><td>{r.threshold:g}</td>"
         f"<td>{int(r.children_beyond):,}</td><td>{esc(str(r.provider_name))}</td></tr>"

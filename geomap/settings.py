@@ -29,6 +29,7 @@ KIND_LABELS: Final = {
     "sixth_form": "Sixth form",
     "college": "College (post-16)",
     "special": "Special school",
+    "post16": "Post-16 (sixth forms and colleges)",
 }
 
 #: Kinds whose coverage geomap analyses by default. ``post16`` is a derived
