@@ -65,7 +65,7 @@ def _travel(modes: Sequence[str]) -> list[Any]:
 KIND_CHOICE = click.Choice([*settings.KINDS, "post16"])
 MODE_CHOICE = click.Choice(["car", "walk", "bike"])
 
-common_inputs = [
+input_options = [
     click.option(
         "--providers",
         "providers_path",
@@ -92,18 +92,22 @@ common_inputs = [
         help="Layer the partnership codes refer to.",
     ),
     click.option(
-        "--threshold",
-        "threshold_texts",
-        multiple=True,
-        metavar="MODE:KIND=MIN",
-        help="Override a threshold, e.g. walk:primary=30 (repeatable).",
-    ),
-    click.option(
         "--include-independent",
         is_flag=True,
         help="Count independent (fee-paying) schools as provision.",
     ),
 ]
+
+
+threshold_option = click.option(
+    "--threshold",
+    "threshold_texts",
+    multiple=True,
+    metavar="MODE:KIND=MIN",
+    help="Override a threshold, e.g. walk:primary=30 (repeatable).",
+)
+
+common_inputs = [*input_options, threshold_option]
 
 
 def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
@@ -493,6 +497,261 @@ def map_command(
         )
     write_text(offline_html(m), out_path)
     click.echo(f"Wrote {out_path}")
+
+
+pt_options = [
+    click.option(
+        "--pt-table",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Public-transport times table (long from,to,minutes or wide), e.g. from r5r, OTP or DfT JTS.",
+    ),
+    click.option(
+        "--pt-sites",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Points of the table's sites (id + location), needed with --pt-table.",
+    ),
+    click.option(
+        "--pt-name", default="table", show_default=True, help="Short name of the table for outputs."
+    ),
+    click.option(
+        "--max-site-km",
+        type=float,
+        default=1.5,
+        show_default=True,
+        help="A provider takes the time of a table site at most this far away.",
+    ),
+    click.option(
+        "--pt-max-minutes",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Public transport over this many minutes is a barrier.",
+    ),
+    click.option(
+        "--ratio",
+        type=float,
+        default=2.0,
+        show_default=True,
+        help="Public transport more than this many times the car time is a barrier.",
+    ),
+]
+
+
+def _pt_source(
+    pt_table: Path | None, pt_sites: Path | None, pt_name: str, max_site_km: float
+) -> Any:
+    from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
+
+    if pt_table is None:
+        source = shipped_pt_table()
+        source.max_site_km = max_site_km
+        return source
+    if pt_sites is None:
+        raise click.UsageError("--pt-table needs --pt-sites (the table's site locations)")
+    return TableTravelTimes(
+        times=read_time_table(pt_table),
+        sites=read_sites(pt_sites),
+        source=f"{pt_table.name}",
+        name=pt_name,
+        max_site_km=max_site_km,
+    )
+
+
+def _hhmm(minutes: float) -> str:
+    return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+
+
+def _barrier_thresholds(pt_max_minutes: float, ratio: float) -> Any:
+    from geomap.errors import InputError
+    from geomap.post16 import BarrierThresholds
+
+    if not pt_max_minutes > 0 or not ratio > 0:
+        raise InputError("--pt-max-minutes and --ratio must be positive")
+    return BarrierThresholds(pt_max_minutes=pt_max_minutes, ratio=ratio)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/post16"),
+    show_default=True,
+    help="Output folder.",
+)
+@_apply(input_options)
+@_apply(pt_options)
+@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@_friendly
+def post16(
+    out_dir: Path,
+    providers_path: Path | None,
+    early_years_path: Path | None,
+    partnerships_path: Path | None,
+    partnership_base: str,
+    include_independent: bool,
+    pt_table: Path | None,
+    pt_sites: Path | None,
+    pt_name: str,
+    max_site_km: float,
+    pt_max_minutes: float,
+    ratio: float,
+    online_tiles: bool,
+) -> None:
+    r"""Post-16 transport barriers: public transport versus car to sixth forms and colleges.
+
+    For every area: car and public-transport time to the nearest post-16
+    provider, which one, the ratio, the 16-18 population and barrier flags,
+    aggregated to wards (and partnerships) and ranked by young people affected.
+    Public-transport times come from the shipped r5r table by default.
+
+    \b
+    Examples:
+      geomap post16 --out out/post16
+      geomap post16 --pt-max-minutes 45 --partnerships examples/high_school_localities_example.csv
+      geomap post16 --pt-table r5r_times.csv --pt-sites sites.geojson --pt-name r5r-2025
+    """
+    from geomap.io import ensure_output_dir
+    from geomap.report import analyse_post16, load_inputs, post16_map_for, write_post16
+
+    ensure_output_dir(out_dir)
+    inputs = load_inputs(
+        providers_path=providers_path,
+        early_years_path=early_years_path,
+        partnerships_path=partnerships_path,
+        partnership_base=partnership_base,
+    )
+    pt = _pt_source(pt_table, pt_sites, pt_name, max_site_km)
+    analysis = analyse_post16(
+        inputs,
+        car=_travel(["car"])[0],
+        pt=pt,
+        thresholds=_barrier_thresholds(pt_max_minutes, ratio),
+        include_independent=include_independent,
+    )
+    m, caption = post16_map_for(
+        inputs, analysis, include_independent=include_independent, online_tiles=online_tiles
+    )
+    files = write_post16(inputs, analysis, m, out_dir)
+    areas = analysis.areas
+    click.echo(
+        f"{int(areas['young_people'].sum()):,} young people aged 16-18 in {len(areas)} areas"
+    )
+    from geomap.post16 import FLAGS
+
+    for flag, label in [*FLAGS.items(), ("barrier", "any barrier")]:
+        click.echo(
+            f"  {label}: {int(areas.loc[areas[flag], 'young_people'].sum()):,} young people, "
+            f"{int(areas[flag].sum())} areas"
+        )
+    top = analysis.by_group[analysis.by_group["level"] == "ward"].head(5)
+    click.echo("Wards with most young people facing a barrier:")
+    click.echo(
+        top[["rank", "group_name", "young_people", "young_barrier", "mean_pt_minutes"]].to_string(
+            index=False
+        )
+    )
+    click.echo(caption.split("\n")[1])
+    click.echo(f"Wrote {len(files)} files to {out_dir}")
+
+
+@main.group()
+def routes() -> None:
+    r"""Route scenarios for the transport working party.
+
+    \b
+    Example:
+      geomap routes evaluate examples/post16_routes.yml --out out/routes
+    """
+
+
+@routes.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/routes"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--providers",
+    "providers_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Provider list instead of the shipped register.",
+)
+@click.option("--include-independent", is_flag=True, help="Count independent schools' sixth forms.")
+@_apply(pt_options)
+@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@_friendly
+def evaluate(
+    scenario: Path,
+    out_dir: Path,
+    providers_path: Path | None,
+    include_independent: bool,
+    pt_table: Path | None,
+    pt_sites: Path | None,
+    pt_name: str,
+    max_site_km: float,
+    pt_max_minutes: float,
+    ratio: float,
+    online_tiles: bool,
+) -> None:
+    r"""Add a scenario's routes to public transport and recompute the post-16 barriers.
+
+    Reports, for each route (ranked by benefit) and for all routes together:
+    young people newly within the time limit, newly with a journey, no longer
+    facing a barrier, minutes saved and areas that change flag; writes a
+    before/after map per route.
+
+    \b
+    Examples:
+      geomap routes evaluate examples/post16_routes.yml --out out/routes
+      geomap routes evaluate examples/route_serving_nobody.yml
+    """
+    from geomap.areas import county_boundary
+    from geomap.io import ensure_output_dir
+    from geomap.post16 import young_people
+    from geomap.report import load_inputs, write_scenario
+    from geomap.routes import evaluate_scenario, load_scenario
+
+    ensure_output_dir(out_dir)
+    inputs = load_inputs(providers_path=providers_path)
+    plan = load_scenario(scenario, providers=inputs.providers, county=county_boundary())
+    result = evaluate_scenario(
+        plan,
+        origins=inputs.origins,
+        providers=inputs.providers,
+        young_people=young_people(inputs.children),
+        car=_travel(["car"])[0],
+        pt=_pt_source(pt_table, pt_sites, pt_name, max_site_km),
+        thresholds=_barrier_thresholds(pt_max_minutes, ratio),
+        include_independent=include_independent,
+    )
+    files = write_scenario(
+        inputs, result, out_dir, include_independent=include_independent, online_tiles=online_tiles
+    )
+    click.echo(
+        f"Scenario: {plan.name} ({len(plan.routes)} route(s), arriving by {_hhmm(plan.arrive_by)})"
+    )
+    for effect in [*result.effects, result.combined]:
+        s = effect.summary
+        if s["young_who_gain"] == 0:
+            why = s.get("why_no_change", "")
+            click.echo(
+                f"- {s['route']}: no change: no young person's journey to a sixth form or college gets "
+                f"quicker{': ' + why if why else ''}."
+            )
+            continue
+        click.echo(
+            f"- {s['route']}: {s['young_who_gain']:,} young people in {s['areas_gaining']} areas gain "
+            f"({s['mean_minutes_saved']:g} min each on average, {s['minutes_saved']:,.0f} min in all); "
+            f"{s['young_newly_within_limit']:,} newly within {pt_max_minutes:g} min, "
+            f"{s['young_newly_with_pt']:,} newly with a journey, {s['young_no_longer_barrier']:,} no longer "
+            f"facing any barrier; {s['areas_changing_flag']} areas change flag."
+        )
+    click.echo(f"Wrote {len(files)} files to {out_dir}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -62,12 +62,16 @@ def load_population(path: str | Path | None = None) -> pd.DataFrame:
     out.attrs.update(table.attrs)
     check_unique_ids(out, "area_id", what="population table")
     for column in ages:
-        values = pd.to_numeric(table[column].str.replace(",", ""), errors="coerce")
-        bad = values.isna() | (values < 0)
+        raw = table[column]
+        values = pd.to_numeric(raw.str.replace(",", ""), errors="coerce")
+
+        def not_a_count(pos: int, raw: pd.Series = raw) -> str:
+            return f"'{raw.iloc[pos]}' is not a count of people"
+
         check_rows(
             table,
-            bad,
-            lambda pos, column=column: f"'{table[column].iloc[pos]}' is not a count of people",
+            values.isna() | (values < 0),
+            not_a_count,
             column=column,
             fix="Give whole numbers, 0 where there is nobody",
         )

@@ -40,6 +40,7 @@ KIND_STYLE = {
     "sixth_form": ("#D55E00", "6"),
     "college": ("#E69F00", "C"),
     "special": ("#56B4E9", "X"),
+    "stop": ("#e7298a", "B"),
 }
 
 #: Choropleth classes as fractions of the threshold, and their colours
@@ -47,7 +48,7 @@ KIND_STYLE = {
 TIME_CLASSES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 TIME_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
 NO_JOURNEY_COLOUR = "#9e9e9e"
-GAP_OUTLINE = {"color": "#000000", "weight": 3, "dashArray": "6 4", "fill": False}
+GAP_OUTLINE: dict[str, Any] = {"color": "#000000", "weight": 3, "dashArray": "6 4", "fill": False}
 
 #: Simplification tolerance for drawn polygons, metres.
 SIMPLIFY_M = 40.0
@@ -101,12 +102,11 @@ _CSS = """
 .gm-box {position: fixed; z-index: 1000; background: rgba(255,255,255,0.93); padding: 6px 10px;
   border-radius: 4px; box-shadow: 0 0 4px rgba(0,0,0,0.4); font: 12px/1.35 sans-serif;}
 .gm-title {top: 10px; left: 54px; max-width: calc(100% - 400px); font-size: 15px; font-weight: bold;}
-.gm-caption {bottom: 10px; left: 10px; max-width: 42%; max-height: 40%; overflow: auto; font-size: 11px;}
+.gm-caption {bottom: 10px; left: 10px; max-width: 38%; max-height: 32%; overflow: auto; font-size: 10.5px;}
 .gm-caption summary {cursor: pointer; font-weight: 600;}
 .gm-legend {bottom: 24px; right: 10px; max-width: 260px;}
 .gm-legend i {display: inline-block; width: 16px; height: 12px; margin-right: 6px; vertical-align: middle;
   border: 1px solid #555;}
-.gm-legend .gm-swatch-gap {border: 2px dashed #000; background: none;}
 .gm-popup th {text-align: left; padding-right: 8px; vertical-align: top; font-weight: 600;}
 """
 
@@ -351,6 +351,7 @@ def add_time_layer(
     threshold: float,
     popup_fields: Sequence[tuple[str, str]],
     show: bool = True,
+    outline: bool = True,
 ) -> None:
     """Choropleth of ``areas['minutes']`` and an outline layer of the areas beyond ``threshold``.
 
@@ -368,6 +369,8 @@ def add_time_layer(
         (column, label) pairs shown in each area's popup.
     show
         Whether the layers start visible.
+    outline
+        Whether to add the outline layer of areas where ``areas['beyond']`` is true.
     """
     bins = time_bins(threshold)
     props = pd.DataFrame(index=areas.index)
@@ -397,14 +400,29 @@ def add_time_layer(
         show=show,
         on_each_feature=_bind_popup([label for _col, label in popup_fields]),
     ).add_to(m)
-    gaps = areas[areas["beyond"].astype(bool)]
-    if len(gaps):
-        folium.GeoJson(
-            _geojson(gaps[["area_name", "geometry"]], ["area_name"]),
+    if outline:
+        gaps = areas[areas["beyond"].astype(bool)]
+        add_outline_layer(
+            m,
+            gaps,
             name=f"Gap areas: beyond {threshold:g} min ({len(gaps)})",
+            style=GAP_OUTLINE,
             show=show,
-            style_function=lambda _f: dict(GAP_OUTLINE, interactive=False),
-        ).add_to(m)
+        )
+
+
+def add_outline_layer(
+    m: folium.Map, areas: gpd.GeoDataFrame, *, name: str, style: dict[str, Any], show: bool = True
+) -> None:
+    """Outline ``areas`` (no fill, not clickable) as a layer of its own; nothing if there are none."""
+    if len(areas) == 0:
+        return
+    folium.GeoJson(
+        _geojson(areas[["area_name", "geometry"]], ["area_name"]),
+        name=name,
+        show=show,
+        style_function=lambda _f: dict(style, fill=False, interactive=False),
+    ).add_to(m)
 
 
 def _format(value: object) -> str:
@@ -418,9 +436,18 @@ def _format(value: object) -> str:
 
 
 def add_time_legend(
-    m: folium.Map, *, title: str, threshold: float, kinds: Iterable[str] = ()
+    m: folium.Map,
+    *,
+    title: str,
+    threshold: float,
+    kinds: Iterable[str] = (),
+    outlines: Sequence[tuple[dict[str, Any], str]] | None = None,
 ) -> None:
-    """Legend: time classes in minutes, no-journey grey, gap outline and marker kinds."""
+    """Legend: time classes in minutes, no-journey grey, outlines and marker kinds.
+
+    ``outlines`` lists (style, label) pairs for outline layers; by default the
+    gap outline "beyond ``threshold`` min".
+    """
     bins = time_bins(threshold)
     edges = [0, *bins]
     rows = []
@@ -428,7 +455,11 @@ def add_time_legend(
         label = f"{edges[i]:g}–{edges[i + 1]:g} min" if i < len(bins) else f"over {bins[-1]:g} min"
         rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
     rows.append(f'<div><i style="background:{NO_JOURNEY_COLOUR}"></i>no journey found</div>')
-    rows.append(f'<div><i class="gm-swatch-gap"></i>beyond {threshold:g} min (gap)</div>')
+    for style, label in (
+        outlines if outlines is not None else [(GAP_OUTLINE, f"beyond {threshold:g} min (gap)")]
+    ):
+        border = f"{max(int(style.get('weight', 2)), 2)}px {'dashed' if style.get('dashArray') else 'solid'} {style['color']}"
+        rows.append(f'<div><i style="background:none;border:{border}"></i>{_esc(label)}</div>')
     rows.extend(_kind_rows(kinds))
     body = f"<b>{_esc(title)}</b>" + "".join(rows)
     _Box(body, css_class="gm-legend").add_to(m)
@@ -576,5 +607,201 @@ def access_map(
     kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
     add_time_legend(
         m, title=f"Minutes to nearest: {label.lower()}", threshold=threshold, kinds=kinds
+    )
+    return finish(m)
+
+
+#: Outline styles of the post-16 barrier flags.
+FLAG_STYLES: dict[str, dict[str, Any]] = {
+    "no_pt": {"color": "#000000", "weight": 3, "dashArray": "6 4"},
+    "pt_over": {"color": "#7b3294", "weight": 3},
+    "pt_vs_car": {"color": "#0571b0", "weight": 2, "dashArray": "2 4"},
+}
+
+
+def post16_map(
+    areas: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    *,
+    pt_provider_ids: Iterable[str],
+    flags: dict[str, str],
+    pt_max_minutes: float,
+    caption: str,
+    title: str = "Post-16: public-transport time to the nearest sixth form or college",
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Public-transport time choropleth with a layer per barrier flag and the post-16 providers.
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area_name``, ``area_id``, ``pt_minutes``, ``car_minutes``,
+        ``pt_car_ratio``, ``young_people``, ``pt_provider``, ``car_provider``,
+        ``barrier`` and one boolean column per flag.
+    providers
+        Post-16 providers counted.
+    pt_provider_ids
+        Providers the public-transport source has times for.
+    flags
+        Flag column → label.
+    pt_max_minutes
+        The public-transport time limit (the choropleth's threshold).
+    caption, title, base, online_tiles
+        As for :func:`new_map`.
+    """
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    layer = areas.assign(minutes=areas["pt_minutes"], beyond=areas["barrier"])
+    fields = [
+        ("area_name", "Area"),
+        ("area_id", "Code"),
+        ("young_people", "Young people 16–18"),
+        ("pt_minutes", "Public transport, min"),
+        ("pt_provider", "… to"),
+        ("car_minutes", "Car, min"),
+        ("car_provider", "… to"),
+        ("pt_car_ratio", "Bus ÷ car"),
+        ("barrier_text", "Barrier"),
+    ]
+    layer["barrier_text"] = [
+        ", ".join(label for flag, label in flags.items() if row[flag]) or "none"
+        for _, row in layer.iterrows()
+    ]
+    add_time_layer(
+        m,
+        layer,
+        name="Public-transport minutes",
+        threshold=pt_max_minutes,
+        popup_fields=fields,
+        outline=False,
+    )
+    for flag, label in flags.items():
+        flagged = layer[layer[flag].astype(bool)]
+        add_outline_layer(
+            m, flagged, name=f"{label} ({len(flagged)})", style=FLAG_STYLES.get(flag, GAP_OUTLINE)
+        )
+    ids = set(pt_provider_ids)
+    with_pt = providers[providers["id"].isin(ids)]
+    add_providers(m, with_pt, name=f"Post-16 with public-transport times ({len(with_pt)})")
+    add_providers(
+        m,
+        providers[~providers["id"].isin(ids)],
+        name=f"Post-16 without public-transport times ({len(providers) - len(with_pt)})",
+    )
+    add_time_legend(
+        m,
+        title="Public-transport minutes to the nearest post-16 provider",
+        threshold=pt_max_minutes,
+        kinds=[k for k in ("sixth_form", "college") if (providers["kind"] == k).any()],
+        outlines=[(FLAG_STYLES.get(flag, GAP_OUTLINE), label) for flag, label in flags.items()],
+    )
+    return finish(m)
+
+
+def route_map(
+    areas: gpd.GeoDataFrame,
+    route: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    *,
+    pt_max_minutes: float,
+    caption: str,
+    title: str,
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Before and after a route scenario: public-transport time, the route, its stops and the change.
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area_name``, ``area_id``, ``young_people``, ``before``,
+        ``after`` (minutes), ``saved`` and ``changed`` (flags differ).
+    route
+        The route as a line (EPSG:27700) with ``name``.
+    stops
+        Route stops (points) with ``name``.
+    providers
+        Post-16 providers.
+    pt_max_minutes, caption, title, base, online_tiles
+        As for :func:`post16_map`.
+    """
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    fields = [
+        ("area_name", "Area"),
+        ("young_people", "Young people 16–18"),
+        ("before", "Before, min"),
+        ("after", "After, min"),
+        ("saved", "Minutes saved"),
+        ("flags_before", "Barrier before"),
+        ("flags_after", "Barrier after"),
+    ]
+    add_time_layer(
+        m,
+        areas.assign(minutes=areas["before"], beyond=False),
+        name="Before: public-transport minutes",
+        threshold=pt_max_minutes,
+        popup_fields=fields,
+        show=False,
+        outline=False,
+    )
+    add_time_layer(
+        m,
+        areas.assign(minutes=areas["after"], beyond=False),
+        name="After: public-transport minutes",
+        threshold=pt_max_minutes,
+        popup_fields=fields,
+        outline=False,
+    )
+    gain = areas[areas["saved"].fillna(0).gt(0) | areas["changed"].astype(bool)]
+    change_style = {"color": "#e7298a", "weight": 4}
+    add_outline_layer(m, gain, name=f"Areas that gain ({len(gain)})", style=change_style)
+    line = route.to_crs(settings.LONLAT_CRS)
+    for geom in line.geometry:
+        folium.PolyLine(
+            [(y, x) for x, y in geom.coords],
+            color="#e7298a",
+            weight=5,
+            opacity=0.9,
+            tooltip=_esc(route["name"].iloc[0]),
+        ).add_to(m)
+    stop_props = gpd.GeoDataFrame(
+        {
+            "k": "stop",
+            "b": 0,
+            "t": stops["name"].map(_esc).to_numpy(),
+            "v": [
+                [f"<b>{_esc(n)}</b>", _esc(d)]
+                for n, d in zip(stops["name"], stops["departures"], strict=True)
+            ],
+        },
+        geometry=stops.geometry.to_numpy(),
+        crs=stops.crs,
+    )
+    folium.GeoJson(
+        _geojson(stop_props, ["k", "b", "t", "v"], simplify=None),
+        name=f"Route stops ({len(stops)})",
+        point_to_layer=_PROVIDER_POINT,
+        on_each_feature=_bind_popup(["Stop", "Departures"]),
+    ).add_to(m)
+    add_providers(m, providers, name=f"Post-16 providers ({len(providers)})")
+    add_time_legend(
+        m,
+        title="Public-transport minutes to the nearest post-16 provider",
+        threshold=pt_max_minutes,
+        kinds=[k for k in ("sixth_form", "college") if (providers["kind"] == k).any()],
+        outlines=[(change_style, "area that gains from the route")],
     )
     return finish(m)

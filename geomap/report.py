@@ -26,10 +26,13 @@ from geomap.demand import children_by_band, load_population, origin_points
 from geomap.errors import InputError
 from geomap.gaps import GapAnalysis, analyse_gaps, eligible_providers, summarise_coverage
 from geomap.io import ensure_output_dir, write_csv, write_geopackage, write_text
-from geomap.maps import access_map, offline_html, providers_map
+from geomap.maps import access_map, offline_html, post16_map, providers_map, route_map
+from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers, young_people
 from geomap.providers import load_providers, merge_provider_lists, offers, summarise_providers
+from geomap.routes import ScenarioResult
 from geomap.travel.base import TravelTimes
 from geomap.travel.estimate import default_estimate
+from geomap.travel.tables import shipped_pt_table
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class Report:
     captions: dict[str, str]
     notes: list[str] = field(default_factory=list)
     provider_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: bus-versus-car barriers to post-16 provision, if analysed
+    post16: Post16Analysis | None = None
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -258,6 +263,8 @@ def build_report(
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
     include_independent: bool = False,
     online_tiles: bool = False,
+    pt: TravelTimes | None = None,
+    post16_thresholds: BarrierThresholds | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Run the whole analysis on the shipped data (or the inputs given).
@@ -276,6 +283,9 @@ def build_report(
         Count independent schools as provision.
     online_tiles
         Maps load OpenStreetMap tiles (needs internet).
+    pt, post16_thresholds
+        Public-transport source (the shipped r5r table by default) and barrier
+        thresholds for the post-16 analysis.
     progress
         Called with a short message before each step.
     """
@@ -319,7 +329,18 @@ def build_report(
                 include_independent=include_independent,
                 online_tiles=online_tiles,
             )
-    _say(progress, f"[5/{steps}] summarising")
+    _say(progress, f"[5/{steps}] post-16 transport barriers")
+    car = next((s for s in sources if s.mode == "car"), default_estimate("car"))
+    post16 = analyse_post16(
+        inputs,
+        car=car,
+        pt=pt if pt is not None else shipped_pt_table(),
+        thresholds=post16_thresholds,
+        include_independent=include_independent,
+    )
+    maps["post16"], captions["post16"] = post16_map_for(
+        inputs, post16, include_independent=include_independent, online_tiles=online_tiles
+    )
     return Report(
         inputs=inputs,
         provision=provision,
@@ -328,7 +349,116 @@ def build_report(
         captions=captions,
         notes=[*inputs.notes, *(s.describe() for s in sources)],
         provider_summary=summarise_providers(inputs.providers),
+        post16=post16,
     )
+
+
+def analyse_post16(
+    inputs: Inputs,
+    *,
+    car: TravelTimes,
+    pt: TravelTimes,
+    thresholds: BarrierThresholds | None = None,
+    include_independent: bool = False,
+) -> Post16Analysis:
+    """Post-16 barriers for every area of ``inputs``, summarised by every grouping."""
+    return post16_barriers(
+        inputs.origins,
+        inputs.providers,
+        young_people(inputs.children),
+        car=car,
+        pt=pt,
+        thresholds=thresholds,
+        lookups=inputs.lookups,
+        group_names={
+            level: g.set_index("area_id")["area_name"] for level, g in inputs.groups.items()
+        },
+        include_independent=include_independent,
+    )
+
+
+def post16_layer(inputs: Inputs, analysis: Post16Analysis) -> gpd.GeoDataFrame:
+    """Area polygons with the post-16 barrier columns."""
+    cols = ["area_id", "area_name", "ward_name", "geometry"]
+    if "partnership" in inputs.areas.columns:
+        cols.insert(3, "partnership")
+    return inputs.areas[cols].merge(analysis.areas, on="area_id")
+
+
+def post16_caption(inputs: Inputs, analysis: Post16Analysis, *, include_independent: bool) -> str:
+    """Caption: public-transport source and date, car method, thresholds, coverage, data."""
+    names = ", ".join(analysis.pt_providers["name"].astype(str)) or "none"
+    unknown = int((~analysis.areas["car_provider_pt_known"]).sum())
+    young = int(analysis.areas["young_people"].sum())
+    facing = int(analysis.areas.loc[analysis.areas["barrier"], "young_people"].sum())
+    return _caption(
+        [],
+        [
+            f"Public transport: {analysis.methods['pt']}",
+            f"Car: {analysis.methods['car']}",
+            f"Barriers ({analysis.thresholds.describe()}): {facing:,} of {young:,} young people aged 16–18.",
+            f"Public-transport times are known for {len(analysis.pt_providers)} post-16 providers ({names}); "
+            f"in {unknown} areas the nearest provider by car has none, so their public-transport time is "
+            "to a further provider.",
+        ],
+        include_independent,
+    )
+
+
+def post16_map_for(
+    inputs: Inputs,
+    analysis: Post16Analysis,
+    *,
+    include_independent: bool = False,
+    online_tiles: bool = False,
+) -> tuple[folium.Map, str]:
+    """The post-16 barrier map and its caption."""
+    caption = post16_caption(inputs, analysis, include_independent=include_independent)
+    m = post16_map(
+        post16_layer(inputs, analysis),
+        eligible_providers(inputs.providers, "post16", include_independent=include_independent),
+        pt_provider_ids=analysis.pt_providers["id"],
+        flags=FLAGS,
+        pt_max_minutes=analysis.thresholds.pt_max_minutes,
+        caption=caption,
+        base=inputs.base,
+        online_tiles=online_tiles,
+    )
+    return m, caption
+
+
+def post16_outputs(
+    inputs: Inputs, analysis: Post16Analysis
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
+    """GeoPackage layers and CSV tables of a post-16 analysis."""
+    layer = post16_layer(inputs, analysis)
+    layers = {"post16_areas": layer}
+    for level, polygons in inputs.groups.items():
+        summary = analysis.by_group[analysis.by_group["level"] == level]
+        layers[f"post16_{level}"] = polygons[["area_id", "geometry"]].merge(
+            summary, left_on="area_id", right_on="group_id"
+        )
+    tables = {"post16_areas": layer, "post16_by_group": analysis.by_group}
+    return layers, tables
+
+
+def write_post16(
+    inputs: Inputs, analysis: Post16Analysis, m: folium.Map, out_dir: str | Path
+) -> dict[str, Path]:
+    """Write the post-16 map, GeoPackage and tables into ``out_dir``."""
+    out = ensure_output_dir(out_dir)
+    layers, tables = post16_outputs(inputs, analysis)
+    layers["post16_providers"] = provider_output(
+        inputs.providers[
+            inputs.providers["id"].isin(analysis.pt_providers["id"])
+            | offers(inputs.providers, "post16")
+        ]
+    )
+    files = {"map:post16": write_text(offline_html(m), out / "post16_map.html")}
+    files["geopackage"] = write_geopackage(layers, out / "post16.gpkg")
+    for name, table in tables.items():
+        files[f"csv:{name}"] = write_csv(table, out / f"{name}.csv")
+    return files
 
 
 def _area_table(
@@ -422,6 +552,9 @@ def write_report(
             left_on="area_id",
             right_on="group_id",
         )
+    if report.post16 is not None:
+        extra_layers, extra_tables = post16_outputs(report.inputs, report.post16)
+        layers.update(extra_layers)
     files["geopackage"] = write_geopackage(layers, out / "geomap.gpkg")
     tables = {
         "providers": provider_output(report.providers),
@@ -432,6 +565,8 @@ def write_report(
         "group_summary": report.analysis.by_group,
         "thresholds": _threshold_table(report.analysis.thresholds),
     }
+    if report.post16 is not None:
+        tables.update(extra_tables)
     for name, table in tables.items():
         files[f"csv:{name}"] = write_csv(table, out / f"{name}.csv")
     files["index"] = write_text(index_html(report, files, out), out / "index.html")
@@ -447,6 +582,117 @@ def provider_output(providers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["lon"] = lonlat.x.round(6)
     out["lat"] = lonlat.y.round(6)
     return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")[:60] or "route"
+
+
+def write_scenario(
+    inputs: Inputs,
+    result: ScenarioResult,
+    out_dir: str | Path,
+    *,
+    include_independent: bool = False,
+    online_tiles: bool = False,
+) -> dict[str, Path]:
+    """Write a scenario's ranking, per-area changes, GeoPackage and a before/after map per route."""
+    out = ensure_output_dir(out_dir)
+    maps_dir = ensure_output_dir(out / "maps")
+    providers = eligible_providers(
+        inputs.providers, "post16", include_independent=include_independent
+    )
+    names = inputs.areas.set_index("area_id")["area_name"]
+    files: dict[str, Path] = {}
+    changes, lines, stops = [], [], []
+    limit = result.base.thresholds.pt_max_minutes
+    for effect in result.effects:
+        route = effect.route
+        assert route is not None
+        areas = inputs.areas[["area_id", "area_name", "geometry"]].merge(effect.areas, on="area_id")
+        caption = _caption(
+            [],
+            [
+                f"Scenario '{result.scenario.name}' ({result.scenario.path}): {route.describe()}.",
+                f"Before: {result.base.methods['pt']}",
+                f"After: the quicker of that and the route: walk up to 15 min to a stop, wait half the "
+                f"headway, ride, walk up to 15 min, arriving by {result.scenario.arrive_by // 60:02.0f}:"
+                f"{result.scenario.arrive_by % 60:02.0f} on a weekday.",
+                f"{effect.summary['young_who_gain']:,} young people aged 16–18 gain; "
+                f"{effect.summary['young_no_longer_barrier']:,} no longer face a barrier.",
+            ],
+            include_independent,
+        )
+        m = route_map(
+            areas,
+            route.line(),
+            route.stop_table(),
+            providers,
+            pt_max_minutes=limit,
+            caption=caption,
+            title=f"Route scenario: {route.name}",
+            base=inputs.base,
+            online_tiles=online_tiles,
+        )
+        files[f"map:{route.name}"] = write_text(
+            offline_html(m), maps_dir / f"{_slug(route.name)}.html"
+        )
+        changes.append(
+            effect.areas.assign(route=route.name, area_name=effect.areas["area_id"].map(names))
+        )
+        lines.append(route.line())
+        stops.append(route.stop_table().assign(route=route.name))
+    changes.append(
+        result.combined.areas.assign(
+            route=result.combined.name, area_name=result.combined.areas["area_id"].map(names)
+        )
+    )
+    change_table = pd.concat(changes, ignore_index=True)
+    ordered = ["route", "area_id", "area_name"] + [
+        c for c in change_table.columns if c not in ("route", "area_id", "area_name")
+    ]
+    change_table = change_table[ordered]
+    files["csv:ranking"] = write_csv(result.ranking(), out / "ranking.csv")
+    files["csv:changes"] = write_csv(change_table, out / "changes.csv")
+    layers = {
+        "routes": pd.concat(lines, ignore_index=True),
+        "stops": pd.concat(stops, ignore_index=True),
+        "changes": inputs.areas[["area_id", "geometry"]].merge(change_table, on="area_id"),
+    }
+    files["geopackage"] = write_geopackage(
+        {k: gpd.GeoDataFrame(v, crs=settings.MEASURE_CRS) for k, v in layers.items()},
+        out / "routes.gpkg",
+    )
+    return files
+
+
+def _post16_section(report: Report) -> str:
+    analysis = report.post16
+    if analysis is None:
+        return ""
+    esc = html.escape
+    areas = analysis.areas
+    young = int(areas["young_people"].sum())
+    rows = "".join(
+        f"<tr><td>{esc(str(label))}</td><td>{int(areas.loc[areas[flag], 'young_people'].sum()):,}</td>"
+        f"<td>{int(areas[flag].sum())}</td></tr>"
+        for flag, label in [*FLAGS.items(), ("barrier", "any barrier")]
+    )
+    wards = analysis.by_group[analysis.by_group["level"] == "ward"].head(8)
+    ward_rows = "".join(
+        f"<tr><td>{int(r['rank'])}</td><td>{esc(str(r['group_name']))}</td><td>{int(r['young_people']):,}</td>"
+        f"<td>{int(r['young_barrier']):,}</td><td>{'—' if pd.isna(r['mean_pt_minutes']) else r['mean_pt_minutes']}</td></tr>"
+        for _, r in wards.iterrows()
+    )
+    return f"""<h2>Post-16: the transport barrier</h2>
+<p><a href="maps/post16.html">Post-16 barrier map</a>: public transport versus car to the nearest sixth form
+or college, for {young:,} young people aged 16–18. {esc(analysis.thresholds.describe())}.</p>
+<div class="method">{esc(report.captions.get("post16", "")).replace(chr(10), "<br>")}</div>
+<table><tr><th>flag</th><th>young people</th><th>areas</th></tr>{rows}</table>
+<p>Wards with most young people facing a barrier (all: <a href="post16_by_group.csv">post16_by_group.csv</a>;
+per area: <a href="post16_areas.csv">post16_areas.csv</a>):</p>
+<table><tr><th>rank</th><th>ward</th><th>young people</th><th>facing a barrier</th><th>mean bus minutes</th></tr>{ward_rows}</table>
+"""
 
 
 def _threshold_table(thresholds: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
@@ -540,6 +786,7 @@ th {{background: #f4f4f4;}} small {{color: #555;}} .method {{background: #fff8e1
 <th>children beyond</th><th>nearest provider</th></tr>{gap_rows}</table>
 <p>Full ranking: <a href="gaps_ranked.csv">gaps_ranked.csv</a>; by ward (and partnership):
 <a href="group_summary.csv">group_summary.csv</a>.</p>
+{_post16_section(report)}
 <h2>Providers</h2>
 <table><tr>{"".join(f"<th>{esc(str(c))}</th>" for c in summary.columns)}</tr>{summary_rows}</table>
 <h2>Notes</h2><ul>{notes}</ul>

@@ -14,12 +14,12 @@ pytestmark = pytest.mark.slow
 def test_report_writes_everything(report_dir):
     assert (report_dir / "index.html").exists()
     maps = sorted(p.name for p in (report_dir / "maps").glob("*.html"))
-    expected = ["providers.html"] + [
+    expected = ["providers.html", "post16.html"] + [
         f"{m}_{k}.html" for m in ("car", "walk") for k in settings.ANALYSIS_KINDS
     ]
     assert maps == sorted(expected)
     layers = {name for name, _geom in pyogrio.list_layers(report_dir / "geomap.gpkg")}
-    assert {"providers", "areas", "access", "gap_areas", "ward_summary"} <= layers
+    assert {"providers", "areas", "access", "gap_areas", "ward_summary", "post16_areas", "post16_ward"} <= layers
     for name in (
         "providers",
         "provider_summary",
@@ -28,6 +28,8 @@ def test_report_writes_everything(report_dir):
         "gaps_ranked",
         "group_summary",
         "thresholds",
+        "post16_areas",
+        "post16_by_group",
     ):
         assert (report_dir / f"{name}.csv").exists()
     assert not list(report_dir.rglob("*.tmp*"))

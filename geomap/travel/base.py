@@ -73,15 +73,96 @@ class TravelTimes(ABC):
                     "method": self.method,
                 }
             )
-        times = self.matrix(origins, destinations)
-        reachable = times.dropna(subset=["minutes"])
-        best = reachable.loc[reachable.groupby("from_id", sort=False)["minutes"].idxmin()]
-        best = best.set_index("from_id").reindex(origins["id"].to_numpy())
-        return pd.DataFrame(
-            {
-                "from_id": origins["id"].to_numpy(),
-                "to_id": best["to_id"].astype("string").to_numpy(),
-                "minutes": best["minutes"].to_numpy(dtype=float),
-                "method": self.method,
-            }
+        return nearest_from_matrix(self.matrix(origins, destinations), origins, method=self.method)
+
+
+def nearest_from_matrix(
+    times: pd.DataFrame, origins: gpd.GeoDataFrame, *, method: str
+) -> pd.DataFrame:
+    """Quickest destination per origin from a long-form matrix (one row per origin, in origin order).
+
+    ``method`` labels origins with no journey at all.
+    """
+    reachable = times.dropna(subset=["minutes"])
+    best = reachable.loc[reachable.groupby("from_id", sort=False)["minutes"].idxmin()]
+    best = best.set_index("from_id").reindex(origins["id"].to_numpy())
+    return pd.DataFrame(
+        {
+            "from_id": origins["id"].to_numpy(),
+            "to_id": best["to_id"].astype("string").to_numpy(),
+            "minutes": best["minutes"].to_numpy(dtype=float),
+            "method": best["method"].fillna(method).to_numpy(),
+        }
+    )
+
+
+def fastest(
+    matrices: list[pd.DataFrame], *, limits: list[float | None] | None = None
+) -> pd.DataFrame:
+    """Element-wise quickest of aligned long-form matrices (same origins and destinations, same order).
+
+    ``limits`` gives, per matrix, the longest journey (minutes) it may
+    contribute (``None`` for no limit). ``method`` names the winning source.
+    """
+    limits = limits or [None] * len(matrices)
+    best: pd.DataFrame | None = None
+    for times, limit in zip(matrices, limits, strict=True):
+        minutes = times["minutes"].to_numpy(dtype=float)
+        if limit is not None:
+            minutes = np.where(minutes <= limit, minutes, np.nan)
+        if best is None:
+            best = times.assign(minutes=minutes)
+            continue
+        if not (
+            np.array_equal(best["from_id"].to_numpy(), times["from_id"].to_numpy())
+            and np.array_equal(best["to_id"].to_numpy(), times["to_id"].to_numpy())
+        ):
+            raise ValueError("matrices must list the same journeys in the same order")
+        current = best["minutes"].to_numpy(dtype=float)
+        better = np.nan_to_num(minutes, nan=np.inf) < np.nan_to_num(current, nan=np.inf)
+        best = best.assign(
+            minutes=np.where(better, minutes, current),
+            method=np.where(better, times["method"].to_numpy(), best["method"].to_numpy()),
         )
+    if best is None:
+        raise ValueError("no matrices to combine")
+    return best
+
+
+class FastestOf(TravelTimes):
+    """The quickest of several sources for each journey (e.g. a bus table or, when near, a walk).
+
+    Parameters
+    ----------
+    sources
+        Travel-time sources.
+    limits
+        For each source, the longest journey (minutes) it may contribute, or
+        ``None`` for no limit (e.g. walk-only journeys up to 30 minutes).
+    mode
+        The mode the combination stands for.
+    """
+
+    def __init__(
+        self, sources: list[TravelTimes], *, limits: list[float | None], mode: str
+    ) -> None:
+        if len(sources) != len(limits):
+            raise ValueError("give one limit per source")
+        self.sources = sources
+        self.limits = limits
+        self.mode = mode
+        self.method = "+".join(s.method for s in sources)
+
+    def describe(self) -> str:
+        """Each source's caption, with its limit."""
+        parts = []
+        for source, limit in zip(self.sources, self.limits, strict=True):
+            text = source.describe()
+            parts.append(
+                text if limit is None else f"{text} (used for journeys up to {limit:g} min)"
+            )
+        return " Quickest of: " + " | ".join(parts)
+
+    def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Element-wise minimum of the sources' matrices, limits applied; ``method`` names the winner."""
+        return fastest([s.matrix(origins, destinations) for s in self.sources], limits=self.limits)

@@ -1,0 +1,240 @@
+"""Travel times from zone-to-site tables (r5r/R5, OpenTripPlanner, DfT Journey Time Statistics).
+
+Routing engines such as R5 (through r5r or r5py) and OpenTripPlanner, and the
+DfT's Journey Time Statistics, publish times from zones (LSOAs) to sites or
+zones. :class:`TableTravelTimes` turns such a table into a geomap travel-time
+source:
+
+* the table is long form (``from``, ``to``, ``minutes``, under any of the usual
+  column names) or wide form (one row per origin, one column per site);
+* the sites are points with ids matching the table's ``to`` column;
+* a destination (provider) takes the time to its nearest site, plus the walk
+  from that site (straight line × detour at walking speed, as geomap's walking
+  estimate), provided the site is within ``max_site_km``; destinations with no
+  site that near have no time from this source;
+* an origin with no row for a site has no journey within the table's limits:
+  its time is NaN, and it is reported, never dropped.
+
+The shipped table is real R5 routing (OSM, bus and rail timetables; a Tuesday,
+median over departures) from Herefordshire's LSOA trip points to 30 hospital
+sites; Hereford County Hospital (RLQ01) is beside Hereford bus station, within
+about 1.2 km of the Hereford post-16 campuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from geomap import settings
+from geomap.errors import InputError
+from geomap.io import check_rows, find_column, raise_missing, read_table
+from geomap.locations import points_from_table
+from geomap.travel.base import TravelTimes, check_points
+from geomap.travel.estimate import default_estimate
+
+logger = logging.getLogger(__name__)
+
+FROM_ALIASES = (
+    "from_id",
+    "from",
+    "home_id",
+    "origin",
+    "origin_id",
+    "oa",
+    "lsoa",
+    "lsoa_code",
+    "zone_from",
+)
+TO_ALIASES = ("to_id", "to", "site_id", "destination", "destination_id", "site", "zone_to")
+MINUTES_ALIASES = ("minutes", "travel_time_minutes", "travel_time", "time", "travel_time_p50")
+
+#: Furthest a destination may be from a table site (km, straight line) to take its time.
+MAX_SITE_KM = 1.5
+
+#: Where the shipped public-transport table comes from (for captions).
+SHIPPED_TABLE_SOURCE = (
+    "R5 routing via r5r (OSM roads, bus and rail timetables; a Tuesday, median over departures; "
+    "walks up to 3 km at 3.6 km/h) from LSOA trip points to NHS sites, "
+    "stupidpupil/nhs_wales_travel_time_matrices, 2024"
+)
+
+
+def read_time_table(
+    path: str | Path,
+    *,
+    from_column: str | None = None,
+    to_column: str | None = None,
+    minutes_column: str | None = None,
+) -> pd.DataFrame:
+    """Read a long- or wide-form travel-time table into ``from_id, to_id, minutes``.
+
+    Long form needs an origin, a site and a minutes column (common names
+    accepted, e.g. r5r's ``from_id``/``to_id``/``travel_time_p50``, or named
+    with the ``*_column`` options). A table without those is read as wide form:
+    the first column holds origin ids and every other column is a site. Blank
+    cells are journeys the router did not find.
+    """
+    table = read_table(path, what="travel-time table")
+    from_c = find_column(table, FROM_ALIASES, explicit=from_column)
+    to_c = find_column(table, TO_ALIASES, explicit=to_column)
+    min_c = find_column(table, MINUTES_ALIASES, explicit=minutes_column)
+    if to_c is not None and min_c is not None:
+        if from_c is None:
+            raise_missing(table, "from_id", what="of origin ids ('from_id')")
+        long = pd.DataFrame(
+            {
+                "from_id": table[from_c].astype("string").str.strip(),
+                "to_id": table[to_c].astype("string").str.strip(),
+                "minutes": pd.to_numeric(table[min_c], errors="coerce"),
+            }
+        )
+        check_rows(
+            table,
+            table[min_c].notna() & long["minutes"].isna(),
+            lambda pos: f"'{table[min_c].iloc[pos]}' is not a number of minutes",
+            column=min_c,
+            fix="Give minutes as numbers; leave the cell blank where there is no journey",
+        )
+    else:
+        first = table.columns[0]
+        long = table.melt(id_vars=[first], var_name="to_id", value_name="minutes").rename(
+            columns={first: "from_id"}
+        )
+        long["from_id"] = long["from_id"].astype("string").str.strip()
+        long["to_id"] = long["to_id"].astype("string").str.strip()
+        long["minutes"] = pd.to_numeric(long["minutes"], errors="coerce")
+    long = long.dropna(subset=["minutes"])
+    negative = long["minutes"] < 0
+    if negative.any():
+        raise InputError(
+            "a travel time is negative", path=path, fix="Check the table's minutes column"
+        )
+    dup = long.duplicated(["from_id", "to_id"])
+    if dup.any():
+        first = long[dup].iloc[0]
+        raise InputError(
+            f"the journey {first['from_id']} → {first['to_id']} appears more than once",
+            path=path,
+            fix="Give one time per origin and site",
+        )
+    long.attrs["geomap_source"] = str(path)
+    return long.reset_index(drop=True)
+
+
+def read_sites(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read table sites (points with an id) into a GeoDataFrame with ``id`` in EPSG:27700."""
+    table = read_table(path, what="table sites")
+    sites = points_from_table(table, what="table sites")
+    id_c = find_column(sites, ("id", "code", "site_id", "site"), explicit=id_column)
+    if id_c is None:
+        raise_missing(sites, "id", what="of site ids ('id' or 'code')")
+    sites["id"] = sites[id_c].astype("string").str.strip()
+    return sites
+
+
+@dataclass
+class TableTravelTimes(TravelTimes):
+    """Public-transport (or any) times read from a zone-to-site table.
+
+    Parameters
+    ----------
+    times
+        ``from_id``, ``to_id``, ``minutes`` (:func:`read_time_table`).
+    sites
+        Table sites with ``id`` (:func:`read_sites`).
+    source
+        What the table is, for captions (router, date, assumptions).
+    mode
+        The mode the table measures (``pt`` for public transport).
+    max_site_km
+        Furthest a destination may be from its nearest site to take its time.
+    """
+
+    times: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    source: str
+    mode: str = "pt"
+    max_site_km: float = MAX_SITE_KM
+    name: str = "table"
+    _walk: TravelTimes = field(default_factory=lambda: default_estimate("walk"), repr=False)
+
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        """``table:<name>``."""
+        return f"table:{self.name}"
+
+    def describe(self) -> str:
+        """Caption text: the table's source and how destinations use it."""
+        walk = self._walk
+        return (
+            f"Public-transport times from a routed table ({self.source}). A provider takes the time "
+            f"to its nearest table site within {self.max_site_km:g} km plus the walk from it "
+            f"({getattr(walk, 'basis', 'walking estimate')}); areas with no row have no "
+            "public-transport journey within the table's limits."
+        )
+
+    def site_links(self, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """For each destination: nearest site, distance (km) and walk (minutes); missing beyond ``max_site_km``."""
+        check_points(destinations, what="destinations")
+        tree = cKDTree(np.column_stack([self.sites.geometry.x, self.sites.geometry.y]))
+        dist, idx = tree.query(np.column_stack([destinations.geometry.x, destinations.geometry.y]))
+        km = dist / 1000.0
+        near = km <= self.max_site_km
+        walk = (
+            self._walk.minutes_for_km(km)
+            if hasattr(self._walk, "minutes_for_km")
+            else np.zeros_like(km)
+        )
+        return pd.DataFrame(
+            {
+                "to_id": destinations["id"].to_numpy(),
+                "site_id": np.where(near, self.sites["id"].to_numpy()[idx], None),
+                "site_km": np.round(km, 3),
+                "walk_minutes": np.where(near, walk, np.nan),
+            }
+        )
+
+    def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Table time to each destination's site plus the walk; NaN where the table has no journey."""
+        check_points(origins, what="origins")
+        links = self.site_links(destinations)
+        pairs = pd.DataFrame(
+            {
+                "from_id": np.repeat(origins["id"].astype(str).to_numpy(), len(links)),
+                "to_id": np.tile(links["to_id"].to_numpy(), len(origins)),
+                "site_id": np.tile(links["site_id"].to_numpy(), len(origins)),
+                "walk_minutes": np.tile(links["walk_minutes"].to_numpy(), len(origins)),
+            }
+        )
+        lookup = self.times.set_index(["from_id", "to_id"])["minutes"]
+        keys = pd.MultiIndex.from_arrays([pairs["from_id"], pairs["site_id"].astype("string")])
+        table_minutes = lookup.reindex(keys).to_numpy(dtype=float)
+        return pd.DataFrame(
+            {
+                "from_id": pairs["from_id"].to_numpy(),
+                "to_id": pairs["to_id"].to_numpy(),
+                "minutes": np.round(table_minutes + pairs["walk_minutes"].to_numpy(dtype=float), 2),
+                "method": self.method,
+            }
+        )
+
+    def no_journey(self, origins: gpd.GeoDataFrame) -> pd.Index:
+        """Origins with no row at all in the table (no journey within its limits)."""
+        return pd.Index(origins["id"])[~pd.Index(origins["id"]).isin(self.times["from_id"])]
+
+
+def shipped_pt_table() -> TableTravelTimes:
+    """The shipped r5r public-transport table (Herefordshire LSOAs to NHS sites, journeys towards the site)."""
+    # journeys to school go towards the site: the "siteward bound" times
+    times = read_time_table(
+        settings.shipped("pt_table"), minutes_column="siteward_bound_travel_time_minutes"
+    )
+    sites = read_sites(settings.shipped("pt_sites"), id_column="Code")
+    return TableTravelTimes(times=times, sites=sites, source=SHIPPED_TABLE_SOURCE, name="r5r-2024")
