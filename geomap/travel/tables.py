@@ -111,6 +111,7 @@ def read_time_table(
         long["to_id"] = long["to_id"].astype("string").str.strip()
         long["minutes"] = pd.to_numeric(long["minutes"], errors="coerce")
     long = long.dropna(subset=["minutes"])
+    long["minutes"] = long["minutes"].astype(float)
     negative = long["minutes"] < 0
     if negative.any():
         raise InputError(

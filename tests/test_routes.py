@@ -1,0 +1,247 @@
+"""Route scenarios: loading, hand-computed journeys, evaluation on the shipped data, bad files."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from geomap import settings
+from geomap.areas import county_boundary
+from geomap.cli import main
+from geomap.errors import InputError
+from geomap.post16 import young_people
+from geomap.routes import ROAD_DETOUR, RouteTravelTimes, evaluate_scenario, load_scenario
+from geomap.travel.estimate import default_estimate
+from geomap.travel.tables import shipped_pt_table
+
+EXAMPLES = settings.data_dir().parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def county():
+    return county_boundary()
+
+
+def _scenario(write, body: str):
+    return write("scenario.yml", body)
+
+
+ROUTE = """
+scenario: test
+arrive_by: "09:00"
+routes:
+  - name: Line
+    days: [mon, tue, wed, thu, fri]
+    first_departure: "{first}"
+    last_departure: "{last}"
+    headway_minutes: {headway}
+    running_minutes: [10, 20]
+    stops:
+      - {{name: A, easting: 350000, northing: 240000}}
+      - {{name: B, easting: 355000, northing: 240000}}
+      - {{name: C, easting: 360000, northing: 240000}}
+"""
+
+
+def _points(ids, xy):
+    return gpd.GeoDataFrame(
+        {"id": ids}, geometry=[shapely.Point(x, y) for x, y in xy], crs=settings.MEASURE_CRS
+    )
+
+
+def test_journey_by_hand(write, shipped_inputs, county):
+    scenario = load_scenario(
+        _scenario(write, ROUTE.format(first="07:00", last="08:00", headway=20)),
+        providers=shipped_inputs.providers,
+        county=county,
+    )
+    route = scenario.routes[0]
+    assert route.offsets == (0.0, 10.0, 30.0)
+    assert route.departures == [420.0, 440.0, 460.0, 480.0]
+    source = RouteTravelTimes(route, arrive_by=scenario.arrive_by)
+    # origin 400 m from A, destination 200 m from C (straight line; walking × 1.3 at 4.8 km/h)
+    origins = _points(["o"], [(350000, 240400)])
+    dests = _points(["d", "far"], [(360200, 240000), (380000, 240000)])
+    times = source.matrix(origins, dests).set_index("to_id")["minutes"]
+    walk = 0.4 * 1.3 / 4.8 * 60 + 0.2 * 1.3 / 4.8 * 60
+    assert times["d"] == pytest.approx(
+        walk + 20 / 2 + 30, abs=0.01
+    )  # walks + half the headway + ride
+    assert pd.isna(times["far"])  # 20 km from any stop
+
+
+def test_deadline_and_single_trip(write, shipped_inputs, county):
+    late = load_scenario(
+        _scenario(write, ROUTE.format(first="08:40", last="09:30", headway=10)),
+        providers=shipped_inputs.providers,
+        county=county,
+    )
+    source = RouteTravelTimes(late.routes[0], arrive_by=late.arrive_by)
+    origins = _points(["o"], [(350000, 240000)])
+    dests = _points(["b", "c"], [(355000, 240000), (360000, 240000)])
+    times = source.matrix(origins, dests).set_index("to_id")["minutes"]
+    # 08:40 + 10 reaches B at 08:50 (allowed); C at 09:10 (too late)
+    assert times["b"] == pytest.approx(10 / 2 + 10) and pd.isna(times["c"])
+    single = load_scenario(
+        _scenario(write, ROUTE.format(first="08:00", last="08:00", headway=60)),
+        providers=shipped_inputs.providers,
+        county=county,
+    )
+    one_trip = RouteTravelTimes(single.routes[0], arrive_by=single.arrive_by)
+    assert one_trip.matrix(origins, dests).set_index("to_id")["minutes"]["c"] == pytest.approx(30.0)
+
+
+def test_speed_gives_running_times_from_estimated_road_distance(write, shipped_inputs, county):
+    body = ROUTE.format(first="07:00", last="07:00", headway=30).replace(
+        "running_minutes: [10, 20]", "speed_kmh: 30"
+    )
+    route = load_scenario(
+        _scenario(write, body), providers=shipped_inputs.providers, county=county
+    ).routes[0]
+    # 5 km straight line × 1.3 at 30 km/h = 13 min per hop
+    assert route.offsets == pytest.approx(
+        (0.0, 5 * ROAD_DETOUR / 30 * 60, 10 * ROAD_DETOUR / 30 * 60)
+    )
+    assert "straight line" in route.running_basis
+
+
+def test_example_scenario_shows_an_explained_change(shipped_inputs, county):
+    scenario = load_scenario(
+        EXAMPLES / "post16_routes.yml", providers=shipped_inputs.providers, county=county
+    )
+    result = evaluate_scenario(
+        scenario,
+        origins=shipped_inputs.origins,
+        providers=shipped_inputs.providers,
+        young_people=young_people(shipped_inputs.children),
+        car=default_estimate("car"),
+        pt=shipped_pt_table(),
+    )
+    ranking = result.ranking()
+    assert len(ranking) == 3 and ranking["route"].iloc[-1] == "all routes together"
+    for effect in result.effects:
+        s = effect.summary
+        assert s["young_who_gain"] > 0 and s["minutes_saved"] > 0 and s["areas_changing_flag"] > 0
+        gained = effect.areas[effect.areas["saved"] > 0]
+        assert (gained["after"] < gained["before"]).all()
+        # nothing gets slower when a route is added
+        both = effect.areas.dropna(subset=["before", "after"])
+        assert (both["after"] <= both["before"] + 1e-9).all()
+    # ranked by young people no longer facing a barrier
+    no_longer = [e.summary["young_no_longer_barrier"] for e in result.effects]
+    assert no_longer == sorted(no_longer, reverse=True)
+    # together at least as good as the best single route
+    assert result.combined.summary["young_who_gain"] >= max(
+        e.summary["young_who_gain"] for e in result.effects
+    )
+    # the Bromyard route helps the Bromyard LSOAs: 131-134 min before, under an hour after
+    bromyard = next(e for e in result.effects if e.name.startswith("Bromyard")).areas.set_index(
+        "area_id"
+    )
+    assert bromyard.loc["E01014003", "before"] > 130 and bromyard.loc["E01014003", "after"] < 60
+
+
+def test_route_serving_nobody_changes_nothing(shipped_inputs, county):
+    scenario = load_scenario(
+        EXAMPLES / "route_serving_nobody.yml", providers=shipped_inputs.providers, county=county
+    )
+    result = evaluate_scenario(
+        scenario,
+        origins=shipped_inputs.origins,
+        providers=shipped_inputs.providers,
+        young_people=young_people(shipped_inputs.children),
+        car=default_estimate("car"),
+        pt=shipped_pt_table(),
+    )
+    effect = result.effects[0]
+    assert effect.summary["young_who_gain"] == 0 and effect.summary["areas_changing_flag"] == 0
+    assert "after the 09:00 deadline" in effect.summary["why_no_change"]
+    assert (effect.areas["saved"].fillna(0) == 0).all()
+
+
+BAD = [
+    (
+        "unknown postcode",
+        '      - {name: A, postcode: "ZZ9 9ZZ"}',
+        "routes[0].stops[0].postcode",
+        "unknown postcode 'ZZ9 9ZZ'",
+    ),
+    (
+        "stop outside the county's buffer",
+        "      - {name: A, lon: -1.25, lat: 51.75}",
+        "routes[0].stops[0]",
+        "outside the county",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "stop", "where", "words"), BAD, ids=[b[0] for b in BAD])
+def test_bad_stops(write, shipped_inputs, county, case, stop, where, words):
+    body = ROUTE.format(first="07:00", last="08:00", headway=20).replace(
+        "      - {name: A, easting: 350000, northing: 240000}", stop
+    )
+    path = _scenario(write, body)
+    with pytest.raises(InputError) as info:
+        load_scenario(path, providers=shipped_inputs.providers, county=county)
+    assert str(path) in str(info.value) and where in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "headway", "where", "words"),
+    [
+        ("07:00", "08:00", 0, "headway_minutes", "headway must be more than 0"),
+        ("07:00", "08:00", -5, "headway_minutes", "headway must be more than 0"),
+        ("08:00", "07:00", 20, "last_departure", "last departure 07:00 is before the first 08:00"),
+        ("7 o'clock", "08:00", 20, "first_departure", "is not a time of day"),
+    ],
+)
+def test_bad_times(write, shipped_inputs, county, first, last, headway, where, words):
+    path = _scenario(write, ROUTE.format(first=first, last=last, headway=headway))
+    with pytest.raises(InputError) as info:
+        load_scenario(path, providers=shipped_inputs.providers, county=county)
+    assert f"routes[0].{where}" in str(info.value) and words in str(info.value)
+
+
+def test_bad_scenario_through_the_cli(write, tmp_path):
+    path = _scenario(write, ROUTE.format(first="07:00", last="08:00", headway=0))
+    out = tmp_path / "routes_out"
+    result = CliRunner().invoke(main, ["routes", "evaluate", str(path), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "headway must be more than 0" in result.output and "Traceback" not in result.output
+    assert not (out / "ranking.csv").exists()
+
+
+def test_not_yaml(write, shipped_inputs, county):
+    path = write("s.yml", "routes: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_scenario(path, providers=shipped_inputs.providers, county=county)
+
+
+def test_routes_command_writes_ranking_and_maps(tmp_path):
+    out = tmp_path / "r"
+    result = CliRunner().invoke(
+        main, ["routes", "evaluate", str(EXAMPLES / "post16_routes.yml"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "young people in" in result.output and "no longer facing any barrier" in result.output
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert ranking["young_who_gain"].iloc[0] > 0
+    maps = sorted(p.name for p in (out / "maps").glob("*.html"))
+    assert len(maps) == 2
+    page = (out / "maps" / maps[0]).read_text()
+    assert "Before: public-transport minutes" in page and "After: public-transport minutes" in page
+    assert "Route stops" in page
+    nobody = CliRunner().invoke(
+        main,
+        [
+            "routes",
+            "evaluate",
+            str(EXAMPLES / "route_serving_nobody.yml"),
+            "--out",
+            str(tmp_path / "n"),
+        ],
+    )
+    assert nobody.exit_code == 0 and "no change" in nobody.output and "deadline" in nobody.output
