@@ -8,7 +8,6 @@ a two-column CSV (area code → partnership name) and is dissolved into polygons
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 
@@ -16,11 +15,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+from shapely.validation import explain_validity
 
 from geomap import settings
 from geomap.errors import CRSError, GeometryError, InputError
 from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
 from geomap.locations import check_crs_plausible, check_unique_ids
+from geomap.locations import county_boundary as county_boundary  # the county is an area layer too
 from geomap.providers import offers
 
 logger = logging.getLogger(__name__)
@@ -132,8 +133,6 @@ def validate_polygons(layer: gpd.GeoDataFrame, *, what: str, id_column: str | No
             fix="Areas must be polygons or multipolygons",
         )
     if invalid.any():
-        from shapely.validation import explain_validity
-
         row, ident = where(invalid)
         reason = explain_validity(geoms[invalid].iloc[0])
         raise GeometryError(
@@ -143,17 +142,6 @@ def validate_polygons(layer: gpd.GeoDataFrame, *, what: str, id_column: str | No
             column="geometry",
             fix="Repair it (QGIS 'Fix geometries', or shapely.make_valid) and load it again",
         )
-
-
-@functools.lru_cache(maxsize=1)
-def _county() -> gpd.GeoSeries:
-    lsoa = gpd.read_file(settings.shipped("lsoa21"), engine="pyogrio").to_crs(settings.MEASURE_CRS)
-    return gpd.GeoSeries([lsoa.union_all()], crs=settings.MEASURE_CRS)
-
-
-def county_boundary() -> gpd.GeoSeries:
-    """Herefordshire's boundary (dissolved 2021 LSOAs) in EPSG:27700."""
-    return _county().copy()
 
 
 def check_same_crs(

@@ -442,3 +442,14 @@ def check_unique_ids(table: pd.DataFrame, column: str, *, what: str) -> None:
             column=column,
             fix="Ids must be unique: remove the repeated row or give it its own id",
         )
+
+
+@functools.lru_cache(maxsize=1)
+def _county() -> gpd.GeoSeries:
+    lsoa = gpd.read_file(settings.shipped("lsoa21"), engine="pyogrio").to_crs(settings.MEASURE_CRS)
+    return gpd.GeoSeries([lsoa.union_all()], crs=settings.MEASURE_CRS)
+
+
+def county_boundary() -> gpd.GeoSeries:
+    """Herefordshire's boundary (the shipped 2021 LSOAs, dissolved) in EPSG:27700."""
+    return _county().copy()

@@ -35,7 +35,7 @@ import pandas as pd
 from geomap import settings
 from geomap.errors import InputError, UnknownKindError
 from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
-from geomap.locations import check_unique_ids, points_from_table
+from geomap.locations import check_unique_ids, county_boundary, points_from_table
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +164,6 @@ def load_providers(
         if n_closed:
             logger.info("%s: %d closed providers excluded", path, n_closed)
     if county is None:
-        from geomap.areas import county_boundary
-
         county = county_boundary()
     providers["in_county"] = providers.within(county.union_all())
     providers.attrs.update(

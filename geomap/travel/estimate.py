@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geomap import settings
+from geomap.demand import points_by_code
 from geomap.errors import InputError
 from geomap.travel.base import TravelTimes, check_points
 
@@ -211,8 +212,6 @@ def car_calibration_pairs(
     postcode), the sites' grid references and the LSOA trip points, and
     measures each journey's straight-line distance.
     """
-    from geomap.demand import points_by_code
-
     wide = pd.read_csv(times or settings.shipped("car_calibration"))
     site_xy = pd.read_csv(sites or settings.shipped("calibration_sites")).set_index("postcode")
     origin_xy = points_by_code(origins or settings.shipped("trip_points11"))
