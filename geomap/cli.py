@@ -56,10 +56,25 @@ def _thresholds(values: Sequence[str]) -> dict[str, dict[str, float]]:
     return table
 
 
-def _travel(modes: Sequence[str]) -> list[Any]:
-    from geomap.travel.estimate import default_estimate
+def _travel(modes: Sequence[str], networks: Sequence[Path] = ()) -> list[Any]:
+    """A travel-time source per mode: a network given or cached, else the estimate (said on stderr)."""
+    from geomap.travel.sources import travel_sources
 
-    return [default_estimate(mode) for mode in modes]
+    notes: list[str] = []
+    sources = travel_sources(modes, networks=networks, notes=notes)
+    for note in notes:
+        click.echo(note, err=True)
+    return sources
+
+
+network_option = click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Network to route on (GraphML from `geomap network build/fetch`, or .osm/.osm.pbf); "
+    "repeat for several modes. Default: a cached network covering the county, else the calibrated estimate.",
+)
 
 
 KIND_CHOICE = click.Choice([*settings.KINDS, "post16"])
@@ -159,6 +174,7 @@ def main(verbose: int) -> None:
     "--online-tiles", is_flag=True, help="Maps load OpenStreetMap tiles (needs internet)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@network_option
 @_friendly
 def report(
     out_dir: Path,
@@ -171,6 +187,7 @@ def report(
     modes: tuple[str, ...],
     online_tiles: bool,
     quiet: bool,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Run the main job: maps, GeoPackage and tables into an output folder.
 
@@ -199,7 +216,7 @@ def report(
     )
     result = build_report(
         inputs,
-        travel=_travel(modes),
+        travel=_travel(modes, networks),
         thresholds=thresholds,
         include_independent=include_independent,
         online_tiles=online_tiles,
@@ -301,9 +318,15 @@ def providers(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output CSV: from_id,to_id,minutes,method.",
 )
+@network_option
 @_friendly
 def times(
-    origins_path: Path, destinations_path: Path, mode: str, nearest: bool, out_path: Path
+    origins_path: Path,
+    destinations_path: Path,
+    mode: str,
+    nearest: bool,
+    out_path: Path,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Travel times from every origin to every destination.
 
@@ -316,9 +339,11 @@ def times(
     from geomap.io import write_csv
     from geomap.locations import read_points
 
-    origins = read_points(origins_path, what="origins")
-    destinations = read_points(destinations_path, what="destinations")
-    source = _travel([mode])[0]
+    source = _travel([mode], networks)[0]
+    # points may lie anywhere in Great Britain, or within the network routed on
+    extent = source.network.extent_lonlat() if hasattr(source, "network") else None
+    origins = read_points(origins_path, what="origins", also_within=extent)
+    destinations = read_points(destinations_path, what="destinations", also_within=extent)
     table = (
         source.nearest(origins, destinations) if nearest else source.matrix(origins, destinations)
     )
@@ -359,6 +384,7 @@ def times(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the ward/partnership summary (CSV).",
 )
+@network_option
 @_friendly
 def gaps(
     providers_path: Path | None,
@@ -372,6 +398,7 @@ def gaps(
     top: int,
     out_path: Path | None,
     summary_out: Path | None,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Rank the areas beyond a reasonable journey to each kind of provision.
 
@@ -389,7 +416,7 @@ def gaps(
         partnerships_path=partnerships_path,
         partnership_base=partnership_base,
     )
-    sources = _travel(modes)
+    sources = _travel(modes, networks)
     analysis = analyse(
         inputs,
         sources,
@@ -440,6 +467,7 @@ def gaps(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output HTML file.",
 )
+@network_option
 @_friendly
 def map_command(
     providers_path: Path | None,
@@ -452,6 +480,7 @@ def map_command(
     mode: str,
     online_tiles: bool,
     out_path: Path,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Draw one offline map.
 
@@ -482,7 +511,7 @@ def map_command(
     else:
         analysis = analyse(
             inputs,
-            _travel([mode]),
+            _travel([mode], networks),
             kinds=[kind],
             thresholds=_thresholds(threshold_texts),
             include_independent=include_independent,
@@ -582,6 +611,7 @@ def _barrier_thresholds(pt_max_minutes: float, ratio: float) -> Any:
 @_apply(input_options)
 @_apply(pt_options)
 @click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@network_option
 @_friendly
 def post16(
     out_dir: Path,
@@ -597,6 +627,7 @@ def post16(
     pt_max_minutes: float,
     ratio: float,
     online_tiles: bool,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Post-16 transport barriers: public transport versus car to sixth forms and colleges.
 
@@ -624,7 +655,7 @@ def post16(
     pt = _pt_source(pt_table, pt_sites, pt_name, max_site_km)
     analysis = analyse_post16(
         inputs,
-        car=_travel(["car"])[0],
+        car=_travel(["car"], networks)[0],
         pt=pt,
         thresholds=_barrier_thresholds(pt_max_minutes, ratio),
         include_independent=include_independent,
@@ -684,6 +715,7 @@ def routes() -> None:
 @click.option("--include-independent", is_flag=True, help="Count independent schools' sixth forms.")
 @_apply(pt_options)
 @click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@network_option
 @_friendly
 def evaluate(
     scenario: Path,
@@ -697,6 +729,7 @@ def evaluate(
     pt_max_minutes: float,
     ratio: float,
     online_tiles: bool,
+    networks: tuple[Path, ...],
 ) -> None:
     r"""Add a scenario's routes to public transport and recompute the post-16 barriers.
 
@@ -718,13 +751,20 @@ def evaluate(
 
     ensure_output_dir(out_dir)
     inputs = load_inputs(providers_path=providers_path)
-    plan = load_scenario(scenario, providers=inputs.providers, county=county_boundary())
+    from geomap.travel.sources import road_distance
+
+    plan = load_scenario(
+        scenario,
+        providers=inputs.providers,
+        county=county_boundary(),
+        road_km=road_distance(networks),
+    )
     result = evaluate_scenario(
         plan,
         origins=inputs.origins,
         providers=inputs.providers,
         young_people=young_people(inputs.children),
-        car=_travel(["car"])[0],
+        car=_travel(["car"], networks)[0],
         pt=_pt_source(pt_table, pt_sites, pt_name, max_site_km),
         thresholds=_barrier_thresholds(pt_max_minutes, ratio),
         include_independent=include_independent,
@@ -752,6 +792,140 @@ def evaluate(
             f"facing any barrier; {s['areas_changing_flag']} areas change flag."
         )
     click.echo(f"Wrote {len(files)} files to {out_dir}")
+
+
+@main.group()
+def network() -> None:
+    r"""Get OpenStreetMap road, walking and cycling networks for routing.
+
+    Fetch once with internet access (or build from a Geofabrik extract), then
+    give the file to any analysis with --network, or let geomap find the cached
+    copy.
+
+    \b
+    Examples:
+      geomap network fetch --boundary herefordshire --mode drive --out herefordshire_drive.graphml
+      geomap network build herefordshire-latest.osm.pbf --mode walk --out herefordshire_walk.graphml
+    """
+
+
+NETWORK_MODE = click.Choice(["drive", "walk", "bike"])
+
+
+@network.command()
+@click.option("--place", help="Place name for Nominatim, e.g. 'Herefordshire, England'.")
+@click.option(
+    "--boundary",
+    help="'herefordshire' (the shipped county boundary) or a polygon file (GeoJSON, GeoPackage...).",
+)
+@click.option("--bbox", help="left,bottom,right,top in lon/lat degrees.")
+@click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
+@click.option(
+    "--overpass-url", help="Overpass API base URL, e.g. a council's own server (http://host/api)."
+)
+@click.option(
+    "--buffer-m",
+    type=float,
+    default=5000.0,
+    show_default=True,
+    help="Metres to widen the area by, so border journeys are routed.",
+)
+@click.option("--refresh", is_flag=True, help="Download again even if cached.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Graph file to write (GraphML).",
+)
+@_friendly
+def fetch(
+    place: str | None,
+    boundary: str | None,
+    bbox: str | None,
+    mode: str,
+    overpass_url: str | None,
+    buffer_m: float,
+    refresh: bool,
+    out_path: Path,
+) -> None:
+    r"""Download a network from OpenStreetMap (Overpass) and cache it for offline use.
+
+    The download is cached (with a manifest of source, query, date, mode and
+    osmnx version); later runs, and analyses without --network, use the cache.
+
+    \b
+    Examples:
+      geomap network fetch --boundary herefordshire --mode drive --out herefordshire_drive.graphml
+      geomap network fetch --bbox -2.80,52.00,-2.65,52.10 --mode walk --out hereford_walk.graphml
+      geomap network fetch --place "Leominster, England" --overpass-url http://overpass.example.gov.uk/api --out l.graphml
+    """
+    import geopandas as gpd
+
+    from geomap.errors import InputError
+    from geomap.locations import county_boundary
+    from geomap.network import add_travel_times, fetch_graph, save_graph
+
+    polygon = None
+    box = None
+    if boundary is not None:
+        polygon = (
+            county_boundary()
+            if boundary.strip().lower() == "herefordshire"
+            else gpd.read_file(boundary)
+        )
+    if bbox is not None:
+        try:
+            left, bottom, right, top = (float(v) for v in bbox.split(","))
+        except ValueError as err:
+            raise InputError(
+                f"cannot read --bbox '{bbox}'", fix="Give left,bottom,right,top in lon/lat"
+            ) from err
+        box = (left, bottom, right, top)
+    graph = fetch_graph(
+        place=place,
+        polygon=polygon,
+        bbox=box,
+        mode=mode,
+        overpass_url=overpass_url,
+        buffer_m=buffer_m,
+        refresh=refresh,
+        progress=lambda m: click.echo(m, err=True),
+    )
+    add_travel_times(graph, mode=mode)
+    save_graph(graph, out_path)
+    click.echo(
+        f"Wrote {out_path}: {graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
+    )
+
+
+@network.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Graph file to write (GraphML).",
+)
+@_friendly
+def build(file: Path, mode: str, out_path: Path) -> None:
+    r"""Build a network from a local OpenStreetMap file (.osm.pbf, .osm, .osm.xml) or GraphML.
+
+    \b
+    Examples:
+      geomap network build herefordshire-latest.osm.pbf --mode drive --out herefordshire_drive.graphml
+      geomap network build town.osm --mode walk --out town_walk.graphml
+    """
+    from geomap.network import add_travel_times, load_graph, save_graph
+
+    graph = load_graph(file, mode=mode, progress=lambda m: click.echo(m, err=True))
+    add_travel_times(graph, mode=mode)
+    save_graph(graph, out_path)
+    click.echo(
+        f"Wrote {out_path}: {graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

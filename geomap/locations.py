@@ -84,6 +84,7 @@ def points_from_table(
     *,
     postcodes: str | Path | None = None,
     what: str = "points",
+    also_within: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Locate each row of ``table`` and return a GeoDataFrame in EPSG:27700.
 
@@ -100,6 +101,9 @@ def points_from_table(
         Postcode lookup CSV; the shipped Code-Point Open extract by default.
     what
         What the rows are, for messages ("provider list").
+    also_within
+        A lon/lat box ``(left, bottom, right, top)`` where points are accepted
+        besides Great Britain, e.g. the extent of a network being routed on.
 
     Returns
     -------
@@ -114,7 +118,7 @@ def points_from_table(
     """
     path = source_of(table)
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
-        return _points_from_geometry(table, what=what)
+        return _points_from_geometry(table, what=what, also_within=also_within)
 
     lon_c, lat_c = find_column(table, LON_ALIASES), find_column(table, LAT_ALIASES)
     east_c, north_c = find_column(table, EASTING_ALIASES), find_column(table, NORTHING_ALIASES)
@@ -153,7 +157,12 @@ def points_from_table(
         lon = _numbers(table, lon_c, what=what)
         lat = _numbers(table, lat_c, what=what)
         have = lon.notna() & lat.notna()
-        _check_lonlat(table, lon, lat, have, lon_c, lat_c)
+        extra = pd.Series(False, index=table.index)
+        if also_within is not None:
+            extra = _within(lon, (also_within[0], also_within[2])) & _within(
+                lat, (also_within[1], also_within[3])
+            )
+        _check_lonlat(table, lon, lat, have & ~extra, lon_c, lat_c)
         if have.any():
             pts = gpd.GeoSeries(
                 gpd.points_from_xy(lon[have], lat[have]), crs=settings.LONLAT_CRS
@@ -323,7 +332,12 @@ def _check_bng(
         )
 
 
-def _points_from_geometry(layer: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
+def _points_from_geometry(
+    layer: gpd.GeoDataFrame,
+    *,
+    what: str,
+    also_within: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
     path = source_of(layer)
     if layer.crs is None:
         raise CRSError(
@@ -349,6 +363,12 @@ def _points_from_geometry(layer: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataF
     points = points.to_crs(settings.MEASURE_CRS)
     x, y = points.geometry.x, points.geometry.y
     bad = ~(_within(x, GB_EASTING) & _within(y, GB_NORTHING))
+    if also_within is not None:
+        lonlat = points.geometry.to_crs(settings.LONLAT_CRS)
+        bad &= ~(
+            _within(lonlat.x, (also_within[0], also_within[2]))
+            & _within(lonlat.y, (also_within[1], also_within[3]))
+        )
     check_rows(
         layer,
         bad,
@@ -404,13 +424,15 @@ def read_points(
     id_column: str | None = None,
     postcodes: str | Path | None = None,
     what: str = "points",
+    also_within: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a CSV or vector file of points with an ``id`` column.
 
     Returns a GeoDataFrame in EPSG:27700 whose ``id`` column holds unique text ids.
+    ``also_within`` is as for :func:`points_from_table`.
     """
     table = read_table(path, what=what)
-    points = points_from_table(table, postcodes=postcodes, what=what)
+    points = points_from_table(table, postcodes=postcodes, what=what, also_within=also_within)
     id_c = find_column(points, ("id",), explicit=id_column)
     if id_c is None:
         raise_missing(points, "id", what="'id'", fix="Add an id column with a unique value per row")

@@ -59,10 +59,9 @@ _MILE_KM: Final = 1.609344
 #: Network modes geomap downloads and loads (osmnx ``network_type`` names), and
 #: the travel mode each serves (a ``drive`` network gives ``car`` times).
 NETWORK_MODES: Final = {"drive": "car", "walk": "walk", "bike": "bike"}
-#: Metres added around a place or polygon before downloading its network, so that
-#: journeys that leave the area and come back (a border road, a bridge just over
-#: the boundary) are routed as they are driven. 5 km takes in Herefordshire's
-#: border lanes without doubling the download.
+#: Metres added around a place, polygon or bbox before downloading its network, so
+#: that journeys that leave the area and come back (a border road, a bridge just
+#: over the boundary) and journeys to providers just over the border are routed.
 NETWORK_BUFFER_M: Final = 5000.0
 #: Whether networks are topologically simplified (osmnx's default): nodes only at
 #: junctions and dead ends, which makes graphs about five times smaller and

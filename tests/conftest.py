@@ -14,6 +14,18 @@ ROOT = Path(__file__).parent.parent
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory):
+    """Networks a developer has cached must not change test results: use an empty cache."""
+    old = os.environ.get("GEOMAP_CACHE_DIR")
+    os.environ["GEOMAP_CACHE_DIR"] = str(tmp_path_factory.mktemp("geomap-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GEOMAP_CACHE_DIR", None)
+    else:
+        os.environ["GEOMAP_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES

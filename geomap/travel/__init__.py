@@ -4,12 +4,17 @@ Every source is a :class:`TravelTimes` and returns long-form tables
 ``from_id, to_id, minutes, method``; ``minutes`` is NaN where there is no
 journey. Sources:
 
-* :mod:`geomap.travel.estimate`: calibrated straight-line estimates (car, walk, bike).
+* :mod:`geomap.travel.estimate`: calibrated straight-line estimates (car, walk, bike);
+* :mod:`geomap.travel.network`: shortest paths over OpenStreetMap networks;
+* :mod:`geomap.travel.tables`: zone-to-site tables from r5r, OpenTripPlanner or DfT;
+* :mod:`geomap.travel.gtfs`: timetable routing on GTFS feeds.
+
+:func:`travel_sources` picks, per mode, a network given or cached, else the estimate.
 """
 
 from __future__ import annotations
 
-from geomap.travel.base import TravelTimes, check_points
+from geomap.travel.base import FastestOf, TravelTimes, check_points, fastest, nearest_from_matrix
 from geomap.travel.estimate import (
     CalibrationError,
     StraightLineEstimate,
@@ -17,13 +22,27 @@ from geomap.travel.estimate import (
     car_calibration_pairs,
     default_estimate,
 )
+from geomap.travel.network import NetworkTravelTimes, compile_network, isochrones
+from geomap.travel.sources import travel_sources
+from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
 
 __all__ = [
     "CalibrationError",
+    "FastestOf",
+    "NetworkTravelTimes",
     "StraightLineEstimate",
+    "TableTravelTimes",
     "TravelTimes",
     "calibrate_estimate",
     "car_calibration_pairs",
     "check_points",
+    "compile_network",
     "default_estimate",
+    "fastest",
+    "isochrones",
+    "nearest_from_matrix",
+    "read_sites",
+    "read_time_table",
+    "shipped_pt_table",
+    "travel_sources",
 ]

@@ -1,0 +1,101 @@
+"""Networks through the CLI and the main job: build from a real .osm.pbf, route, report; the cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from geomap.cli import main
+from geomap.network import cached_network
+
+pyrosm = pytest.importorskip("pyrosm")
+PBF = Path(pyrosm.__file__).parent / "data" / "test.osm.pbf"
+
+
+@pytest.fixture(scope="module")
+def graph_file(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("net") / "g.graphml"
+    result = CliRunner().invoke(
+        main, ["network", "build", str(PBF), "--mode", "drive", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_build_then_times_on_the_network(graph_file, tmp_path):
+    # the pyrosm test extract is in Finland: points within the network are accepted
+    homes = tmp_path / "o.csv"
+    homes.write_text("id,lon,lat\na,26.935,60.525\nb,26.96,60.535\n")
+    schools = tmp_path / "d.csv"
+    schools.write_text("id,lon,lat\nx,26.95,60.53\n")
+    out = tmp_path / "t.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "times",
+            "--network",
+            str(graph_file),
+            "--origins",
+            str(homes),
+            "--destinations",
+            str(schools),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "OpenStreetMap network" in result.output and "test.osm.pbf" in result.output
+    table = pd.read_csv(out)
+    assert set(table["method"]) == {"network:drive"} and (table["minutes"] > 0).all()
+    # without the network, the same points are outside Great Britain
+    bad = CliRunner().invoke(
+        main, ["times", "--origins", str(homes), "--destinations", str(schools), "--out", str(out)]
+    )
+    assert bad.exit_code == 1 and "outside Great Britain" in bad.output
+
+
+@pytest.mark.slow
+def test_report_says_it_used_the_network(graph_file, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["report", "--network", str(graph_file), "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    access = pd.read_csv(out / "access.csv")
+    assert set(access.loc[access["mode"] == "car", "method"]) == {"network:drive"}
+    assert set(access.loc[access["mode"] == "walk", "method"]) == {"estimate:walk"}
+    index = (out / "index.html").read_text()
+    assert "Shortest car travel times over the OpenStreetMap network" in index
+    # the network is in Finland: every Herefordshire origin is far from it, and the caption says so
+    assert "116 origins" in index and "more than 1,000 m from the network" in index
+    assert "over the OpenStreetMap network" in (out / "maps" / "car_primary.html").read_text()
+
+
+def test_cached_network_is_found_when_it_covers_the_area(tmp_path):
+    folder = tmp_path / "networks"
+    folder.mkdir()
+    for name, bounds, date in [
+        ("drive-small", [-2.8, 52.0, -2.7, 52.1], "2026-01-01"),
+        ("drive-big-old", [-3.2, 51.8, -2.3, 52.5], "2025-01-01"),
+        ("drive-big-new", [-3.2, 51.8, -2.3, 52.5], "2026-06-01"),
+        ("walk-big", [-3.2, 51.8, -2.3, 52.5], "2026-07-01"),
+    ]:
+        (folder / f"{name}.graphml").write_text("<graphml/>")
+        manifest = {
+            "mode": name.split("-")[0],
+            "area_bounds": bounds,
+            "date": date,
+            "graph_file": f"{name}.graphml",
+        }
+        (folder / f"{name}.json").write_text(json.dumps(manifest))
+    county = (-3.14, 51.83, -2.34, 52.40)
+    assert (
+        cached_network("car", covering=county, cache_dir=folder) == folder / "drive-big-new.graphml"
+    )
+    assert cached_network("walk", covering=county, cache_dir=folder) == folder / "walk-big.graphml"
+    assert cached_network("bike", covering=county, cache_dir=folder) is None
+    assert cached_network("drive", covering=(-5, 50, 0, 55), cache_dir=folder) is None
