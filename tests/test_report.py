@@ -19,7 +19,15 @@ def test_report_writes_everything(report_dir):
     ]
     assert maps == sorted(expected)
     layers = {name for name, _geom in pyogrio.list_layers(report_dir / "geomap.gpkg")}
-    assert {"providers", "areas", "access", "gap_areas", "ward_summary", "post16_areas", "post16_ward"} <= layers
+    assert {
+        "providers",
+        "areas",
+        "access",
+        "gap_areas",
+        "ward_summary",
+        "post16_areas",
+        "post16_ward",
+    } <= layers
     for name in (
         "providers",
         "provider_summary",
