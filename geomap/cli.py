@@ -124,6 +124,59 @@ threshold_option = click.option(
 
 common_inputs = [*input_options, threshold_option]
 
+pt_options = [
+    click.option(
+        "--pt-table",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Public-transport times table (long from,to,minutes or wide), e.g. from r5r, OTP or DfT JTS.",
+    ),
+    click.option(
+        "--pt-sites",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Points of the table's sites (id + location), needed with --pt-table.",
+    ),
+    click.option(
+        "--pt-name", default="table", show_default=True, help="Short name of the table for outputs."
+    ),
+    click.option(
+        "--max-site-km",
+        type=float,
+        default=1.5,
+        show_default=True,
+        help="A provider takes the time of a table site at most this far away.",
+    ),
+    click.option(
+        "--gtfs",
+        type=click.Path(path_type=Path),
+        help="GTFS timetable (zip or folder) to route public transport on, instead of a table.",
+    ),
+    click.option(
+        "--date", "service_date", help="Day to plan GTFS journeys for (YYYY-MM-DD), with --gtfs."
+    ),
+    click.option(
+        "--arrive-by",
+        default=None,
+        help="GTFS journeys arrive by this time (HH:MM); 09:00, or the scenario's arrive_by.",
+    ),
+]
+
+barrier_options = [
+    click.option(
+        "--pt-max-minutes",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Public transport over this many minutes is a barrier.",
+    ),
+    click.option(
+        "--ratio",
+        type=float,
+        default=2.0,
+        show_default=True,
+        help="Public transport more than this many times the car time is a barrier.",
+    ),
+]
+
 
 def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     def decorate(func: F) -> F:
@@ -309,7 +362,13 @@ def providers(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Points with an id column (CSV or GeoJSON).",
 )
-@click.option("--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode.")
+@click.option(
+    "--mode",
+    type=click.Choice(["car", "walk", "bike", "pt"]),
+    default="car",
+    show_default=True,
+    help="Travel mode; pt is public transport (the shipped r5r table, or --gtfs/--pt-table).",
+)
 @click.option("--nearest", is_flag=True, help="Only the nearest destination for each origin.")
 @click.option(
     "--out",
@@ -319,6 +378,7 @@ def providers(
     help="Output CSV: from_id,to_id,minutes,method.",
 )
 @network_option
+@_apply(pt_options)
 @_friendly
 def times(
     origins_path: Path,
@@ -327,19 +387,34 @@ def times(
     nearest: bool,
     out_path: Path,
     networks: tuple[Path, ...],
+    pt_table: Path | None,
+    pt_sites: Path | None,
+    pt_name: str,
+    max_site_km: float,
+    gtfs: Path | None,
+    service_date: str | None,
+    arrive_by: str | None,
 ) -> None:
     r"""Travel times from every origin to every destination.
 
     Points may give lon/lat, easting/northing or a postcode, and need an id.
+    Public transport (--mode pt) takes a GTFS timetable (--gtfs, --date,
+    --arrive-by) or a routed table (--pt-table, --pt-sites); the shipped r5r
+    table to Herefordshire's NHS sites otherwise.
 
     \b
-    Example:
+    Examples:
       geomap times --origins homes.csv --destinations schools.csv --mode car --out times.csv
+      geomap times --mode pt --gtfs data/gtfs/chester-20230816-small_gtfs.zip --date 2023-08-16 \\
+        --origins examples/chester_towns.csv --destinations examples/chester_colleges.csv --out pt.csv
     """
     from geomap.io import write_csv
     from geomap.locations import read_points
 
-    source = _travel([mode], networks)[0]
+    if mode == "pt":
+        source = _pt_source(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
+    else:
+        source = _travel([mode], networks)[0]
     # points may lie anywhere in Great Britain, or within the network routed on
     extent = source.network.extent_lonlat() if hasattr(source, "network") else None
     origins = read_points(origins_path, what="origins", also_within=extent)
@@ -528,53 +603,30 @@ def map_command(
     click.echo(f"Wrote {out_path}")
 
 
-pt_options = [
-    click.option(
-        "--pt-table",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Public-transport times table (long from,to,minutes or wide), e.g. from r5r, OTP or DfT JTS.",
-    ),
-    click.option(
-        "--pt-sites",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Points of the table's sites (id + location), needed with --pt-table.",
-    ),
-    click.option(
-        "--pt-name", default="table", show_default=True, help="Short name of the table for outputs."
-    ),
-    click.option(
-        "--max-site-km",
-        type=float,
-        default=1.5,
-        show_default=True,
-        help="A provider takes the time of a table site at most this far away.",
-    ),
-    click.option(
-        "--pt-max-minutes",
-        type=float,
-        default=60.0,
-        show_default=True,
-        help="Public transport over this many minutes is a barrier.",
-    ),
-    click.option(
-        "--ratio",
-        type=float,
-        default=2.0,
-        show_default=True,
-        help="Public transport more than this many times the car time is a barrier.",
-    ),
-]
-
-
 def _pt_source(
-    pt_table: Path | None, pt_sites: Path | None, pt_name: str, max_site_km: float
+    pt_table: Path | None,
+    pt_sites: Path | None,
+    pt_name: str,
+    max_site_km: float,
+    gtfs: Path | None = None,
+    service_date: str | None = None,
+    arrive_by: str | None = None,
 ) -> Any:
+    """The public-transport source the options ask for: a GTFS timetable, a table, or the shipped r5r table."""
+    from geomap.travel.gtfs import TimetableTravelTimes, load_gtfs
     from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
 
+    if gtfs is not None:
+        if pt_table is not None:
+            raise click.UsageError("give either --gtfs or --pt-table, not both")
+        if service_date is None:
+            raise click.UsageError("--gtfs needs --date (the school day to plan for, YYYY-MM-DD)")
+        timetable = load_gtfs(gtfs, date=service_date)
+        return TimetableTravelTimes(timetable, arrive_by=arrive_by or settings.PT_ARRIVE_BY)
     if pt_table is None:
-        source = shipped_pt_table()
-        source.max_site_km = max_site_km
-        return source
+        shipped = shipped_pt_table()
+        shipped.max_site_km = max_site_km
+        return shipped
     if pt_sites is None:
         raise click.UsageError("--pt-table needs --pt-sites (the table's site locations)")
     return TableTravelTimes(
@@ -610,6 +662,7 @@ def _barrier_thresholds(pt_max_minutes: float, ratio: float) -> Any:
 )
 @_apply(input_options)
 @_apply(pt_options)
+@_apply(barrier_options)
 @click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
 @network_option
 @_friendly
@@ -628,6 +681,9 @@ def post16(
     ratio: float,
     online_tiles: bool,
     networks: tuple[Path, ...],
+    gtfs: Path | None,
+    service_date: str | None,
+    arrive_by: str | None,
 ) -> None:
     r"""Post-16 transport barriers: public transport versus car to sixth forms and colleges.
 
@@ -652,7 +708,7 @@ def post16(
         partnerships_path=partnerships_path,
         partnership_base=partnership_base,
     )
-    pt = _pt_source(pt_table, pt_sites, pt_name, max_site_km)
+    pt = _pt_source(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
     analysis = analyse_post16(
         inputs,
         car=_travel(["car"], networks)[0],
@@ -714,6 +770,7 @@ def routes() -> None:
 )
 @click.option("--include-independent", is_flag=True, help="Count independent schools' sixth forms.")
 @_apply(pt_options)
+@_apply(barrier_options)
 @click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
 @network_option
 @_friendly
@@ -730,6 +787,9 @@ def evaluate(
     ratio: float,
     online_tiles: bool,
     networks: tuple[Path, ...],
+    gtfs: Path | None,
+    service_date: str | None,
+    arrive_by: str | None,
 ) -> None:
     r"""Add a scenario's routes to public transport and recompute the post-16 barriers.
 
@@ -765,7 +825,15 @@ def evaluate(
         providers=inputs.providers,
         young_people=young_people(inputs.children),
         car=_travel(["car"], networks)[0],
-        pt=_pt_source(pt_table, pt_sites, pt_name, max_site_km),
+        pt=_pt_source(
+            pt_table,
+            pt_sites,
+            pt_name,
+            max_site_km,
+            gtfs,
+            service_date,
+            arrive_by or _hhmm(plan.arrive_by),
+        ),
         thresholds=_barrier_thresholds(pt_max_minutes, ratio),
         include_independent=include_independent,
     )

@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ from geomap.locations import (
 from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers
 from geomap.travel.base import FastestOf, TravelTimes, check_points
 from geomap.travel.estimate import default_estimate
+from geomap.travel.gtfs import TimetableTravelTimes, add_trips
 
 logger = logging.getLogger(__name__)
 
@@ -564,8 +565,8 @@ def evaluate_scenario(
     base = run(pt)
     route_sources = [RouteTravelTimes(r, arrive_by=scenario.arrive_by) for r in scenario.routes]
     effects = [
-        _effect(r.name, base, run(FastestOf([pt, s], limits=[None, None], mode="pt")), r)
-        for r, s in zip(scenario.routes, route_sources, strict=True)
+        _effect(r.name, base, run(with_routes(pt, [r], arrive_by=scenario.arrive_by)), r)
+        for r in scenario.routes
     ]
     post16 = eligible_providers(providers, "post16", include_independent=include_independent)[
         ["id", "geometry"]
@@ -577,9 +578,46 @@ def evaluate_scenario(
                 reason or "where it runs, existing journeys are as quick or quicker"
             )
     effects.sort(key=lambda e: (-e.summary["young_no_longer_barrier"], -e.summary["minutes_saved"]))
-    together = FastestOf([pt, *route_sources], limits=[None] * (len(route_sources) + 1), mode="pt")
+    together = with_routes(pt, list(scenario.routes), arrive_by=scenario.arrive_by)
     combined = _effect("all routes together", base, run(together), None)
     return ScenarioResult(scenario=scenario, base=base, effects=effects, combined=combined)
+
+
+def with_routes(pt: TravelTimes, routes: Sequence[Route], *, arrive_by: float) -> TravelTimes:
+    """Public transport with scenario routes added.
+
+    A timetable (GTFS) gets the routes' trips on the timetable's day, if they
+    run on its weekday, and is routed again (so the new trips also join up with
+    existing services). Any other source (a travel-time table) is combined with
+    a :class:`RouteTravelTimes` per route: the quicker wins for each journey.
+    """
+    if isinstance(pt, TimetableTravelTimes):
+        timetable = pt.timetable
+        weekday = DAYS[timetable.date.weekday()]
+        for route in routes:
+            if weekday not in route.days:
+                logger.info("%s does not run on %s (%s)", route.name, timetable.date, weekday)
+                continue
+            lonlat = route.stops.to_crs(settings.LONLAT_CRS)
+            timetable = add_trips(
+                timetable,
+                [(float(p.x), float(p.y)) for p in lonlat],
+                [_clock(d) for d in route.departures],
+                running_minutes=list(np.diff(route.offsets)),
+                route_name=route.name,
+            )
+        return TimetableTravelTimes(
+            timetable,
+            arrive_by=_clock(pt.deadline / 60),
+            max_walk_m=pt.max_walk_m,
+            transfer_walk_m=pt.transfer_walk_m,
+            min_transfer_minutes=pt.min_transfer_minutes,
+            max_journey_minutes=pt.max_journey_minutes,
+            walk_speed_kmh=pt.walk_speed_kmh,
+            walk_detour=pt.walk_detour,
+        )
+    sources: list[TravelTimes] = [pt, *(RouteTravelTimes(r, arrive_by=arrive_by) for r in routes)]
+    return FastestOf(sources, limits=[None] * len(sources), mode="pt")
 
 
 def _flags_text(table: pd.DataFrame) -> list[str]:

@@ -245,3 +245,57 @@ def test_routes_command_writes_ranking_and_maps(tmp_path):
         ],
     )
     assert nobody.exit_code == 0 and "no change" in nobody.output and "deadline" in nobody.output
+
+
+def test_a_route_added_to_a_real_timetable(tmp_path):
+    """On the Chester feed no bus gets Ruthin to Chester by 09:00; a scenario route does."""
+    from geomap.locations import read_points
+    from geomap.travel.gtfs import TimetableTravelTimes, load_gtfs
+
+    towns = read_points(EXAMPLES / "chester_towns.csv", what="towns")
+    colleges = read_points(EXAMPLES / "chester_colleges.csv", what="colleges")
+    providers = colleges.assign(
+        kind="college", sector="college", offers_post16=True, in_county=True
+    )
+    pt = TimetableTravelTimes(
+        load_gtfs(settings.data_path("gtfs", "chester-20230816-small_gtfs.zip"), date="2023-08-16")
+    )
+    scenario_file = tmp_path / "ruthin.yml"
+    scenario_file.write_text(
+        """
+scenario: Ruthin college bus
+arrive_by: "09:00"
+routes:
+  - name: Ruthin - Chester college express
+    days: [mon, tue, wed, thu, fri]
+    first_departure: "07:30"
+    last_departure: "07:30"
+    headway_minutes: 60
+    running_minutes: [55]
+    stops:
+      - {name: Ruthin, lon: -3.3105, lat: 53.1145}
+      - {name: Cheshire College Chester, lon: -2.8838, lat: 53.1800}
+"""
+    )
+    area = gpd.GeoSeries([shapely.box(*towns.total_bounds).buffer(20000)], crs=settings.MEASURE_CRS)
+    scenario = load_scenario(scenario_file, providers=providers, county=area)
+    young = pd.Series({"corwen": 10, "ruthin": 20, "mold": 30})
+    result = evaluate_scenario(
+        scenario,
+        origins=towns,
+        providers=providers,
+        young_people=young,
+        car=default_estimate("car"),
+        pt=pt,
+    )
+    before = result.base.areas.set_index("area_id")
+    assert pd.isna(before.loc["ruthin", "pt_minutes"]) and before.loc["mold", "pt_minutes"] > 60
+    effect = result.effects[0].areas.set_index("area_id")
+    # leave Ruthin 07:30 (at the stop: no walk), 55 min ride, no wait (a single trip): 55 min
+    assert effect.loc["ruthin", "after"] == pytest.approx(55.0, abs=0.5)
+    assert effect.loc["mold", "after"] == pytest.approx(
+        effect.loc["mold", "before"]
+    )  # not on the route
+    assert result.effects[0].summary["young_newly_with_pt"] == 20
+    # the feed's own buses are still there: Mold keeps its 09:00 journey
+    assert effect.loc["mold", "after"] < 120

@@ -22,6 +22,13 @@ from geomap.travel.estimate import (
     car_calibration_pairs,
     default_estimate,
 )
+from geomap.travel.gtfs import (
+    Timetable,
+    TimetableTravelTimes,
+    add_trips,
+    check_stop_positions,
+    load_gtfs,
+)
 from geomap.travel.network import NetworkTravelTimes, compile_network, isochrones
 from geomap.travel.sources import travel_sources
 from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
@@ -32,14 +39,19 @@ __all__ = [
     "NetworkTravelTimes",
     "StraightLineEstimate",
     "TableTravelTimes",
+    "Timetable",
+    "TimetableTravelTimes",
     "TravelTimes",
+    "add_trips",
     "calibrate_estimate",
     "car_calibration_pairs",
     "check_points",
+    "check_stop_positions",
     "compile_network",
     "default_estimate",
     "fastest",
     "isochrones",
+    "load_gtfs",
     "nearest_from_matrix",
     "read_sites",
     "read_time_table",
