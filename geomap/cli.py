@@ -862,6 +862,109 @@ def evaluate(
     click.echo(f"Wrote {len(files)} files to {out_dir}")
 
 
+@main.command()
+@click.option(
+    "--kind",
+    type=KIND_CHOICE,
+    default="post16",
+    show_default=True,
+    help="Providers to draw isochrones around.",
+)
+@click.option(
+    "--minutes",
+    "minutes",
+    type=float,
+    multiple=True,
+    default=(15.0, 30.0, 45.0),
+    show_default=True,
+    help="Time limits (repeatable).",
+)
+@click.option("--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode.")
+@click.option(
+    "--providers",
+    "providers_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Provider list instead of the shipped register.",
+)
+@click.option("--include-independent", is_flag=True, help="Include independent schools.")
+@click.option(
+    "--in-county", "in_county_only", is_flag=True, help="Only providers inside the county."
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="GeoPackage (or GeoJSON) of the areas reachable within each limit of each provider.",
+)
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw an offline map.",
+)
+@network_option
+@_friendly
+def isochrones(
+    kind: str,
+    minutes: tuple[float, ...],
+    mode: str,
+    providers_path: Path | None,
+    include_independent: bool,
+    in_county_only: bool,
+    out_path: Path,
+    map_path: Path | None,
+    networks: tuple[Path, ...],
+) -> None:
+    r"""Areas from which each provider of a kind is reachable within N minutes.
+
+    Over a network, the areas are the streets reachable in time (with a narrow
+    band either side); without one, circles from the calibrated estimate, and
+    said so.
+
+    \b
+    Examples:
+      geomap isochrones --kind post16 --minutes 15 --minutes 30 --network drive.graphml --out iso.gpkg --map iso.html
+      geomap isochrones --kind secondary --mode walk --in-county --out walk_iso.gpkg
+    """
+    from geomap.areas import load_areas
+    from geomap.gaps import eligible_providers
+    from geomap.io import write_text, write_vector
+    from geomap.maps import isochrone_map, offline_html
+    from geomap.providers import load_providers
+
+    chosen = eligible_providers(
+        load_providers(providers_path), kind, include_independent=include_independent
+    )
+    if in_county_only:
+        chosen = chosen[chosen["in_county"]]
+    source = _travel([mode], networks)[0]
+    bands = source.isochrones(chosen[["id", "geometry"]], minutes=list(minutes))
+    bands = bands.merge(chosen[["id", "name", "kind"]], on="id")
+    bands["method"] = source.method
+    write_vector(bands, out_path)
+    click.echo(
+        f"Wrote {len(bands)} areas ({len(chosen)} providers × {len(set(minutes))} limits) to {out_path}"
+    )
+    if map_path is not None:
+        caption = "\n".join(
+            [
+                source.describe(),
+                "Areas from which the provider can be reached within each limit.",
+                settings.ATTRIBUTION,
+            ]
+        )
+        m = isochrone_map(
+            bands,
+            chosen,
+            title=f"{settings.KIND_LABELS[kind]}: reachable within {', '.join(f'{v:g}' for v in sorted(set(minutes)))} min by {mode}",
+            caption=caption,
+            base=load_areas("lad"),
+        )
+        write_text(offline_html(m), map_path)
+        click.echo(f"Wrote {map_path}")
+
+
 @main.group()
 def network() -> None:
     r"""Get OpenStreetMap road, walking and cycling networks for routing.

@@ -805,3 +805,64 @@ def route_map(
         outlines=[(change_style, "area that gains from the route")],
     )
     return finish(m)
+
+
+#: Colours of isochrone bands, nearest first.
+BAND_COLOURS = ("#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#eff3ff")
+
+
+def isochrone_map(
+    bands: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    *,
+    title: str,
+    caption: str,
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Areas within each number of minutes of the providers, one layer per limit.
+
+    Parameters
+    ----------
+    bands
+        Polygons with ``minutes`` (EPSG:27700); one per provider and limit, or
+        already merged per limit.
+    providers
+        The providers they are drawn around.
+    title, caption, base, online_tiles
+        As for :func:`new_map`.
+    """
+    frame = bands[~bands.geometry.is_empty] if len(bands) else providers
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=frame.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    limits = sorted(bands["minutes"].unique())
+    rows: list[str] = []
+    for i, limit in reversed(list(enumerate(limits))):
+        colour = BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]
+        merged = bands[bands["minutes"] == limit].geometry.union_all()
+        layer = gpd.GeoDataFrame(
+            {"area_name": [f"within {limit:g} min"]}, geometry=[merged], crs=bands.crs
+        )
+        folium.GeoJson(
+            _geojson(layer, ["area_name"], simplify=None),
+            name=f"Within {limit:g} min",
+            style_function=lambda _f, c=colour: {
+                "color": c,
+                "weight": 1,
+                "fillColor": c,
+                "fillOpacity": 0.45,
+            },
+        ).add_to(m)
+        rows.insert(0, f'<div><i style="background:{colour}"></i>within {limit:g} min</div>')
+    add_providers(m, providers, name=f"Providers ({len(providers)})")
+    kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+    _Box(
+        "<b>Reachable within</b>" + "".join(rows) + "".join(_kind_rows(kinds)),
+        css_class="gm-legend",
+    ).add_to(m)
+    return finish(m)

@@ -99,3 +99,75 @@ def test_cached_network_is_found_when_it_covers_the_area(tmp_path):
     assert cached_network("walk", covering=county, cache_dir=folder) == folder / "walk-big.graphml"
     assert cached_network("bike", covering=county, cache_dir=folder) is None
     assert cached_network("drive", covering=(-5, 50, 0, 55), cache_dir=folder) is None
+
+
+def test_isochrones_from_the_estimate_are_circles_of_the_right_size(tmp_path):
+    import geopandas as gpd
+
+    from geomap.travel.estimate import default_estimate
+
+    out = tmp_path / "iso.gpkg"
+    result = CliRunner().invoke(
+        main,
+        [
+            "isochrones",
+            "--kind",
+            "college",
+            "--mode",
+            "walk",
+            "--minutes",
+            "15",
+            "--in-county",
+            "--out",
+            str(out),
+            "--map",
+            str(tmp_path / "m.html"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    bands = gpd.read_file(out)
+    assert set(bands["method"]) == {"estimate:walk"} and set(bands["minutes"]) == {15.0}
+    # walking 15 min = 15 / 60 × 4.8 km/h ÷ 1.3 detour = 0.923 km straight line
+    radius_km = 15 / 60 * 4.8 / 1.3
+    assert default_estimate("walk").minutes_for_km(radius_km)[0] == pytest.approx(15)
+    assert bands.to_crs("EPSG:27700").area.iloc[0] == pytest.approx(
+        3.14159 * (radius_km * 1000) ** 2, rel=0.01
+    )
+    assert "Within 15 min" in (tmp_path / "m.html").read_text()
+
+
+def test_isochrones_over_a_network(tmp_path):
+    import geopandas as gpd
+
+    fixture = Path(__file__).parent / "fixtures" / "network" / "riverside.osm"
+    graph = tmp_path / "riverside.graphml"
+    built = CliRunner().invoke(
+        main, ["network", "build", str(fixture), "--mode", "drive", "--out", str(graph)]
+    )
+    assert built.exit_code == 0, built.output
+    providers = tmp_path / "p.csv"
+    providers.write_text("id,name,kind,lon,lat\ns,Riverside school,secondary,-2.72,52.056\n")
+    out = tmp_path / "iso.gpkg"
+    result = CliRunner().invoke(
+        main,
+        [
+            "isochrones",
+            "--providers",
+            str(providers),
+            "--kind",
+            "secondary",
+            "--minutes",
+            "2",
+            "--minutes",
+            "5",
+            "--network",
+            str(graph),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    bands = gpd.read_file(out).set_index("minutes")
+    assert set(bands["method"]) == {"network:drive"}
+    # a longer limit reaches at least as far
+    assert bands.loc[5.0].geometry.area >= bands.loc[2.0].geometry.area > 0

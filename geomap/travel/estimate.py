@@ -24,6 +24,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from geomap import settings
@@ -127,6 +128,31 @@ class StraightLineEstimate(TravelTimes):
                 "method": self.method,
             }
         )
+
+    def isochrones(
+        self,
+        destinations: gpd.GeoDataFrame,
+        *,
+        minutes: tuple[float, ...] | list[float] = (15.0, 30.0, 45.0),
+    ) -> gpd.GeoDataFrame:
+        """Estimated areas within each number of minutes of each destination: circles.
+
+        The radius is the straight-line distance the estimate takes that long to
+        cover; with no network, that is all an estimate can say.
+        """
+        check_points(destinations, what="destinations")
+        limits = sorted({float(m) for m in minutes})
+        if not limits or limits[0] <= 0:
+            raise InputError("isochrone minutes must be positive numbers", fix="e.g. 15 and 30")
+        km = np.linspace(0.0, 300.0, 30001)
+        curve = self.minutes_for_km(km)
+        rows = []
+        for limit in limits:
+            radius_km = float(np.interp(limit, curve, km)) if limit >= curve[0] else 0.0
+            for ident, point in zip(destinations["id"], destinations.geometry, strict=True):
+                shape = point.buffer(radius_km * 1000, 64) if radius_km > 0 else shapely.Polygon()
+                rows.append({"id": ident, "minutes": limit, "geometry": shape})
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.MEASURE_CRS)
 
 
 def calibrate_estimate(
