@@ -1,26 +1,39 @@
 """The ``geomap`` command line: a thin layer over the library.
 
 Each command parses its options, calls the library, writes its outputs and
-turns geomap's errors into one clear message and a non-zero exit code.
+turns geomap's errors into one clear message and a non-zero exit code. Options
+that travel together (the inputs, the public-transport source, the barrier
+thresholds) are bundled, so every command takes them the same way.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from geomap import __version__, settings
-from geomap.errors import GeomapError
+from geomap.errors import GeomapError, InputError
+
+if TYPE_CHECKING:
+    from geomap.post16 import BarrierThresholds
+    from geomap.report import Inputs
+    from geomap.travel.base import TravelTimes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-logger = logging.getLogger("geomap")
+KIND_CHOICE = click.Choice([*settings.KINDS, "post16"])
+MODE_CHOICE = click.Choice(["car", "walk", "bike"])
+NETWORK_MODE = click.Choice(["drive", "walk", "bike"])
+PATH = click.Path(dir_okay=False, path_type=Path)
+FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
 def _friendly(func: F) -> F:
@@ -40,158 +53,303 @@ def _friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
-    if quiet:
-        return None
-    return lambda message: click.echo(message, err=True)
+def _bundle(
+    options: Sequence[Callable[[F], F]], name: str, build: Callable[..., Any]
+) -> Callable[[F], F]:
+    """Add ``options`` to a command and hand it one object, ``build(**their values)``, as ``name``."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {k: kwargs.pop(k) for k in inspect.signature(build).parameters if k in kwargs}
+            kwargs[name] = build(**values)
+            return func(*args, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-def _thresholds(values: Sequence[str]) -> dict[str, dict[str, float]]:
-    from geomap.gaps import parse_threshold
-
-    table: dict[str, dict[str, float]] = {}
-    for text in values:
-        mode, kind, minutes = parse_threshold(text)
-        table.setdefault(mode, {})[kind] = minutes
-    return table
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
 
 
-def _travel(modes: Sequence[str], networks: Sequence[Path] = ()) -> list[Any]:
+def _travel(modes: Sequence[str], networks: Sequence[Path] = ()) -> list[TravelTimes]:
     """A travel-time source per mode: a network given or cached, else the estimate (said on stderr)."""
     from geomap.travel.sources import travel_sources
 
     notes: list[str] = []
     sources = travel_sources(modes, networks=networks, notes=notes)
     for note in notes:
-        click.echo(note, err=True)
+        _echo_err(note)
     return sources
 
+
+def _hhmm(minutes: float) -> str:
+    return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+
+
+def _parse_thresholds(
+    _ctx: click.Context, _param: click.Parameter, values: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    from geomap.gaps import parse_threshold
+
+    table: dict[str, dict[str, float]] = {}
+    for text in values:
+        try:
+            mode, kind, minutes = parse_threshold(text)
+        except InputError as err:
+            raise click.BadParameter(str(err)) from err
+        table.setdefault(mode, {})[kind] = minutes
+    return table
+
+
+# --------------------------------------------------------------------------- option bundles
+
+
+@dataclass(frozen=True)
+class InputChoice:
+    """Which providers, early-years list and partnerships to analyse."""
+
+    providers_path: Path | None = None
+    early_years_path: Path | None = None
+    partnerships_path: Path | None = None
+    partnership_base: str = "ward"
+    include_independent: bool = False
+
+    def load(self) -> Inputs:
+        """Load and validate the inputs (see :func:`geomap.report.load_inputs`)."""
+        from geomap.report import load_inputs
+
+        return load_inputs(
+            providers_path=self.providers_path,
+            early_years_path=self.early_years_path,
+            partnerships_path=self.partnerships_path,
+            partnership_base=self.partnership_base,
+        )
+
+
+def _input_choice(
+    providers_path: Path | None,
+    early_years_path: Path | None,
+    partnerships_path: Path | None,
+    partnership_base: str,
+    include_independent: bool,
+) -> InputChoice:
+    return InputChoice(
+        providers_path, early_years_path, partnerships_path, partnership_base, include_independent
+    )
+
+
+input_options = _bundle(
+    [
+        click.option(
+            "--providers",
+            "providers_path",
+            type=PATH,
+            help="Provider list (CSV/GeoJSON) instead of the shipped register.",
+        ),
+        click.option(
+            "--early-years",
+            "early_years_path",
+            type=PATH,
+            help="Further early-years list (name, postcode or coordinates, places) added to the providers.",
+        ),
+        click.option(
+            "--partnerships",
+            "partnerships_path",
+            type=PATH,
+            help="CSV of area code → partnership name, dissolved into partnership areas.",
+        ),
+        click.option(
+            "--partnership-base",
+            type=click.Choice(["ward", "lsoa21", "lsoa11", "msoa11", "msoa21"]),
+            default="ward",
+            show_default=True,
+            help="Layer the partnership codes refer to.",
+        ),
+        click.option(
+            "--include-independent",
+            is_flag=True,
+            help="Count independent (fee-paying) schools as provision.",
+        ),
+    ],
+    "inputs",
+    _input_choice,
+)
+
+threshold_option = click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="MODE:KIND=MIN",
+    callback=_parse_thresholds,
+    help="Override a threshold, e.g. walk:primary=30 (repeatable).",
+)
 
 network_option = click.option(
     "--network",
     "networks",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PATH,
     help="Network to route on (GraphML from `geomap network build/fetch`, or .osm/.osm.pbf); "
     "repeat for several modes. Default: a cached network covering the county, else the calibrated estimate.",
 )
 
-
-KIND_CHOICE = click.Choice([*settings.KINDS, "post16"])
-MODE_CHOICE = click.Choice(["car", "walk", "bike"])
-
-input_options = [
-    click.option(
-        "--providers",
-        "providers_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Provider list (CSV/GeoJSON) instead of the shipped register.",
-    ),
-    click.option(
-        "--early-years",
-        "early_years_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Further early-years list (name, postcode or coordinates, places) added to the providers.",
-    ),
-    click.option(
-        "--partnerships",
-        "partnerships_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="CSV of area code → partnership name, dissolved into partnership areas.",
-    ),
-    click.option(
-        "--partnership-base",
-        type=click.Choice(["ward", "lsoa21", "lsoa11", "msoa11", "msoa21"]),
-        default="ward",
-        show_default=True,
-        help="Layer the partnership codes refer to.",
-    ),
-    click.option(
-        "--include-independent",
-        is_flag=True,
-        help="Count independent (fee-paying) schools as provision.",
-    ),
-]
-
-
-threshold_option = click.option(
-    "--threshold",
-    "threshold_texts",
-    multiple=True,
-    metavar="MODE:KIND=MIN",
-    help="Override a threshold, e.g. walk:primary=30 (repeatable).",
+online_tiles_option = click.option(
+    "--online-tiles", is_flag=True, help="Maps load OpenStreetMap tiles (needs internet)."
 )
 
-common_inputs = [*input_options, threshold_option]
 
-pt_options = [
-    click.option(
-        "--pt-table",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Public-transport times table (long from,to,minutes or wide), e.g. from r5r, OTP or DfT JTS.",
-    ),
-    click.option(
-        "--pt-sites",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Points of the table's sites (id + location), needed with --pt-table.",
-    ),
-    click.option(
-        "--pt-name", default="table", show_default=True, help="Short name of the table for outputs."
-    ),
-    click.option(
-        "--max-site-km",
-        type=float,
-        default=1.5,
-        show_default=True,
-        help="A provider takes the time of a table site at most this far away.",
-    ),
-    click.option(
-        "--gtfs",
-        type=click.Path(path_type=Path),
-        help="GTFS timetable (zip or folder) to route public transport on, instead of a table.",
-    ),
-    click.option(
-        "--date", "service_date", help="Day to plan GTFS journeys for (YYYY-MM-DD), with --gtfs."
-    ),
-    click.option(
-        "--arrive-by",
-        default=None,
-        help="GTFS journeys arrive by this time (HH:MM); 09:00, or the scenario's arrive_by.",
-    ),
-]
+@dataclass(frozen=True)
+class PtChoice:
+    """Where public-transport times come from: a GTFS timetable, a routed table, or the shipped r5r table."""
 
-barrier_options = [
-    click.option(
-        "--pt-max-minutes",
-        type=float,
-        default=60.0,
-        show_default=True,
-        help="Public transport over this many minutes is a barrier.",
-    ),
-    click.option(
-        "--ratio",
-        type=float,
-        default=2.0,
-        show_default=True,
-        help="Public transport more than this many times the car time is a barrier.",
-    ),
-]
+    pt_table: Path | None = None
+    pt_sites: Path | None = None
+    pt_name: str = "table"
+    max_site_km: float = 1.5
+    gtfs: Path | None = None
+    service_date: str | None = None
+    arrive_by: str | None = None
+
+    def source(self, *, arrive_by: str | None = None) -> TravelTimes:
+        """The public-transport source; ``arrive_by`` is the deadline when none was given."""
+        from geomap.travel.gtfs import TimetableTravelTimes, load_gtfs
+        from geomap.travel.tables import (
+            TableTravelTimes,
+            read_sites,
+            read_time_table,
+            shipped_pt_table,
+        )
+
+        if self.gtfs is not None:
+            if self.pt_table is not None:
+                raise InputError("give either --gtfs or --pt-table, not both")
+            if self.service_date is None:
+                raise InputError(
+                    "--gtfs needs --date",
+                    fix="Give the school day to plan for, e.g. --date 2026-11-25",
+                )
+            timetable = load_gtfs(self.gtfs, date=self.service_date)
+            return TimetableTravelTimes(
+                timetable, arrive_by=self.arrive_by or arrive_by or settings.PT_ARRIVE_BY
+            )
+        if self.pt_table is None:
+            shipped = shipped_pt_table()
+            shipped.max_site_km = self.max_site_km
+            return shipped
+        if self.pt_sites is None:
+            raise InputError(
+                "--pt-table needs --pt-sites", fix="Give the table's site locations (id + location)"
+            )
+        return TableTravelTimes(
+            times=read_time_table(self.pt_table),
+            sites=read_sites(self.pt_sites),
+            source=self.pt_table.name,
+            name=self.pt_name,
+            max_site_km=self.max_site_km,
+        )
 
 
-def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
-    def decorate(func: F) -> F:
-        for option in reversed(options):
-            func = option(func)
-        return func
+def _pt_choice(
+    pt_table: Path | None,
+    pt_sites: Path | None,
+    pt_name: str,
+    max_site_km: float,
+    gtfs: Path | None,
+    service_date: str | None,
+    arrive_by: str | None,
+) -> PtChoice:
+    return PtChoice(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
 
-    return decorate
+
+pt_options = _bundle(
+    [
+        click.option(
+            "--pt-table",
+            type=PATH,
+            help="Public-transport times table (long from,to,minutes or wide), e.g. from r5r, OTP or DfT JTS.",
+        ),
+        click.option(
+            "--pt-sites",
+            type=PATH,
+            help="Points of the table's sites (id + location), needed with --pt-table.",
+        ),
+        click.option(
+            "--pt-name",
+            default="table",
+            show_default=True,
+            help="Short name of the table for outputs.",
+        ),
+        click.option(
+            "--max-site-km",
+            type=float,
+            default=1.5,
+            show_default=True,
+            help="A provider takes the time of a table site at most this far away.",
+        ),
+        click.option(
+            "--gtfs",
+            type=click.Path(path_type=Path),
+            help="GTFS timetable (zip or folder) to route public transport on, instead of a table.",
+        ),
+        click.option(
+            "--date",
+            "service_date",
+            help="Day to plan GTFS journeys for (YYYY-MM-DD), with --gtfs.",
+        ),
+        click.option(
+            "--arrive-by",
+            help="GTFS journeys arrive by this time (HH:MM); 09:00, or the scenario's arrive_by.",
+        ),
+    ],
+    "pt",
+    _pt_choice,
+)
+
+
+def _barriers(pt_max_minutes: float, ratio: float) -> BarrierThresholds:
+    from geomap.post16 import BarrierThresholds
+
+    for label, value in (("--pt-max-minutes", pt_max_minutes), ("--ratio", ratio)):
+        if not value > 0:
+            raise click.BadParameter(f"{label} must be positive, not {value:g}")
+    return BarrierThresholds(pt_max_minutes=pt_max_minutes, ratio=ratio)
+
+
+barrier_options = _bundle(
+    [
+        click.option(
+            "--pt-max-minutes",
+            type=float,
+            default=60.0,
+            show_default=True,
+            help="Public transport over this many minutes is a barrier.",
+        ),
+        click.option(
+            "--ratio",
+            type=float,
+            default=2.0,
+            show_default=True,
+            help="Public transport more than this many times the car time is a barrier.",
+        ),
+    ],
+    "barriers",
+    _barriers,
+)
+
+
+# --------------------------------------------------------------------------- commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="geomap")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 def main(verbose: int) -> None:
-    r"""Where education provision is, who can reach it, and where the gaps are.
+    """Where education provision is, who can reach it, and where the gaps are.
 
     \b
     Example:
@@ -205,15 +363,12 @@ def main(verbose: int) -> None:
 
 
 @main.command()
+@_friendly
 @click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Output folder.",
+    "--out", "out_dir", type=FOLDER, default=Path("out"), show_default=True, help="Output folder."
 )
-@_apply(common_inputs)
+@input_options
+@threshold_option
 @click.option(
     "--mode",
     "modes",
@@ -223,26 +378,19 @@ def main(verbose: int) -> None:
     show_default=True,
     help="Travel modes to analyse (repeatable).",
 )
-@click.option(
-    "--online-tiles", is_flag=True, help="Maps load OpenStreetMap tiles (needs internet)."
-)
+@online_tiles_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @network_option
-@_friendly
 def report(
     out_dir: Path,
-    providers_path: Path | None,
-    early_years_path: Path | None,
-    partnerships_path: Path | None,
-    partnership_base: str,
-    threshold_texts: tuple[str, ...],
-    include_independent: bool,
+    inputs: InputChoice,
+    thresholds: dict[str, dict[str, float]],
     modes: tuple[str, ...],
     online_tiles: bool,
     quiet: bool,
     networks: tuple[Path, ...],
 ) -> None:
-    r"""Run the main job: maps, GeoPackage and tables into an output folder.
+    """Run the main job: maps, GeoPackage and tables into an output folder.
 
     Writes OUT/index.html (start here), OUT/maps/*.html (offline maps),
     OUT/geomap.gpkg (layers for QGIS) and OUT/*.csv (tables for Excel).
@@ -250,28 +398,22 @@ def report(
     \b
     Examples:
       geomap report --out out
-      geomap report --out out --partnerships examples/partnerships_example.csv
+      geomap report --out out --partnerships examples/high_school_localities_example.csv
       geomap report --out out --early-years my_nurseries.csv --threshold walk:primary=30
+      geomap report --out out --network drive.graphml --network walk.graphml
     """
     from geomap.io import ensure_output_dir
-    from geomap.report import build_report, load_inputs, write_report
+    from geomap.report import build_report, write_report
 
-    progress = _progress(quiet)
+    progress = None if quiet else _echo_err
     ensure_output_dir(out_dir)
-    thresholds = _thresholds(threshold_texts)
     if progress:
         progress("[1/6] loading providers, areas, population and origins")
-    inputs = load_inputs(
-        providers_path=providers_path,
-        early_years_path=early_years_path,
-        partnerships_path=partnerships_path,
-        partnership_base=partnership_base,
-    )
     result = build_report(
-        inputs,
+        inputs.load(),
         travel=_travel(modes, networks),
         thresholds=thresholds,
-        include_independent=include_independent,
+        include_independent=inputs.include_independent,
         online_tiles=online_tiles,
         progress=progress,
     )
@@ -282,25 +424,20 @@ def report(
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_friendly
+@click.argument("file", required=False, type=PATH)
 @click.option(
-    "--kind",
-    type=str,
-    help="Kind for every row of a list without a kind column (e.g. early_years).",
+    "--kind", help="Kind for every row of a list without a kind column (e.g. early_years)."
 )
 @click.option("--include-closed", is_flag=True, help="Keep closed providers.")
 @click.option(
     "--postcodes",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PATH,
     help="Postcode lookup CSV (postcode, easting, northing) instead of the shipped one.",
 )
 @click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the normalised list (.csv, .geojson or .gpkg).",
+    "--out", "out_path", type=PATH, help="Write the normalised list (.csv, .geojson or .gpkg)."
 )
-@_friendly
 def providers(
     file: Path | None,
     kind: str | None,
@@ -308,7 +445,7 @@ def providers(
     postcodes: Path | None,
     out_path: Path | None,
 ) -> None:
-    r"""Load, validate and summarise a provider list (the shipped register by default).
+    """Load, validate and summarise a provider list (the shipped register by default).
 
     FILE is a CSV or GeoJSON with id, name, kind and a location (lon/lat,
     easting/northing or postcode). Prints counts per kind.
@@ -323,9 +460,8 @@ def providers(
     from geomap.report import provider_output
 
     loaded = load_providers(file, kind=kind, include_closed=include_closed, postcodes=postcodes)
-    summary = summarise_providers(loaded)
     click.echo(f"{loaded.attrs['source']}: {len(loaded)} providers")
-    click.echo(summary.to_string(index=False))
+    click.echo(summarise_providers(loaded).to_string(index=False))
     closed = loaded.attrs.get("closed_excluded", 0)
     if closed:
         click.echo(f"{closed} closed providers excluded (use --include-closed to keep them).")
@@ -333,33 +469,34 @@ def providers(
         f"{loaded.attrs.get('outside_county', 0)} providers lie outside Herefordshire; "
         "they are kept (families cross the border) and flagged in_county=False."
     )
-    if (loaded["offers_early_years"]).any() and kind is None and file is None:
+    if loaded["offers_early_years"].any() and kind is None and file is None:
         click.echo(settings.EARLY_YEARS_NOTE)
     if out_path is not None:
         out = provider_output(loaded)
-        if out_path.suffix.lower() in (".geojson", ".json", ".gpkg"):
-            write_vector(
-                out.to_crs(settings.LONLAT_CRS) if out_path.suffix.lower() != ".gpkg" else out,
-                out_path,
-            )
+        suffix = out_path.suffix.lower()
+        if suffix == ".gpkg":
+            write_vector(out, out_path)
+        elif suffix in (".geojson", ".json"):
+            write_vector(out.to_crs(settings.LONLAT_CRS), out_path)
         else:
             write_csv(out, out_path)
         click.echo(f"Wrote {out_path}")
 
 
 @main.command()
+@_friendly
 @click.option(
     "--origins",
     "origins_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PATH,
     help="Points with an id column (CSV or GeoJSON).",
 )
 @click.option(
     "--destinations",
     "destinations_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PATH,
     help="Points with an id column (CSV or GeoJSON).",
 )
 @click.option(
@@ -371,15 +508,10 @@ def providers(
 )
 @click.option("--nearest", is_flag=True, help="Only the nearest destination for each origin.")
 @click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output CSV: from_id,to_id,minutes,method.",
+    "--out", "out_path", required=True, type=PATH, help="Output CSV: from_id,to_id,minutes,method."
 )
 @network_option
-@_apply(pt_options)
-@_friendly
+@pt_options
 def times(
     origins_path: Path,
     destinations_path: Path,
@@ -387,15 +519,9 @@ def times(
     nearest: bool,
     out_path: Path,
     networks: tuple[Path, ...],
-    pt_table: Path | None,
-    pt_sites: Path | None,
-    pt_name: str,
-    max_site_km: float,
-    gtfs: Path | None,
-    service_date: str | None,
-    arrive_by: str | None,
+    pt: PtChoice,
 ) -> None:
-    r"""Travel times from every origin to every destination.
+    """Travel times from every origin to every destination.
 
     Points may give lon/lat, easting/northing or a postcode, and need an id.
     Public transport (--mode pt) takes a GTFS timetable (--gtfs, --date,
@@ -411,12 +537,10 @@ def times(
     from geomap.io import write_csv
     from geomap.locations import read_points
 
-    if mode == "pt":
-        source = _pt_source(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
-    else:
-        source = _travel([mode], networks)[0]
+    source = pt.source() if mode == "pt" else _travel([mode], networks)[0]
     # points may lie anywhere in Great Britain, or within the network routed on
-    extent = source.network.extent_lonlat() if hasattr(source, "network") else None
+    network = getattr(source, "network", None)
+    extent = network.extent_lonlat() if network is not None else None
     origins = read_points(origins_path, what="origins", also_within=extent)
     destinations = read_points(destinations_path, what="destinations", also_within=extent)
     table = (
@@ -428,7 +552,9 @@ def times(
 
 
 @main.command()
-@_apply(common_inputs)
+@_friendly
+@input_options
+@threshold_option
 @click.option(
     "--mode",
     "modes",
@@ -448,26 +574,12 @@ def times(
 @click.option(
     "--top", type=int, default=10, show_default=True, help="Gap areas to print per kind and mode."
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the full ranked list of gap areas (CSV).",
-)
-@click.option(
-    "--summary-out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the ward/partnership summary (CSV).",
-)
+@click.option("--out", "out_path", type=PATH, help="Write the full ranked list of gap areas (CSV).")
+@click.option("--summary-out", type=PATH, help="Write the ward/partnership summary (CSV).")
 @network_option
-@_friendly
 def gaps(
-    providers_path: Path | None,
-    early_years_path: Path | None,
-    partnerships_path: Path | None,
-    partnership_base: str,
-    threshold_texts: tuple[str, ...],
-    include_independent: bool,
+    inputs: InputChoice,
+    thresholds: dict[str, dict[str, float]],
     modes: tuple[str, ...],
     kinds: tuple[str, ...],
     top: int,
@@ -475,7 +587,7 @@ def gaps(
     summary_out: Path | None,
     networks: tuple[Path, ...],
 ) -> None:
-    r"""Rank the areas beyond a reasonable journey to each kind of provision.
+    """Rank the areas beyond a reasonable journey to each kind of provision.
 
     \b
     Examples:
@@ -483,47 +595,45 @@ def gaps(
       geomap gaps --out gaps.csv --summary-out wards.csv
     """
     from geomap.io import write_csv
-    from geomap.report import analyse, load_inputs
+    from geomap.report import analyse
 
-    inputs = load_inputs(
-        providers_path=providers_path,
-        early_years_path=early_years_path,
-        partnerships_path=partnerships_path,
-        partnership_base=partnership_base,
-    )
-    sources = _travel(modes, networks)
     analysis = analyse(
-        inputs,
-        sources,
+        inputs.load(),
+        _travel(modes, networks),
         kinds=kinds or settings.ANALYSIS_KINDS,
-        thresholds=_thresholds(threshold_texts),
-        include_independent=include_independent,
+        thresholds=thresholds,
+        include_independent=inputs.include_independent,
     )
     ranking = analysis.ranking
     for (mode, kind), rows in analysis.coverage.groupby(["mode", "kind"], sort=False):
-        gaps_here = ranking[(ranking["mode"] == mode) & (ranking["kind"] == kind)]
+        here = ranking[(ranking["mode"] == mode) & (ranking["kind"] == kind)]
         threshold = analysis.thresholds[str(mode)][str(kind)]
         click.echo(
-            f"\n{kind} by {mode} (threshold {threshold:g} min): {len(gaps_here)} of {len(rows)} areas beyond, "
+            f"\n{kind} by {mode} (threshold {threshold:g} min): {len(here)} of {len(rows)} areas beyond, "
             f"{int(rows['children_beyond'].sum()):,} of {int(rows['children'].sum()):,} children"
         )
-        if len(gaps_here):
-            shown = gaps_here.head(top)[
-                ["rank", "area_id", "area_name", "minutes", "children_beyond", "provider_name"]
+        if len(here):
+            columns = [
+                "rank",
+                "area_id",
+                "area_name",
+                "minutes",
+                "children_beyond",
+                "provider_name",
             ]
-            click.echo(shown.to_string(index=False))
+            click.echo(here.head(top)[columns].to_string(index=False))
     for mode in modes:
         click.echo(f"\n{analysis.methods[mode]}")
-    if out_path is not None:
-        write_csv(ranking, out_path)
-        click.echo(f"Wrote {out_path}")
-    if summary_out is not None:
-        write_csv(analysis.by_group, summary_out)
-        click.echo(f"Wrote {summary_out}")
+    for table, path in ((ranking, out_path), (analysis.by_group, summary_out)):
+        if path is not None:
+            write_csv(table, path)
+            click.echo(f"Wrote {path}")
 
 
 @main.command(name="map")
-@_apply(common_inputs)
+@_friendly
+@input_options
+@threshold_option
 @click.option(
     "--kind",
     type=click.Choice(["all", *settings.ANALYSIS_KINDS]),
@@ -534,30 +644,19 @@ def gaps(
 @click.option(
     "--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode (with --kind)."
 )
-@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output HTML file.",
-)
+@online_tiles_option
+@click.option("--out", "out_path", required=True, type=PATH, help="Output HTML file.")
 @network_option
-@_friendly
 def map_command(
-    providers_path: Path | None,
-    early_years_path: Path | None,
-    partnerships_path: Path | None,
-    partnership_base: str,
-    threshold_texts: tuple[str, ...],
-    include_independent: bool,
+    inputs: InputChoice,
+    thresholds: dict[str, dict[str, float]],
     kind: str,
     mode: str,
     online_tiles: bool,
     out_path: Path,
     networks: tuple[Path, ...],
 ) -> None:
-    r"""Draw one offline map.
+    """Draw one offline map.
 
     \b
     Examples:
@@ -566,126 +665,63 @@ def map_command(
     """
     from geomap.io import write_text
     from geomap.maps import offline_html, providers_map
-    from geomap.report import analyse, caption_for, kind_map, load_inputs
+    from geomap.report import analyse, caption_for, kind_map
 
-    inputs = load_inputs(
-        providers_path=providers_path,
-        early_years_path=early_years_path,
-        partnerships_path=partnerships_path,
-        partnership_base=partnership_base,
-    )
+    loaded = inputs.load()
+    independent = inputs.include_independent
     if kind == "all":
         m = providers_map(
-            inputs.providers,
-            areas=inputs.areas,
-            base=inputs.base,
+            loaded.providers,
+            areas=loaded.areas,
+            base=loaded.base,
             title="Education providers",
-            caption=caption_for(inputs, include_independent=include_independent),
+            caption=caption_for(loaded, include_independent=independent),
             online_tiles=online_tiles,
         )
     else:
         analysis = analyse(
-            inputs,
+            loaded,
             _travel([mode], networks),
             kinds=[kind],
-            thresholds=_thresholds(threshold_texts),
-            include_independent=include_independent,
+            thresholds=thresholds,
+            include_independent=independent,
         )
         m, _caption = kind_map(
-            inputs,
+            loaded,
             analysis,
             kind=kind,
             mode=mode,
-            include_independent=include_independent,
+            include_independent=independent,
             online_tiles=online_tiles,
         )
     write_text(offline_html(m), out_path)
     click.echo(f"Wrote {out_path}")
 
 
-def _pt_source(
-    pt_table: Path | None,
-    pt_sites: Path | None,
-    pt_name: str,
-    max_site_km: float,
-    gtfs: Path | None = None,
-    service_date: str | None = None,
-    arrive_by: str | None = None,
-) -> Any:
-    """The public-transport source the options ask for: a GTFS timetable, a table, or the shipped r5r table."""
-    from geomap.travel.gtfs import TimetableTravelTimes, load_gtfs
-    from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
-
-    if gtfs is not None:
-        if pt_table is not None:
-            raise click.UsageError("give either --gtfs or --pt-table, not both")
-        if service_date is None:
-            raise click.UsageError("--gtfs needs --date (the school day to plan for, YYYY-MM-DD)")
-        timetable = load_gtfs(gtfs, date=service_date)
-        return TimetableTravelTimes(timetable, arrive_by=arrive_by or settings.PT_ARRIVE_BY)
-    if pt_table is None:
-        shipped = shipped_pt_table()
-        shipped.max_site_km = max_site_km
-        return shipped
-    if pt_sites is None:
-        raise click.UsageError("--pt-table needs --pt-sites (the table's site locations)")
-    return TableTravelTimes(
-        times=read_time_table(pt_table),
-        sites=read_sites(pt_sites),
-        source=f"{pt_table.name}",
-        name=pt_name,
-        max_site_km=max_site_km,
-    )
-
-
-def _hhmm(minutes: float) -> str:
-    return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
-
-
-def _barrier_thresholds(pt_max_minutes: float, ratio: float) -> Any:
-    from geomap.errors import InputError
-    from geomap.post16 import BarrierThresholds
-
-    if not pt_max_minutes > 0 or not ratio > 0:
-        raise InputError("--pt-max-minutes and --ratio must be positive")
-    return BarrierThresholds(pt_max_minutes=pt_max_minutes, ratio=ratio)
-
-
 @main.command()
+@_friendly
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FOLDER,
     default=Path("out/post16"),
     show_default=True,
     help="Output folder.",
 )
-@_apply(input_options)
-@_apply(pt_options)
-@_apply(barrier_options)
-@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@input_options
+@pt_options
+@barrier_options
+@online_tiles_option
 @network_option
-@_friendly
 def post16(
     out_dir: Path,
-    providers_path: Path | None,
-    early_years_path: Path | None,
-    partnerships_path: Path | None,
-    partnership_base: str,
-    include_independent: bool,
-    pt_table: Path | None,
-    pt_sites: Path | None,
-    pt_name: str,
-    max_site_km: float,
-    pt_max_minutes: float,
-    ratio: float,
+    inputs: InputChoice,
+    pt: PtChoice,
+    barriers: BarrierThresholds,
     online_tiles: bool,
     networks: tuple[Path, ...],
-    gtfs: Path | None,
-    service_date: str | None,
-    arrive_by: str | None,
 ) -> None:
-    r"""Post-16 transport barriers: public transport versus car to sixth forms and colleges.
+    """Post-16 transport barriers: public transport versus car to sixth forms and colleges.
 
     For every area: car and public-transport time to the nearest post-16
     provider, which one, the ratio, the 16-18 population and barrier flags,
@@ -697,35 +733,29 @@ def post16(
       geomap post16 --out out/post16
       geomap post16 --pt-max-minutes 45 --partnerships examples/high_school_localities_example.csv
       geomap post16 --pt-table r5r_times.csv --pt-sites sites.geojson --pt-name r5r-2025
+      geomap post16 --gtfs england_gtfs.zip --date 2026-11-25 --arrive-by 09:00
     """
     from geomap.io import ensure_output_dir
-    from geomap.report import analyse_post16, load_inputs, post16_map_for, write_post16
+    from geomap.post16 import FLAGS
+    from geomap.report import analyse_post16, post16_map_for, write_post16
 
     ensure_output_dir(out_dir)
-    inputs = load_inputs(
-        providers_path=providers_path,
-        early_years_path=early_years_path,
-        partnerships_path=partnerships_path,
-        partnership_base=partnership_base,
-    )
-    pt = _pt_source(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
+    loaded = inputs.load()
     analysis = analyse_post16(
-        inputs,
+        loaded,
         car=_travel(["car"], networks)[0],
-        pt=pt,
-        thresholds=_barrier_thresholds(pt_max_minutes, ratio),
-        include_independent=include_independent,
+        pt=pt.source(),
+        thresholds=barriers,
+        include_independent=inputs.include_independent,
     )
     m, caption = post16_map_for(
-        inputs, analysis, include_independent=include_independent, online_tiles=online_tiles
+        loaded, analysis, include_independent=inputs.include_independent, online_tiles=online_tiles
     )
-    files = write_post16(inputs, analysis, m, out_dir)
+    files = write_post16(loaded, analysis, m, out_dir)
     areas = analysis.areas
     click.echo(
         f"{int(areas['young_people'].sum()):,} young people aged 16-18 in {len(areas)} areas"
     )
-    from geomap.post16 import FLAGS
-
     for flag, label in [*FLAGS.items(), ("barrier", "any barrier")]:
         click.echo(
             f"  {label}: {int(areas.loc[areas[flag], 'young_people'].sum()):,} young people, "
@@ -744,7 +774,7 @@ def post16(
 
 @main.group()
 def routes() -> None:
-    r"""Route scenarios for the transport working party.
+    """Route scenarios for the transport working party.
 
     \b
     Example:
@@ -753,92 +783,74 @@ def routes() -> None:
 
 
 @routes.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@_friendly
+@click.argument("scenario", type=PATH)
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FOLDER,
     default=Path("out/routes"),
     show_default=True,
     help="Output folder.",
 )
-@click.option(
-    "--providers",
-    "providers_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Provider list instead of the shipped register.",
-)
-@click.option("--include-independent", is_flag=True, help="Count independent schools' sixth forms.")
-@_apply(pt_options)
-@_apply(barrier_options)
-@click.option("--online-tiles", is_flag=True, help="Load OpenStreetMap tiles (needs internet).")
+@input_options
+@pt_options
+@barrier_options
+@online_tiles_option
 @network_option
-@_friendly
 def evaluate(
     scenario: Path,
     out_dir: Path,
-    providers_path: Path | None,
-    include_independent: bool,
-    pt_table: Path | None,
-    pt_sites: Path | None,
-    pt_name: str,
-    max_site_km: float,
-    pt_max_minutes: float,
-    ratio: float,
+    inputs: InputChoice,
+    pt: PtChoice,
+    barriers: BarrierThresholds,
     online_tiles: bool,
     networks: tuple[Path, ...],
-    gtfs: Path | None,
-    service_date: str | None,
-    arrive_by: str | None,
 ) -> None:
-    r"""Add a scenario's routes to public transport and recompute the post-16 barriers.
+    """Add a scenario's routes to public transport and recompute the post-16 barriers.
 
     Reports, for each route (ranked by benefit) and for all routes together:
     young people newly within the time limit, newly with a journey, no longer
     facing a barrier, minutes saved and areas that change flag; writes a
-    before/after map per route.
+    before/after map per route. With a drive network, in-vehicle times at an
+    operating speed follow the roads.
 
     \b
     Examples:
       geomap routes evaluate examples/post16_routes.yml --out out/routes
       geomap routes evaluate examples/route_serving_nobody.yml
     """
-    from geomap.areas import county_boundary
     from geomap.io import ensure_output_dir
+    from geomap.locations import county_boundary
     from geomap.post16 import young_people
-    from geomap.report import load_inputs, write_scenario
+    from geomap.report import write_scenario
     from geomap.routes import evaluate_scenario, load_scenario
-
-    ensure_output_dir(out_dir)
-    inputs = load_inputs(providers_path=providers_path)
     from geomap.travel.sources import road_distance
 
+    ensure_output_dir(out_dir)
+    loaded = inputs.load()
     plan = load_scenario(
         scenario,
-        providers=inputs.providers,
+        providers=loaded.providers,
         county=county_boundary(),
         road_km=road_distance(networks),
     )
     result = evaluate_scenario(
         plan,
-        origins=inputs.origins,
-        providers=inputs.providers,
-        young_people=young_people(inputs.children),
+        origins=loaded.origins,
+        providers=loaded.providers,
+        young_people=young_people(loaded.children),
         car=_travel(["car"], networks)[0],
-        pt=_pt_source(
-            pt_table,
-            pt_sites,
-            pt_name,
-            max_site_km,
-            gtfs,
-            service_date,
-            arrive_by or _hhmm(plan.arrive_by),
-        ),
-        thresholds=_barrier_thresholds(pt_max_minutes, ratio),
-        include_independent=include_independent,
+        pt=pt.source(arrive_by=_hhmm(plan.arrive_by)),
+        thresholds=barriers,
+        include_independent=inputs.include_independent,
     )
     files = write_scenario(
-        inputs, result, out_dir, include_independent=include_independent, online_tiles=online_tiles
+        loaded,
+        result,
+        out_dir,
+        include_independent=inputs.include_independent,
+        online_tiles=online_tiles,
     )
     click.echo(
         f"Scenario: {plan.name} ({len(plan.routes)} route(s), arriving by {_hhmm(plan.arrive_by)})"
@@ -855,7 +867,7 @@ def evaluate(
         click.echo(
             f"- {s['route']}: {s['young_who_gain']:,} young people in {s['areas_gaining']} areas gain "
             f"({s['mean_minutes_saved']:g} min each on average, {s['minutes_saved']:,.0f} min in all); "
-            f"{s['young_newly_within_limit']:,} newly within {pt_max_minutes:g} min, "
+            f"{s['young_newly_within_limit']:,} newly within {barriers.pt_max_minutes:g} min, "
             f"{s['young_newly_with_pt']:,} newly with a journey, {s['young_no_longer_barrier']:,} no longer "
             f"facing any barrier; {s['areas_changing_flag']} areas change flag."
         )
@@ -863,6 +875,7 @@ def evaluate(
 
 
 @main.command()
+@_friendly
 @click.option(
     "--kind",
     type=KIND_CHOICE,
@@ -872,7 +885,6 @@ def evaluate(
 )
 @click.option(
     "--minutes",
-    "minutes",
     type=float,
     multiple=True,
     default=(15.0, 30.0, 45.0),
@@ -880,13 +892,7 @@ def evaluate(
     help="Time limits (repeatable).",
 )
 @click.option("--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode.")
-@click.option(
-    "--providers",
-    "providers_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Provider list instead of the shipped register.",
-)
-@click.option("--include-independent", is_flag=True, help="Include independent schools.")
+@input_options
 @click.option(
     "--in-county", "in_county_only", is_flag=True, help="Only providers inside the county."
 )
@@ -894,29 +900,22 @@ def evaluate(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PATH,
     help="GeoPackage (or GeoJSON) of the areas reachable within each limit of each provider.",
 )
-@click.option(
-    "--map",
-    "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw an offline map.",
-)
+@click.option("--map", "map_path", type=PATH, help="Also draw an offline map.")
 @network_option
-@_friendly
 def isochrones(
     kind: str,
     minutes: tuple[float, ...],
     mode: str,
-    providers_path: Path | None,
-    include_independent: bool,
+    inputs: InputChoice,
     in_county_only: bool,
     out_path: Path,
     map_path: Path | None,
     networks: tuple[Path, ...],
 ) -> None:
-    r"""Areas from which each provider of a kind is reachable within N minutes.
+    """Areas from which each provider of a kind is reachable within N minutes.
 
     Over a network, the areas are the streets reachable in time (with a narrow
     band either side); without one, circles from the calibrated estimate, and
@@ -924,8 +923,8 @@ def isochrones(
 
     \b
     Examples:
-      geomap isochrones --kind post16 --minutes 15 --minutes 30 --network drive.graphml --out iso.gpkg --map iso.html
-      geomap isochrones --kind secondary --mode walk --in-county --out walk_iso.gpkg
+      geomap isochrones --kind post16 --minutes 15 --minutes 30 --network drive.graphml --out iso.gpkg
+      geomap isochrones --kind secondary --mode walk --in-county --out walk_iso.gpkg --map walk_iso.html
     """
     from geomap.areas import load_areas
     from geomap.gaps import eligible_providers
@@ -934,17 +933,19 @@ def isochrones(
     from geomap.providers import load_providers
 
     chosen = eligible_providers(
-        load_providers(providers_path), kind, include_independent=include_independent
+        load_providers(inputs.providers_path), kind, include_independent=inputs.include_independent
     )
     if in_county_only:
         chosen = chosen[chosen["in_county"]]
     source = _travel([mode], networks)[0]
+    if not hasattr(source, "isochrones"):
+        raise InputError(f"no isochrones from {source.method}")
     bands = source.isochrones(chosen[["id", "geometry"]], minutes=list(minutes))
-    bands = bands.merge(chosen[["id", "name", "kind"]], on="id")
-    bands["method"] = source.method
+    bands = bands.merge(chosen[["id", "name", "kind"]], on="id").assign(method=source.method)
     write_vector(bands, out_path)
+    limits = sorted(set(minutes))
     click.echo(
-        f"Wrote {len(bands)} areas ({len(chosen)} providers × {len(set(minutes))} limits) to {out_path}"
+        f"Wrote {len(bands)} areas ({len(chosen)} providers × {len(limits)} limits) to {out_path}"
     )
     if map_path is not None:
         caption = "\n".join(
@@ -957,7 +958,7 @@ def isochrones(
         m = isochrone_map(
             bands,
             chosen,
-            title=f"{settings.KIND_LABELS[kind]}: reachable within {', '.join(f'{v:g}' for v in sorted(set(minutes)))} min by {mode}",
+            title=f"{settings.KIND_LABELS[kind]}: reachable within {', '.join(f'{v:g}' for v in limits)} min by {mode}",
             caption=caption,
             base=load_areas("lad"),
         )
@@ -967,7 +968,7 @@ def isochrones(
 
 @main.group()
 def network() -> None:
-    r"""Get OpenStreetMap road, walking and cycling networks for routing.
+    """Get OpenStreetMap road, walking and cycling networks for routing.
 
     Fetch once with internet access (or build from a Geofabrik extract), then
     give the file to any analysis with --network, or let geomap find the cached
@@ -980,10 +981,8 @@ def network() -> None:
     """
 
 
-NETWORK_MODE = click.Choice(["drive", "walk", "bike"])
-
-
 @network.command()
+@_friendly
 @click.option("--place", help="Place name for Nominatim, e.g. 'Herefordshire, England'.")
 @click.option(
     "--boundary",
@@ -997,19 +996,12 @@ NETWORK_MODE = click.Choice(["drive", "walk", "bike"])
 @click.option(
     "--buffer-m",
     type=float,
-    default=5000.0,
+    default=settings.NETWORK_BUFFER_M,
     show_default=True,
     help="Metres to widen the area by, so border journeys are routed.",
 )
 @click.option("--refresh", is_flag=True, help="Download again even if cached.")
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Graph file to write (GraphML).",
-)
-@_friendly
+@click.option("--out", "out_path", required=True, type=PATH, help="Graph file to write (GraphML).")
 def fetch(
     place: str | None,
     boundary: str | None,
@@ -1020,7 +1012,7 @@ def fetch(
     refresh: bool,
     out_path: Path,
 ) -> None:
-    r"""Download a network from OpenStreetMap (Overpass) and cache it for offline use.
+    """Download a network from OpenStreetMap (Overpass) and cache it for offline use.
 
     The download is cached (with a manifest of source, query, date, mode and
     osmnx version); later runs, and analyses without --network, use the cache.
@@ -1031,20 +1023,20 @@ def fetch(
       geomap network fetch --bbox -2.80,52.00,-2.65,52.10 --mode walk --out hereford_walk.graphml
       geomap network fetch --place "Leominster, England" --overpass-url http://overpass.example.gov.uk/api --out l.graphml
     """
-    import geopandas as gpd
-
-    from geomap.errors import InputError
-    from geomap.locations import county_boundary
+    from geomap.io import read_table
+    from geomap.locations import check_crs_plausible, county_boundary
     from geomap.network import add_travel_times, fetch_graph, save_graph
 
     polygon = None
     box = None
     if boundary is not None:
-        polygon = (
-            county_boundary()
-            if boundary.strip().lower() == "herefordshire"
-            else gpd.read_file(boundary)
-        )
+        if boundary.strip().lower() == "herefordshire":
+            polygon = county_boundary()
+        else:
+            polygon = read_table(boundary, what="boundary")
+            if not hasattr(polygon, "geometry"):
+                raise InputError("the boundary must be a polygon file", path=boundary)
+            check_crs_plausible(polygon, what="boundary")
     if bbox is not None:
         try:
             left, bottom, right, top = (float(v) for v in bbox.split(","))
@@ -1061,7 +1053,7 @@ def fetch(
         overpass_url=overpass_url,
         buffer_m=buffer_m,
         refresh=refresh,
-        progress=lambda m: click.echo(m, err=True),
+        progress=_echo_err,
     )
     add_travel_times(graph, mode=mode)
     save_graph(graph, out_path)
@@ -1071,18 +1063,12 @@ def fetch(
 
 
 @network.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Graph file to write (GraphML).",
-)
 @_friendly
+@click.argument("file", type=PATH)
+@click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
+@click.option("--out", "out_path", required=True, type=PATH, help="Graph file to write (GraphML).")
 def build(file: Path, mode: str, out_path: Path) -> None:
-    r"""Build a network from a local OpenStreetMap file (.osm.pbf, .osm, .osm.xml) or GraphML.
+    """Build a network from a local OpenStreetMap file (.osm.pbf, .osm, .osm.xml) or GraphML.
 
     \b
     Examples:
@@ -1091,7 +1077,7 @@ def build(file: Path, mode: str, out_path: Path) -> None:
     """
     from geomap.network import add_travel_times, load_graph, save_graph
 
-    graph = load_graph(file, mode=mode, progress=lambda m: click.echo(m, err=True))
+    graph = load_graph(file, mode=mode, progress=_echo_err)
     add_travel_times(graph, mode=mode)
     save_graph(graph, out_path)
     click.echo(
