@@ -68,27 +68,31 @@ def nearest_by_kind(
     pandas.DataFrame
         ``area_id``, ``kind``, ``mode``, ``method``, ``minutes`` (NaN where no
         provider can be reached), ``provider_id``, ``provider_name``,
-        ``provider_in_county``.
+        ``provider_in_county``; with a network source also ``origin_snap_m``
+        and ``provider_snap_m``, the distances at which each end joined the network.
     """
     frames = []
     for kind in kinds:
         chosen = eligible_providers(providers, kind, include_independent=include_independent)
         best = travel.nearest(origins, chosen[["id", "geometry"]])
         info = chosen.set_index("id")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "area_id": best["from_id"].to_numpy(),
-                    "kind": kind,
-                    "mode": travel.mode,
-                    "method": best["method"].to_numpy(),
-                    "minutes": best["minutes"].to_numpy(dtype=float),
-                    "provider_id": best["to_id"].to_numpy(),
-                    "provider_name": info["name"].reindex(best["to_id"]).to_numpy(),
-                    "provider_in_county": info["in_county"].reindex(best["to_id"]).to_numpy(),
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "area_id": best["from_id"].to_numpy(),
+                "kind": kind,
+                "mode": travel.mode,
+                "method": best["method"].to_numpy(),
+                "minutes": best["minutes"].to_numpy(dtype=float),
+                "provider_id": best["to_id"].to_numpy(),
+                "provider_name": info["name"].reindex(best["to_id"]).to_numpy(),
+                "provider_in_county": info["in_county"].reindex(best["to_id"]).to_numpy(),
+            }
         )
+        # network sources say where each end joined the network
+        for column, name in (("from_snap_m", "origin_snap_m"), ("to_snap_m", "provider_snap_m")):
+            if column in best.columns:
+                frame[name] = best[column].to_numpy()
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -166,8 +166,14 @@ def test_nearest_with_off_network_legs(drive: CompiledNetwork) -> None:
         drive, {"h3": (3, 0, 0), "h14": (14, 0, 25.0), "h7": (7, 0, 0), "h22": (22, 0, 0)}
     )
     result = nearest(drive, homes, schools, method="network:drive")
-    assert list(result.columns) == list(TIME_COLUMNS)
+    assert list(result.columns) == [*TIME_COLUMNS, "from_snap_m", "to_snap_m"]
     assert result["from_id"].tolist() == ["h3", "h14", "h7", "h22"]
+    # where each end joined the network: h14 25 m from node 14; the north school 40 m from 11
+    snaps = result.set_index("from_id")
+    assert snaps.loc["h14", "from_snap_m"] == pytest.approx(25.0, abs=0.1)
+    assert snaps.loc["h3", "to_snap_m"] == pytest.approx(40.0, abs=0.1)
+    assert snaps.loc["h7", "to_snap_m"] == pytest.approx(30.0, abs=0.1)
+    assert math.isnan(snaps.loc["h22", "to_snap_m"])
     got = dict(zip(result["from_id"], result["minutes"] * 60, strict=True))
     to = dict(zip(result["from_id"], result["to_id"], strict=True))
     # h3: 3 -> 11 (62.3992 s) + 30 s leg = 92.3992 s north; south is 3->4->5->6->7->8 =
@@ -516,13 +522,15 @@ def test_network_travel_times_interface(drive_graph: nx.MultiDiGraph, tmp_path: 
     schools = points(times.network, {"north": (11, 40.0, 0.0), "south": (8, 0.0, -30.0)})
     homes = points(times.network, {"h3": (3, 0, 0), "h22": (22, 0, 0)})
     near = times.nearest(homes, schools)
-    assert list(near.columns) == list(TIME_COLUMNS)
+    assert list(near.columns) == [*TIME_COLUMNS, "from_snap_m", "to_snap_m"]
     assert (near["method"] == "network:drive").all()
     assert near["minutes"].iloc[0] * 60 == pytest.approx(T_3_11 + 30.0, abs=1e-6)
     # the fast path agrees with the interface's default (the minimum of the matrix)
     default = TravelTimes.nearest(times, homes, schools)
     pd.testing.assert_frame_equal(
-        near.reset_index(drop=True), default.reset_index(drop=True), check_dtype=False
+        near[list(TIME_COLUMNS)].reset_index(drop=True),
+        default.reset_index(drop=True),
+        check_dtype=False,
     )
     text = times.describe()
     assert "OpenStreetMap" in text and "riverside.osm" in text

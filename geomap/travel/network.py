@@ -534,6 +534,11 @@ def nearest(
             "to_id": to_id,
             "minutes": np.where(reached, seconds / 60.0, np.nan),
             "method": method,
+            # where each end joined the network: the snap distance, metres
+            "from_snap_m": np.round(o.distance_m, 1),
+            "to_snap_m": np.where(reached, np.round(d.distance_m[np.maximum(chosen, 0)], 1), np.nan)
+            if len(destinations)
+            else np.nan,
         }
     )
     stats = RunStats(
