@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -83,6 +84,7 @@ def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.G
                 keep_default_na=False,
                 na_values=[""],
                 skipinitialspace=True,
+                skip_blank_lines=False,
                 encoding="utf-8-sig",
             )
         except pd.errors.EmptyDataError as err:
@@ -97,6 +99,12 @@ def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.G
             ) from err
         table.columns = [str(c).strip() for c in table.columns]
         first_row = 2
+        # blank lines are skipped, but rows keep the numbers a spreadsheet shows
+        blank = table.isna().all(axis=1).to_numpy()
+        if blank.any():
+            rows = np.flatnonzero(~blank) + first_row
+            table = table.loc[~blank].reset_index(drop=True)
+            table.attrs["geomap_rows"] = rows.tolist()
     if len(table) == 0:
         raise EmptyInputError(
             f"the {what} file has a header but no rows",
@@ -116,6 +124,9 @@ def source_of(table: pd.DataFrame) -> str | None:
 
 def row_number(table: pd.DataFrame, position: int) -> int:
     """The row number a user sees for the record at 0-based ``position``."""
+    rows = table.attrs.get("geomap_rows")
+    if rows is not None and 0 <= position < len(rows):
+        return int(rows[position])
     return int(table.attrs.get("geomap_first_row", 1)) + position
 
 
@@ -154,14 +165,13 @@ def find_column(
 
     ``explicit`` (a column the user named) wins and must exist.
     """
+    folded = {normalise_name(c): c for c in table.columns}
     if explicit is not None:
         if explicit in table.columns:
             return explicit
-        folded = {normalise_name(c): c for c in table.columns}
         if normalise_name(explicit) in folded:
             return folded[normalise_name(explicit)]
         raise_missing(table, explicit, what=f"the column '{explicit}' you named")
-    folded = {normalise_name(c): c for c in table.columns}
     for alias in aliases:
         if alias in folded:
             return folded[alias]
@@ -247,8 +257,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``table`` whose text cells cannot run as spreadsheet formulas.
 
     A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-    gets a leading apostrophe, which spreadsheets show as text. Numeric columns
-    are left alone, so negative numbers stay numbers.
+    gets a leading apostrophe, which spreadsheets show as text. Numbers (in
+    numeric columns, or written as text such as ``-2.71``) are left alone.
     """
     out = table.copy()
     for column in out.columns:
@@ -256,7 +266,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
         text = series.astype("string")
-        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+        is_number = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool) & ~is_number
         if risky.any():
             out[column] = series.where(~risky, "'" + text)
     return out
@@ -268,7 +279,7 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
         table = pd.DataFrame(table.drop(columns=table.geometry.name))
     safe = neutralise_formulas(table)
     with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, float_format="%.6g", encoding="utf-8")
+        safe.to_csv(tmp, index=False, encoding="utf-8")
     return Path(path)
 
 
@@ -294,4 +305,54 @@ def _write_layer(layer: gpd.GeoDataFrame, path: Path, *, driver: str, name: str)
     for column in data.columns:
         if column != data.geometry.name and pd.api.types.is_bool_dtype(data[column]):
             data[column] = data[column].astype("int8")
-    pyogrio.write_dataframe(data, path, driver=driver, layer=name)
+    data = data.rename(columns=_safe_field_names(data, geometry=data.geometry.name))
+    try:
+        pyogrio.write_dataframe(data, path, driver=driver, layer=name)
+    except (
+        pyogrio.errors.FieldError,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+    ) as err:
+        raise OutputError(f"cannot write layer '{name}' to {path.name} ({err})") from err
+
+
+def _safe_field_names(table: pd.DataFrame, *, geometry: str) -> dict[str, str]:
+    """Renames that make columns valid GeoPackage fields: no ``fid``, no names equal but for case."""
+    seen: set[str] = {"fid", geometry.lower()}
+    renames: dict[str, str] = {}
+    for column in table.columns:
+        if column == geometry:
+            continue
+        name, n = str(column), 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{column}_{n}"
+        seen.add(name.lower())
+        if name != column:
+            renames[column] = name
+    return renames
+
+
+@contextlib.contextmanager
+def staged_output(folder: str | Path) -> Iterator[Path]:
+    """Yield a staging folder inside ``folder``; move everything in it into ``folder`` on success.
+
+    Files are written into the staging folder first; only when the whole block
+    succeeds are they moved into place (each with an atomic rename), so a
+    failure part-way leaves ``folder`` exactly as it was.
+    """
+    out = ensure_output_dir(folder)
+    stage = Path(tempfile.mkdtemp(prefix=".geomap-staging-", dir=out))
+    try:
+        yield stage
+        for item in sorted(stage.rglob("*")):
+            if item.is_file():
+                target = out / item.relative_to(stage)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(item, target)
+    except OSError as err:
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"cannot write into {out} ({err.strerror or err})") from err
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -25,7 +25,7 @@ from geomap.areas import group_lookup, load_areas, load_partnerships, provision_
 from geomap.demand import children_by_band, load_population, origin_points
 from geomap.errors import InputError
 from geomap.gaps import GapAnalysis, analyse_gaps, eligible_providers, summarise_coverage
-from geomap.io import ensure_output_dir, write_csv, write_geopackage, write_text
+from geomap.io import staged_output, write_csv, write_geopackage, write_text
 from geomap.maps import access_map, offline_html, post16_map, providers_map, route_map
 from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers, young_people
 from geomap.providers import load_providers, merge_provider_lists, offers, summarise_providers
@@ -432,12 +432,7 @@ def post16_outputs(
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
     """GeoPackage layers and CSV tables of a post-16 analysis."""
     layer = post16_layer(inputs, analysis)
-    layers = {"post16_areas": layer}
-    for level, polygons in inputs.groups.items():
-        summary = analysis.by_group[analysis.by_group["level"] == level]
-        layers[f"post16_{level}"] = polygons[["area_id", "geometry"]].merge(
-            summary, left_on="area_id", right_on="group_id"
-        )
+    layers = {"post16_areas": layer, **_group_layers(inputs, analysis.by_group, prefix="post16_")}
     tables = {"post16_areas": layer, "post16_by_group": analysis.by_group}
     return layers, tables
 
@@ -445,19 +440,21 @@ def post16_outputs(
 def write_post16(
     inputs: Inputs, analysis: Post16Analysis, m: folium.Map, out_dir: str | Path
 ) -> dict[str, Path]:
-    """Write the post-16 map, GeoPackage and tables into ``out_dir``."""
-    out = ensure_output_dir(out_dir)
+    """Write the post-16 map, GeoPackage and tables into ``out_dir`` (all or nothing)."""
     layers, tables = post16_outputs(inputs, analysis)
     layers["post16_providers"] = provider_output(
-        inputs.providers[
-            inputs.providers["id"].isin(analysis.pt_providers["id"])
-            | offers(inputs.providers, "post16")
-        ]
+        inputs.providers[offers(inputs.providers, "post16")]
     )
-    files = {"map:post16": write_text(offline_html(m), out / "post16_map.html")}
-    files["geopackage"] = write_geopackage(layers, out / "post16.gpkg")
-    for name, table in tables.items():
-        files[f"csv:{name}"] = write_csv(table, out / f"{name}.csv")
+    out = Path(out_dir)
+    files: dict[str, Path] = {}
+    with staged_output(out) as stage:
+        write_text(offline_html(m), stage / "post16_map.html")
+        files["map:post16"] = out / "post16_map.html"
+        write_geopackage(layers, stage / "post16.gpkg")
+        files["geopackage"] = out / "post16.gpkg"
+        for name, table in tables.items():
+            write_csv(table, stage / f"{name}.csv")
+            files[f"csv:{name}"] = out / f"{name}.csv"
     return files
 
 
@@ -527,37 +524,24 @@ def write_report(
 ) -> dict[str, Path]:
     """Write a report's maps, GeoPackage and CSV tables; return name → path.
 
-    Each file is written to a temporary name and renamed into place, so an
-    interrupted run leaves earlier good files untouched.
+    Everything is written to a staging folder first and moved into ``out_dir``
+    only when all of it is written, so a failure or an interrupted run leaves
+    the folder's earlier files exactly as they were.
     """
-    out = ensure_output_dir(out_dir)
-    maps_dir = ensure_output_dir(out / "maps")
-    files: dict[str, Path] = {}
-    _say(progress, f"[6/6] writing {len(report.maps)} maps, GeoPackage and tables to {out}")
-    for name, m in report.maps.items():
-        files[f"map:{name}"] = write_text(offline_html(m), maps_dir / f"{name}.html")
+    _say(progress, f"[6/6] writing {len(report.maps)} maps, GeoPackage and tables to {out_dir}")
+    providers = provider_output(report.providers)
     cover = report.analysis.coverage
-    access = report.areas[["area_id", "area_name", "geometry"]].merge(cover, on="area_id")
-    gaps = report.areas[["area_id", "geometry"]].merge(report.analysis.ranking, on="area_id")
     layers = {
-        "providers": provider_output(report.providers),
+        "providers": providers,
         "areas": report.areas.merge(report.provision.drop(columns=["area_name"]), on="area_id"),
-        "access": access,
-        "gap_areas": gaps,
+        "access": report.areas[["area_id", "area_name", "geometry"]].merge(cover, on="area_id"),
+        "gap_areas": report.areas[["area_id", "geometry"]].merge(
+            report.analysis.ranking, on="area_id"
+        ),
+        **_group_layers(report.inputs, report.analysis.by_group, prefix=""),
     }
-    for level, polygons in report.inputs.groups.items():
-        summary = report.analysis.by_group[report.analysis.by_group["level"] == level]
-        layers[f"{level}_summary"] = polygons[["area_id", "area_name", "geometry"]].merge(
-            summary.drop(columns=["group_name"], errors="ignore"),
-            left_on="area_id",
-            right_on="group_id",
-        )
-    if report.post16 is not None:
-        extra_layers, extra_tables = post16_outputs(report.inputs, report.post16)
-        layers.update(extra_layers)
-    files["geopackage"] = write_geopackage(layers, out / "geomap.gpkg")
     tables = {
-        "providers": provider_output(report.providers),
+        "providers": providers,
         "provider_summary": report.provider_summary,
         "areas": layers["areas"],
         "access": cover,
@@ -566,11 +550,38 @@ def write_report(
         "thresholds": _threshold_table(report.analysis.thresholds),
     }
     if report.post16 is not None:
+        extra_layers, extra_tables = post16_outputs(report.inputs, report.post16)
+        layers.update(extra_layers)
         tables.update(extra_tables)
-    for name, table in tables.items():
-        files[f"csv:{name}"] = write_csv(table, out / f"{name}.csv")
-    files["index"] = write_text(index_html(report, files, out), out / "index.html")
+    out = Path(out_dir)
+    files: dict[str, Path] = {}
+    with staged_output(out) as stage:
+        (stage / "maps").mkdir()
+        for name, m in report.maps.items():
+            write_text(offline_html(m), stage / "maps" / f"{name}.html")
+            files[f"map:{name}"] = out / "maps" / f"{name}.html"
+        write_geopackage(layers, stage / "geomap.gpkg")
+        files["geopackage"] = out / "geomap.gpkg"
+        for name, table in tables.items():
+            write_csv(table, stage / f"{name}.csv")
+            files[f"csv:{name}"] = out / f"{name}.csv"
+        files["index"] = out / "index.html"
+        write_text(index_html(report, files, out), stage / "index.html")
     return files
+
+
+def _group_layers(
+    inputs: Inputs, by_group: pd.DataFrame, *, prefix: str
+) -> dict[str, gpd.GeoDataFrame]:
+    """One polygon layer per grouping level (ward, partnership) with its summary rows."""
+    layers = {}
+    for level, polygons in inputs.groups.items():
+        summary = by_group[by_group["level"] == level].drop(columns=["group_name"], errors="ignore")
+        name = f"{prefix}{level}" if prefix else f"{level}_summary"
+        layers[name] = polygons[["area_id", "area_name", "geometry"]].merge(
+            summary, left_on="area_id", right_on="group_id"
+        )
+    return layers
 
 
 def provider_output(providers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -585,7 +596,7 @@ def provider_output(providers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")[:60] or "route"
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")[:50] or "route"
 
 
 def write_scenario(
@@ -596,34 +607,33 @@ def write_scenario(
     include_independent: bool = False,
     online_tiles: bool = False,
 ) -> dict[str, Path]:
-    """Write a scenario's ranking, per-area changes, GeoPackage and a before/after map per route."""
-    out = ensure_output_dir(out_dir)
-    maps_dir = ensure_output_dir(out / "maps")
+    """Write a scenario's ranking, per-area changes, GeoPackage and a before/after map per route.
+
+    Maps are named by rank and route (``01_<route>.html``), so two routes never
+    share a file; everything is written all or nothing.
+    """
     providers = eligible_providers(
         inputs.providers, "post16", include_independent=include_independent
     )
     names = inputs.areas.set_index("area_id")["area_name"]
-    files: dict[str, Path] = {}
-    changes, lines, stops = [], [], []
     limit = result.base.thresholds.pt_max_minutes
-    for effect in result.effects:
+    maps: dict[str, folium.Map] = {}
+    for rank, effect in enumerate(result.effects, start=1):
         route = effect.route
         assert route is not None
         areas = inputs.areas[["area_id", "area_name", "geometry"]].merge(effect.areas, on="area_id")
         caption = _caption(
             [],
             [
-                f"Scenario '{result.scenario.name}' ({result.scenario.path}): {route.describe()}.",
+                f"Scenario '{result.scenario.name}' ({result.scenario.path}).",
                 f"Before: {result.base.methods['pt']}",
-                f"After: the quicker of that and the route: walk up to 15 min to a stop, wait half the "
-                f"headway, ride, walk up to 15 min, arriving by {result.scenario.arrive_by // 60:02.0f}:"
-                f"{result.scenario.arrive_by % 60:02.0f} on a weekday.",
+                f"After: {effect.summary['how']}",
                 f"{effect.summary['young_who_gain']:,} young people aged 16–18 gain; "
                 f"{effect.summary['young_no_longer_barrier']:,} no longer face a barrier.",
             ],
             include_independent,
         )
-        m = route_map(
+        maps[f"{rank:02d}_{_slug(route.name)}.html"] = route_map(
             areas,
             route.line(),
             route.stop_table(),
@@ -634,35 +644,41 @@ def write_scenario(
             base=inputs.base,
             online_tiles=online_tiles,
         )
-        files[f"map:{route.name}"] = write_text(
-            offline_html(m), maps_dir / f"{_slug(route.name)}.html"
-        )
-        changes.append(
-            effect.areas.assign(route=route.name, area_name=effect.areas["area_id"].map(names))
-        )
-        lines.append(route.line())
-        stops.append(route.stop_table().assign(route=route.name))
-    changes.append(
-        result.combined.areas.assign(
-            route=result.combined.name, area_name=result.combined.areas["area_id"].map(names)
-        )
-    )
-    change_table = pd.concat(changes, ignore_index=True)
-    ordered = ["route", "area_id", "area_name"] + [
-        c for c in change_table.columns if c not in ("route", "area_id", "area_name")
+    changes = [
+        e.areas.assign(route=e.name, area_name=e.areas["area_id"].map(names))
+        for e in [*result.effects, result.combined]
     ]
-    change_table = change_table[ordered]
-    files["csv:ranking"] = write_csv(result.ranking(), out / "ranking.csv")
-    files["csv:changes"] = write_csv(change_table, out / "changes.csv")
+    change_table = pd.concat(changes, ignore_index=True)
+    first = ["route", "area_id", "area_name"]
+    change_table = change_table[first + [c for c in change_table.columns if c not in first]]
+    routes = [e.route for e in result.effects if e.route is not None]
     layers = {
-        "routes": pd.concat(lines, ignore_index=True),
-        "stops": pd.concat(stops, ignore_index=True),
+        "routes": gpd.GeoDataFrame(
+            pd.concat([r.line() for r in routes], ignore_index=True), crs=settings.MEASURE_CRS
+        ),
+        "stops": gpd.GeoDataFrame(
+            pd.concat([r.stop_table().assign(route=r.name) for r in routes], ignore_index=True),
+            crs=settings.MEASURE_CRS,
+        ),
         "changes": inputs.areas[["area_id", "geometry"]].merge(change_table, on="area_id"),
     }
-    files["geopackage"] = write_geopackage(
-        {k: gpd.GeoDataFrame(v, crs=settings.MEASURE_CRS) for k, v in layers.items()},
-        out / "routes.gpkg",
-    )
+    out = Path(out_dir)
+    files: dict[str, Path] = {}
+    with staged_output(out) as stage:
+        (stage / "maps").mkdir()
+        for name, m in maps.items():
+            write_text(offline_html(m), stage / "maps" / name)
+            files[f"map:{name}"] = out / "maps" / name
+        write_csv(result.ranking(), stage / "ranking.csv")
+        write_csv(change_table, stage / "changes.csv")
+        write_geopackage(layers, stage / "routes.gpkg")
+        files.update(
+            {
+                "csv:ranking": out / "ranking.csv",
+                "csv:changes": out / "changes.csv",
+                "geopackage": out / "routes.gpkg",
+            }
+        )
     return files
 
 

@@ -115,7 +115,7 @@ class Route:
     def stop_table(self) -> gpd.GeoDataFrame:
         """Stops with their departure times as text."""
         departures = [
-            ", ".join(_clock(d + offset) for d in self.departures[:6])
+            ", ".join(clock(d + offset) for d in self.departures[:6])
             + (" …" if len(self.departures) > 6 else "")
             for offset in self.offsets
         ]
@@ -129,17 +129,18 @@ class Route:
         """One line: stops, times, headway, running basis."""
         return (
             f"{self.name}: {len(self.stop_names)} stops ({self.stop_names[0]} → {self.stop_names[-1]}), "
-            f"{'/'.join(self.days)}, departures {_clock(self.first_departure)}–{_clock(self.last_departure)} "
+            f"{'/'.join(self.days)}, departures {clock(self.first_departure)}–{clock(self.last_departure)} "
             f"every {self.headway_minutes:g} min, {self.offsets[-1]:.0f} min end to end ({self.running_basis})"
         )
 
 
-def _clock(minutes: float) -> str:
+def clock(minutes: float) -> str:
+    """Minutes after midnight as ``HH:MM``."""
     minutes = round(minutes)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def parse_clock(value: object, *, where: str, path: str | Path) -> float:
+def parseclock(value: object, *, where: str, path: str | Path) -> float:
     """``"07:45"`` → 465.0 (minutes after midnight)."""
     text = str(value).strip()
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
@@ -205,7 +206,7 @@ def load_scenario(
         raise InputError(
             "a scenario needs a list of routes under 'routes:'", path=path, column="routes"
         )
-    arrive_by = parse_clock(
+    arrive_by = parseclock(
         data.get("arrive_by", settings.PT_ARRIVE_BY), where="arrive_by", path=path
     )
     area = county.union_all().buffer(buffer_km * 1000)
@@ -280,11 +281,11 @@ def _route(
     for field in ("first_departure", "last_departure", "headway_minutes"):
         if field not in raw:
             raise fail(f"missing {field}", field)
-    first = parse_clock(raw["first_departure"], where=f"{where}.first_departure", path=path)
-    last = parse_clock(raw["last_departure"], where=f"{where}.last_departure", path=path)
+    first = parseclock(raw["first_departure"], where=f"{where}.first_departure", path=path)
+    last = parseclock(raw["last_departure"], where=f"{where}.last_departure", path=path)
     if last < first:
         raise fail(
-            f"last departure {_clock(last)} is before the first {_clock(first)}",
+            f"last departure {clock(last)} is before the first {clock(first)}",
             "last_departure",
             "Give the last departure at or after the first",
         )
@@ -427,9 +428,14 @@ class RouteTravelTimes(TravelTimes):
 
     def describe(self) -> str:
         """The route and the journey model."""
+        wait = (
+            "wait half the headway"
+            if len(self.route.departures) > 1
+            else "catch its one trip (no wait)"
+        )
         return (
             f"Scenario route {self.route.describe()}; journeys walk up to {self.max_walk_minutes:g} min to "
-            f"and from stops, wait half the headway, and must arrive by {_clock(self.arrive_by)} on a weekday."
+            f"and from stops, {wait}, and must arrive by {clock(self.arrive_by)} on a weekday."
         )
 
     def why_no_effect(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> str:
@@ -440,8 +446,8 @@ class RouteTravelTimes(TravelTimes):
         offsets = np.asarray(route.offsets)
         if route.first_departure + offsets[1] > self.arrive_by:
             return (
-                f"its first trip reaches its second stop at {_clock(route.first_departure + offsets[1])}, "
-                f"after the {_clock(self.arrive_by)} deadline"
+                f"its first trip reaches its second stop at {clock(route.first_departure + offsets[1])}, "
+                f"after the {clock(self.arrive_by)} deadline"
             )
         if not np.isfinite(self._walks(origins)).any():
             return f"no area's journey starts within {self.max_walk_minutes:g} min walk of a stop"
@@ -563,20 +569,22 @@ def evaluate_scenario(
         )
 
     base = run(pt)
-    route_sources = [RouteTravelTimes(r, arrive_by=scenario.arrive_by) for r in scenario.routes]
-    effects = [
-        _effect(r.name, base, run(with_routes(pt, [r], arrive_by=scenario.arrive_by)), r)
-        for r in scenario.routes
-    ]
     post16 = eligible_providers(providers, "post16", include_independent=include_independent)[
         ["id", "geometry"]
     ]
-    for effect, source in zip(effects, route_sources, strict=True):
+    effects = []
+    for route in scenario.routes:
+        after = with_routes(pt, [route], arrive_by=scenario.arrive_by)
+        effect = _effect(route.name, base, run(after), route)
+        effect.summary["how"] = _how(pt, route, arrive_by=scenario.arrive_by)
         if effect.summary["young_who_gain"] == 0:
-            reason = source.why_no_effect(origins, post16)
+            reason = RouteTravelTimes(route, arrive_by=scenario.arrive_by).why_no_effect(
+                origins, post16
+            )
             effect.summary["why_no_change"] = (
                 reason or "where it runs, existing journeys are as quick or quicker"
             )
+        effects.append(effect)
     effects.sort(key=lambda e: (-e.summary["young_no_longer_barrier"], -e.summary["minutes_saved"]))
     together = with_routes(pt, list(scenario.routes), arrive_by=scenario.arrive_by)
     combined = _effect("all routes together", base, run(together), None)
@@ -602,13 +610,13 @@ def with_routes(pt: TravelTimes, routes: Sequence[Route], *, arrive_by: float) -
             timetable = add_trips(
                 timetable,
                 [(float(p.x), float(p.y)) for p in lonlat],
-                [_clock(d) for d in route.departures],
+                [clock(d) for d in route.departures],
                 running_minutes=list(np.diff(route.offsets)),
                 route_name=route.name,
             )
         return TimetableTravelTimes(
             timetable,
-            arrive_by=_clock(pt.deadline / 60),
+            arrive_by=clock(pt.deadline / 60),
             max_walk_m=pt.max_walk_m,
             transfer_walk_m=pt.transfer_walk_m,
             min_transfer_minutes=pt.min_transfer_minutes,
@@ -618,6 +626,19 @@ def with_routes(pt: TravelTimes, routes: Sequence[Route], *, arrive_by: float) -
         )
     sources: list[TravelTimes] = [pt, *(RouteTravelTimes(r, arrive_by=arrive_by) for r in routes)]
     return FastestOf(sources, limits=[None] * len(sources), mode="pt")
+
+
+def _how(pt: TravelTimes, route: Route, *, arrive_by: float) -> str:
+    """How a route is added to ``pt``, in words, for captions."""
+    if isinstance(pt, TimetableTravelTimes):
+        return (
+            f"The route's trips are added to the timetable ({pt.method}) and routed with its services: "
+            f"{route.describe()}."
+        )
+    return (
+        RouteTravelTimes(route, arrive_by=arrive_by).describe()
+        + " The quicker of that and the base times counts."
+    )
 
 
 def _flags_text(table: pd.DataFrame) -> list[str]:
@@ -659,8 +680,10 @@ def _effect(
     # minutes saved where a journey existed before; newly connected areas are counted above
     summary["minutes_saved"] = round(float(np.nansum(np.where(gained, saved, 0.0) * young)), 1)
     summary["young_who_gain"] = int(young[gained | newly["young_newly_with_pt"].to_numpy()].sum())
+    # averaged over the young people who had a journey before and now save time
+    young_saving = int(young[gained].sum())
     summary["mean_minutes_saved"] = (
-        round(summary["minutes_saved"] / int(young[gained].sum()), 1) if gained.any() else 0.0
+        round(summary["minutes_saved"] / young_saving, 1) if young_saving else 0.0
     )
     summary["areas_gaining"] = int((gained | newly["young_newly_with_pt"].to_numpy()).sum())
     summary["areas_changing_flag"] = int(areas["changed"].sum())

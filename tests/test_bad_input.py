@@ -319,19 +319,22 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
 
     table = pd.DataFrame(
         {
-            "name": ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tTab", "Plain", None],
+            "name": ['=HYPERLINK("http://x")', "+1+A1", "-2+3", "@SUM(A1)", "\tTab", "Plain", None],
+            "lon_text": ["-2.713", "+1", "-0.5e3", "1", "2", "3", None],
             "minutes": [-1.5, 2, 3, 4, 5, 6, 7],
         }
     )
     safe = neutralise_formulas(table)
     assert safe["name"].tolist()[:6] == [
         '\'=HYPERLINK("http://x")',
-        "'+1",
+        "'+1+A1",
         "'-2+3",
         "'@SUM(A1)",
         "'\tTab",
         "Plain",
     ]
+    # numbers written as text are numbers, not formulas: left alone
+    assert safe["lon_text"].tolist()[:3] == ["-2.713", "+1", "-0.5e3"]
     assert safe["minutes"].tolist()[0] == -1.5  # numbers stay numbers
     path = write_csv(table, tmp_path / "t.csv")
     text = path.read_text()
@@ -348,3 +351,36 @@ def test_points_need_ids(write):
     path = write("o.csv", "name,lon,lat\nA,-2.7,52.05\n")
     with pytest.raises(errors.MissingColumnError, match="'id'"):
         read_points(path)
+
+
+def test_row_numbers_count_blank_lines(write):
+    path = write("p.csv", HEADER + "1,A,primary,-2.7,52.05\n\n2,B,primary,-2.71,fifty\n")
+    with pytest.raises(errors.CoordinateError) as info:
+        load_providers(path)
+    assert info.value.row == 4  # as a spreadsheet shows it: header 1, A 2, blank 3, B 4
+
+
+def test_columns_geopackage_cannot_hold_are_renamed(write, tmp_path):
+    path = write("p.csv", "id,name,kind,postcode,fid,Note,note\n1,A,primary,HR1 1DT,7,x,y\n")
+    out = tmp_path / "clean.gpkg"
+    result = CliRunner().invoke(main, ["providers", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    columns = set(gpd.read_file(out).columns)
+    assert {"fid_2", "Note", "note_2"} <= columns
+
+
+def test_a_failed_report_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch):
+    import geomap.report as report_module
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("last week's report")
+
+    def broken(*_args, **_kwargs):
+        raise errors.OutputError("disk full (simulated)")
+
+    monkeypatch.setattr(report_module, "write_geopackage", broken)
+    result = CliRunner().invoke(main, ["report", "--quiet", "--out", str(out)])
+    assert result.exit_code == 1 and "disk full (simulated)" in result.output
+    assert [p.name for p in out.iterdir()] == ["index.html"]  # no maps, no CSVs, no staging folder
+    assert (out / "index.html").read_text() == "last week's report"
