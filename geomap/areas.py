@@ -19,7 +19,15 @@ from shapely.validation import explain_validity
 
 from geomap import settings
 from geomap.errors import CRSError, GeometryError, InputError
-from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import (
+    GEO_SUFFIXES,
+    check_rows,
+    find_column,
+    raise_missing,
+    read_table,
+    row_number,
+    source_of,
+)
 from geomap.locations import check_crs_plausible, check_unique_ids
 from geomap.locations import county_boundary as county_boundary  # the county is an area layer too
 from geomap.providers import offers
@@ -73,7 +81,7 @@ def load_areas(
     else:
         path = Path(layer)
         id_c, name_c, description, label = id_column, name_column, path.name, path.stem
-        if path.suffix.lower() not in (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml"):
+        if path.suffix.lower() not in GEO_SUFFIXES:
             raise InputError(
                 f"'{layer}' is neither a shipped area layer ({', '.join(LAYERS)}) "
                 "nor a polygon file",
@@ -177,8 +185,9 @@ def group_lookup(
     """Map each unit (e.g. an LSOA) to the group (ward, partnership) that contains it.
 
     A unit belongs to the group containing ``points`` (its origin point, say),
-    or its representative point; units in no group get the group whose polygon
-    overlaps them most.
+    or its representative point; a unit whose point is in no group joins the
+    group covering at least half of it, and otherwise stays in none (missing
+    in the result, left out of group totals, and logged).
 
     Returns
     -------
@@ -194,15 +203,24 @@ def group_lookup(
     lookup = pd.Series(inside.to_numpy(), index=units["area_id"].to_numpy(), name="group_id")
     orphans = lookup.isna()
     if orphans.any():
+        pieces = units.loc[orphans.to_numpy(), ["area_id", "geometry"]]
         overlay = gpd.overlay(
-            units.loc[orphans.to_numpy(), ["area_id", "geometry"]],
+            pieces,
             groups[["area_id", "geometry"]].rename(columns={"area_id": "group_id"}),
             how="intersection",
             keep_geom_type=True,
         )
-        overlay["a"] = overlay.area
-        best = overlay.sort_values("a").drop_duplicates("area_id", keep="last").set_index("area_id")
+        overlay["share"] = overlay.area / overlay["area_id"].map(pieces.set_index("area_id").area)
+        # a unit joins a group only if most of it lies there, never on a sliver
+        best = overlay[overlay["share"] >= 0.5].sort_values("share")
+        best = best.drop_duplicates("area_id", keep="last").set_index("area_id")
         lookup.loc[orphans] = best["group_id"].reindex(lookup.index[orphans]).to_numpy()
+        left = int(lookup.isna().sum())
+        if left:
+            logger.warning(
+                "%d area(s) lie in no group (less than half inside any); left out of group totals",
+                left,
+            )
     return lookup
 
 
@@ -302,12 +320,14 @@ def provision_by_area(
     *,
     origins: gpd.GeoSeries | None = None,
     kinds: tuple[str, ...] = settings.KINDS,
+    include_independent: bool = False,
 ) -> pd.DataFrame:
     """Per area: providers of each kind inside it, and the nearest of each kind.
 
     "Nearest" is by straight-line distance from the area's origin point
     (``origins``, aligned with ``areas``; the representative point otherwise);
-    travel-time nearest providers come from :mod:`geomap.gaps`.
+    travel-time nearest providers come from :mod:`geomap.gaps`. Like the gap
+    analysis, independent schools are left out unless ``include_independent``.
 
     Returns
     -------
@@ -323,7 +343,9 @@ def provision_by_area(
         {"area_id": areas["area_id"].to_numpy(), "area_name": areas["area_name"].to_numpy()}
     )
     for kind in kinds:
-        mask = offers(providers, kind).to_numpy()
+        mask = offers(providers, kind).to_numpy(copy=True)
+        if not include_independent:
+            mask &= (providers["sector"] != "independent").to_numpy()
         counts = where[mask].value_counts()
         table[f"count_{kind}"] = table["area_id"].map(counts).fillna(0).astype(int)
         chosen = providers[mask]

@@ -131,18 +131,6 @@ class InputChoice:
         )
 
 
-def _input_choice(
-    providers_path: Path | None,
-    early_years_path: Path | None,
-    partnerships_path: Path | None,
-    partnership_base: str,
-    include_independent: bool,
-) -> InputChoice:
-    return InputChoice(
-        providers_path, early_years_path, partnerships_path, partnership_base, include_independent
-    )
-
-
 input_options = _bundle(
     [
         click.option(
@@ -177,7 +165,7 @@ input_options = _bundle(
         ),
     ],
     "inputs",
-    _input_choice,
+    InputChoice,
 )
 
 threshold_option = click.option(
@@ -195,7 +183,7 @@ network_option = click.option(
     multiple=True,
     type=PATH,
     help="Network to route on (GraphML from `geomap network build/fetch`, or .osm/.osm.pbf); "
-    "repeat for several modes. Default: a cached network covering the county, else the calibrated estimate.",
+    "repeat for several modes. Default: a cached network covering the county, else the straight-line estimate.",
 )
 
 online_tiles_option = click.option(
@@ -254,18 +242,6 @@ class PtChoice:
         )
 
 
-def _pt_choice(
-    pt_table: Path | None,
-    pt_sites: Path | None,
-    pt_name: str,
-    max_site_km: float,
-    gtfs: Path | None,
-    service_date: str | None,
-    arrive_by: str | None,
-) -> PtChoice:
-    return PtChoice(pt_table, pt_sites, pt_name, max_site_km, gtfs, service_date, arrive_by)
-
-
 pt_options = _bundle(
     [
         click.option(
@@ -307,7 +283,7 @@ pt_options = _bundle(
         ),
     ],
     "pt",
-    _pt_choice,
+    PtChoice,
 )
 
 
@@ -866,7 +842,8 @@ def evaluate(
             continue
         click.echo(
             f"- {s['route']}: {s['young_who_gain']:,} young people in {s['areas_gaining']} areas gain "
-            f"({s['mean_minutes_saved']:g} min each on average, {s['minutes_saved']:,.0f} min in all); "
+            f"(those with a journey before save {s['mean_minutes_saved']:g} min on average, "
+            f"{s['minutes_saved']:,.0f} min in all); "
             f"{s['young_newly_within_limit']:,} newly within {barriers.pt_max_minutes:g} min, "
             f"{s['young_newly_with_pt']:,} newly with a journey, {s['young_no_longer_barrier']:,} no longer "
             f"facing any barrier; {s['areas_changing_flag']} areas change flag."
@@ -918,30 +895,42 @@ def isochrones(
     """Areas from which each provider of a kind is reachable within N minutes.
 
     Over a network, the areas are the streets reachable in time (with a narrow
-    band either side); without one, circles from the calibrated estimate, and
-    said so.
+    band either side); without one, circles from the straight-line estimate,
+    and said so.
 
     \b
     Examples:
       geomap isochrones --kind post16 --minutes 15 --minutes 30 --network drive.graphml --out iso.gpkg
       geomap isochrones --kind secondary --mode walk --in-county --out walk_iso.gpkg --map walk_iso.html
     """
-    from geomap.areas import load_areas
     from geomap.gaps import eligible_providers
     from geomap.io import write_text, write_vector
     from geomap.maps import isochrone_map, offline_html
-    from geomap.providers import load_providers
 
+    loaded = inputs.load()
     chosen = eligible_providers(
-        load_providers(inputs.providers_path), kind, include_independent=inputs.include_independent
+        loaded.providers, kind, include_independent=inputs.include_independent
     )
     if in_county_only:
         chosen = chosen[chosen["in_county"]]
+    if chosen.empty:
+        raise InputError(
+            f"no {kind} providers to draw around", fix="Check --kind, --providers and --in-county"
+        )
     source = _travel([mode], networks)[0]
     if not hasattr(source, "isochrones"):
         raise InputError(f"no isochrones from {source.method}")
     bands = source.isochrones(chosen[["id", "geometry"]], minutes=list(minutes))
     bands = bands.merge(chosen[["id", "name", "kind"]], on="id").assign(method=source.method)
+    empty = bands.geometry.is_empty
+    if empty.all():
+        raise InputError(
+            f"nothing is reachable within {max(minutes):g} min by {source.method}",
+            fix="Give longer limits with --minutes",
+        )
+    if empty.any():
+        _echo_err(f"{int(empty.sum())} provider/limit pairs reach nowhere in time and are left out")
+        bands = bands[~empty]
     write_vector(bands, out_path)
     limits = sorted(set(minutes))
     click.echo(
@@ -960,7 +949,7 @@ def isochrones(
             chosen,
             title=f"{settings.KIND_LABELS[kind]}: reachable within {', '.join(f'{v:g}' for v in limits)} min by {mode}",
             caption=caption,
-            base=load_areas("lad"),
+            base=loaded.base,
         )
         write_text(offline_html(m), map_path)
         click.echo(f"Wrote {map_path}")

@@ -13,8 +13,12 @@ the young people aged 16–18 who live there. Flags, with configurable threshold
 * ``pt_vs_car``: public transport takes more than ``ratio`` (2) times as long
   as the car.
 
-The ratio compares each mode's nearest provider, because the barrier is how
-much further education is by bus than by car, wherever the learner goes.
+Bus and car are compared over the same providers: those the public-transport
+source has times for (all of them with a national GTFS feed; with the shipped
+r5r table, the campuses near its sites), plus any within a walk. Where the
+nearest provider by car is not among them (``nearest_has_pt_data`` false), the
+comparison is with the providers that are, and the tables say so: the source
+cannot tell whether a bus reaches the nearer one.
 """
 
 from __future__ import annotations
@@ -116,12 +120,20 @@ def post16_barriers(
     post16 = eligible_providers(providers, "post16", include_independent=include_independent)
     names = post16.set_index("id")["name"]
     points = post16[["id", "geometry"]]
-    by_car = car.nearest(origins, points)
     pt_times = pt.matrix(origins, points)
     walk_times = default_estimate("walk").matrix(origins, points)
     combined = fastest([pt_times, walk_times], limits=[None, limits.walk_minutes])
-    by_pt = nearest_from_matrix(combined, origins, method=f"{pt.method}+walk")
+    by_pt = nearest_from_matrix(combined, origins, method=pt.method)
     covered = set(pt_times.dropna(subset=["minutes"])["to_id"])
+    # bus and car are compared over the same providers: those the public-transport
+    # source has times for, and any within a walk; a provider the source knows
+    # nothing about says nothing about the bus
+    car_times = car.matrix(origins, points)
+    comparable = (
+        car_times["to_id"].isin(covered).to_numpy() | combined["minutes"].notna().to_numpy()
+    )
+    by_car = nearest_from_matrix(car_times[comparable], origins, method=car.method)
+    nearest_any = car.nearest(origins, points)
     table = pd.DataFrame(
         {
             "area_id": origins["id"].to_numpy(),
@@ -132,15 +144,19 @@ def post16_barriers(
             "pt_minutes": by_pt["minutes"].to_numpy(dtype=float),
             "pt_provider_id": by_pt["to_id"].to_numpy(),
             "pt_provider": names.reindex(by_pt["to_id"]).to_numpy(),
+            "nearest_by_car_minutes": nearest_any["minutes"].to_numpy(dtype=float),
+            "nearest_by_car": names.reindex(nearest_any["to_id"]).to_numpy(),
             "car_method": car.method,
             "pt_method": by_pt["method"].to_numpy(),
         }
     )
-    # where the car's nearest provider has no public-transport time in the source, the
-    # public-transport time is to a further provider: say so rather than hide it
-    table["car_provider_pt_known"] = table["car_provider_id"].isin(covered) | (
-        table["pt_provider_id"] == table["car_provider_id"]
-    )
+    # is the nearest provider by car one the public-transport source can speak about?
+    reachable_on_foot = combined.dropna(subset=["minutes"])
+    on_foot = set(zip(reachable_on_foot["from_id"], reachable_on_foot["to_id"], strict=True))
+    table["nearest_has_pt_data"] = [
+        pid in covered or (area, pid) in on_foot
+        for area, pid in zip(table["area_id"], nearest_any["to_id"], strict=True)
+    ]
     table = flag_barriers(table, limits)
     groups = []
     for level, lookup in (lookups or {}).items():

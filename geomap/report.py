@@ -301,7 +301,12 @@ def build_report(
         progress,
         f"[2/{steps}] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas",
     )
-    provision = provision_by_area(inputs.providers, inputs.areas, origins=inputs.origins.geometry)
+    provision = provision_by_area(
+        inputs.providers,
+        inputs.areas,
+        origins=inputs.origins.geometry,
+        include_independent=include_independent,
+    )
     _say(progress, f"[3/{steps}] travel times and gaps ({', '.join(s.method for s in sources)})")
     analysis = analyse(
         inputs, sources, kinds=kinds, thresholds=thresholds, include_independent=include_independent
@@ -388,18 +393,22 @@ def post16_layer(inputs: Inputs, analysis: Post16Analysis) -> gpd.GeoDataFrame:
 def post16_caption(inputs: Inputs, analysis: Post16Analysis, *, include_independent: bool) -> str:
     """Caption: public-transport source and date, car method, thresholds, coverage, data."""
     names = ", ".join(analysis.pt_providers["name"].astype(str)) or "none"
-    unknown = int((~analysis.areas["car_provider_pt_known"]).sum())
-    young = int(analysis.areas["young_people"].sum())
-    facing = int(analysis.areas.loc[analysis.areas["barrier"], "young_people"].sum())
+    areas = analysis.areas
+    elsewhere = ~areas["nearest_has_pt_data"]
+    young = int(areas["young_people"].sum())
+    facing = int(areas.loc[areas["barrier"], "young_people"].sum())
     return _caption(
         [],
         [
             f"Public transport: {analysis.methods['pt']}",
             f"Car: {analysis.methods['car']}",
-            f"Barriers ({analysis.thresholds.describe()}): {facing:,} of {young:,} young people aged 16–18.",
-            f"Public-transport times are known for {len(analysis.pt_providers)} post-16 providers ({names}); "
-            f"in {unknown} areas the nearest provider by car has none, so their public-transport time is "
-            "to a further provider.",
+            f"Bus and car are compared over the same providers: the {len(analysis.pt_providers)} with "
+            f"public-transport times ({names}) and any within a walk. In {int(elsewhere.sum())} areas "
+            f"({int(areas.loc[elsewhere, 'young_people'].sum()):,} young people) the nearest sixth form or "
+            "college by car has no public-transport data, so their comparison is with those providers "
+            "instead: the source cannot say whether a bus reaches the nearer one.",
+            f"Barriers ({analysis.thresholds.describe()}): {facing:,} of {young:,} young people aged 16–18, "
+            "in reaching the providers compared.",
         ],
         include_independent,
     )
@@ -494,10 +503,10 @@ def _children_sentence(rows: pd.DataFrame, kind: str) -> str:
     beyond = int(rows["children_beyond"].sum())
     total = int(rows["children"].sum())
     share = beyond / total if total else 0.0
-    return (
-        f"{beyond:,} of {total:,} children aged {low}–{high} ({share:.0%}) live in areas beyond the "
-        f"threshold; {int(rows['beyond'].sum())} of {len(rows)} areas."
-    )
+    who = f"children aged {low}–{high}"
+    if kind == "special":
+        who += " (all children of those ages: special schools serve the few with special needs among them)"
+    return f"{beyond:,} of {total:,} {who} ({share:.0%}) live in areas beyond the threshold; {int(rows['beyond'].sum())} of {len(rows)} areas."
 
 
 def _caption(notes: Iterable[str], method: Iterable[str], include_independent: bool) -> str:
@@ -747,8 +756,11 @@ def index_html(report: Report, files: Mapping[str, Path], out: Path) -> str:
             )
         label = settings.KIND_LABELS[kind]
         low, high = settings.AGE_BANDS[kind]
+        ages = f"ages {low}–{high}" + (
+            ", all children (not pupils with special needs)" if kind == "special" else ""
+        )
         map_rows.append(
-            f"<tr><th>{esc(label)}<br><small>ages {low}–{high}</small></th>{''.join(cells)}</tr>"
+            f"<tr><th>{esc(label)}<br><small>{esc(ages)}</small></th>{''.join(cells)}</tr>"
         )
     top = report.analysis.ranking.groupby(["mode", "kind"]).head(5)
     gap_rows = "".join(

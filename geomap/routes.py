@@ -202,6 +202,10 @@ def load_scenario(
         raise InputError(
             f"not valid YAML ({err})", path=path, fix="Check indentation and quoting"
         ) from err
+    except UnicodeDecodeError as err:
+        raise InputError(
+            "not UTF-8 text", path=path, fix="Save the scenario file as UTF-8"
+        ) from err
     if not isinstance(data, dict) or not isinstance(data.get("routes"), list) or not data["routes"]:
         raise InputError(
             "a scenario needs a list of routes under 'routes:'", path=path, column="routes"

@@ -8,6 +8,7 @@ import pytest
 from geomap import settings
 from geomap.areas import (
     county_boundary,
+    group_lookup,
     load_areas,
     load_partnerships,
     provision_by_area,
@@ -54,13 +55,23 @@ def test_partnerships_from_lsoa_codes(write):
 
 
 def test_provision_counts_match_providers_inside(shipped_inputs):
-    table = provision_by_area(shipped_inputs.providers, shipped_inputs.areas)
     providers = shipped_inputs.providers
-    for kind in settings.KINDS:
-        inside = int((offers(providers, kind) & providers["in_county"]).sum())
-        # generalised LSOA edges can leave a border school just outside every LSOA
-        assert abs(table[f"count_{kind}"].sum() - inside) <= 1
-    assert table["nearest_primary_km"].max() < 10
+    for include_independent in (False, True):
+        table = provision_by_area(
+            providers, shipped_inputs.areas, include_independent=include_independent
+        )
+        counted = providers["in_county"] & (
+            include_independent | (providers["sector"] != "independent")
+        )
+        for kind in settings.KINDS:
+            inside = int((offers(providers, kind) & counted).sum())
+            # generalised LSOA edges can leave a border school just outside every LSOA
+            assert abs(table[f"count_{kind}"].sum() - inside) <= 1
+        assert table["nearest_primary_km"].max() < 10
+    # like the gap analysis, the nearest is a state-funded school unless asked otherwise
+    default = provision_by_area(providers, shipped_inputs.areas)
+    sector = providers.set_index("id")["sector"]
+    assert (default["nearest_secondary_id"].map(sector) != "independent").all()
 
 
 def test_every_lsoa_has_a_ward(shipped_inputs):
@@ -93,3 +104,28 @@ def test_origin_points_record_their_source():
     # without the population table the last resort is a point inside the polygon
     fallback = origin_points(areas)
     assert (fallback["origin_source"] == "representative_point").sum() == 7
+
+
+def test_a_unit_mostly_outside_every_group_joins_none():
+    import geopandas as gpd
+    import shapely
+
+    crs = settings.MEASURE_CRS
+    units = gpd.GeoDataFrame(
+        {"area_id": ["inside", "sliver", "mostly"]},
+        geometry=[
+            shapely.box(0, 0, 10, 10),
+            shapely.box(95, 0, 200, 10),
+            shapely.box(40, 0, 110, 10),
+        ],
+        crs=crs,
+    )
+    groups = gpd.GeoDataFrame({"area_id": ["G"]}, geometry=[shapely.box(-5, -5, 100, 15)], crs=crs)
+    # points outside the group for the last two, so the overlap decides
+    points = gpd.GeoSeries(
+        [shapely.Point(5, 5), shapely.Point(150, 5), shapely.Point(105, 5)], crs=crs
+    )
+    lookup = group_lookup(units, groups, points=points)
+    assert lookup["inside"] == "G"
+    assert pd.isna(lookup["sliver"])  # 5 of 105 m inside: a sliver
+    assert lookup["mostly"] == "G"  # 60 of 70 m inside

@@ -384,3 +384,54 @@ def test_a_failed_report_leaves_the_output_folder_as_it_was(tmp_path, monkeypatc
     assert result.exit_code == 1 and "disk full (simulated)" in result.output
     assert [p.name for p in out.iterdir()] == ["index.html"]  # no maps, no CSVs, no staging folder
     assert (out / "index.html").read_text() == "last week's report"
+
+
+def test_long_table_without_a_minutes_column(write):
+    from geomap.travel.tables import read_time_table
+
+    path = write("t.csv", "from_id,to_id,duration\nA,S1,10\n")
+    with pytest.raises(errors.MissingColumnError, match="of minutes"):
+        read_time_table(path)
+
+
+def test_wide_table_with_text_for_minutes(write):
+    from geomap.travel.tables import read_time_table
+
+    path = write("t.csv", "zone,S1,S2\nA,10,\nB,-,20\n")
+    with pytest.raises(errors.InputError) as info:
+        read_time_table(path)
+    assert (
+        info.value.row == 3
+        and info.value.column == "S1"
+        and "'-' is not a number of minutes" in str(info.value)
+    )
+
+
+def test_scenario_that_is_not_utf8(tmp_path):
+    from geomap.locations import county_boundary
+    from geomap.routes import load_scenario
+
+    path = tmp_path / "s.yml"
+    path.write_bytes("scenario: caf\xe9\nroutes: []\n".encode("latin-1"))
+    with pytest.raises(errors.InputError, match="not UTF-8"):
+        load_scenario(path, providers=load_providers(), county=county_boundary())
+
+
+def test_isochrones_with_nothing_to_draw(tmp_path):
+    out = tmp_path / "i.gpkg"
+    short = CliRunner().invoke(main, ["isochrones", "--minutes", "5", "--out", str(out)])
+    assert short.exit_code == 1 and "nothing is reachable within 5 min" in short.output
+    none = CliRunner().invoke(
+        main,
+        [
+            "isochrones",
+            "--kind",
+            "early_years",
+            "--providers",
+            "tests/fixtures/providers_small.csv",
+            "--out",
+            str(out),
+        ],
+    )
+    assert none.exit_code == 1 and "no early_years providers" in none.output
+    assert not out.exists()

@@ -126,17 +126,24 @@ def test_post16_on_a_toy_county():
     assert areas.loc["near", "pt_minutes"] == 12.0 and areas.loc["near", "pt_provider"] == "College"
     assert not areas.loc["near", "barrier"]  # 12× the car, but a 12-minute ride
     # far: nearest by car is the sixth form 3 km away (a 48.75-minute walk, too far to count),
-    # which has no bus data; the bus takes 80 min to the college
-    assert (
-        areas.loc["far", "car_provider"] == "Sixth form" and areas.loc["far", "car_minutes"] == 3.0
-    )
+    # which has no bus data: the source cannot say whether a bus reaches it. Bus and car are
+    # compared over the college instead: bus 80 min, car 19 km = 19 min
+    assert areas.loc["far", "nearest_by_car"] == "Sixth form"
+    assert areas.loc["far", "nearest_by_car_minutes"] == 3.0
+    assert not areas.loc["far", "nearest_has_pt_data"]
+    assert areas.loc["far", "car_provider"] == "College" and areas.loc["far", "car_minutes"] == 19.0
     assert areas.loc["far", "pt_minutes"] == 80.0 and areas.loc["far", "pt_over"]
-    assert not areas.loc["far", "car_provider_pt_known"]
+    assert (
+        areas.loc["far", "pt_car_ratio"] == pytest.approx(80 / 19, abs=0.01)
+        and areas.loc["far", "pt_vs_car"]
+    )
+    assert areas.loc["near", "nearest_has_pt_data"]
     group = result.by_group.iloc[0]
     assert (
         group["young_people"] == 50
         and group["young_barrier"] == 20
         and group["young_pt_over"] == 20
+        and group["young_pt_vs_car"] == 20
     )
     assert group["mean_pt_minutes"] == pytest.approx((30 * 12 + 20 * 80) / 50, abs=0.05)
     assert list(result.pt_providers["id"]) == ["col"]
@@ -164,8 +171,11 @@ def test_post16_command_on_shipped_data(tmp_path):
     assert ward["young_barrier"].is_monotonic_decreasing
     assert ward["young_people"].sum() == 5733
     # the Hereford campuses' times are the r5r figures plus the walk from the hub
-    hereford = areas[areas["pt_method"] == "table:r5r-2024"]
-    assert len(hereford) > 40 and hereford["pt_minutes"].notna().all()
+    by_table = areas[(areas["pt_method"] == "table:r5r-2024") & areas["pt_minutes"].notna()]
+    assert len(by_table) > 40
+    # areas whose nearest provider by car has no public-transport data are said to be so
+    assert (~areas["nearest_has_pt_data"]).sum() > 0
+    assert "the source cannot say whether a bus reaches the nearer one" in page
 
 
 def test_walk_estimate_used_for_short_walks_only():

@@ -2,7 +2,7 @@
 
 For each mode asked for, geomap uses, in this order: a network file given by
 the user (``--network``), a network cached by ``geomap network fetch`` whose
-area covers the county, or the calibrated straight-line estimate. The choice is
+area covers the county, or the straight-line estimate (calibrated for cars). The choice is
 logged, and every output names it (``method`` and captions).
 """
 
@@ -86,7 +86,7 @@ def travel_sources(
                 chosen = NetworkTravelTimes.from_file(cached)
         if chosen is None:
             chosen = default_estimate(mode)
-            text = f"No {mode} network given or cached: {mode} times are the calibrated estimate."
+            text = f"No {mode} network given or cached: {mode} times are the straight-line estimate ({chosen.method})."
         else:
             text = f"{mode} times are from the OpenStreetMap network ({chosen.method})."
         logger.info(text)

@@ -85,6 +85,13 @@ def read_time_table(
     from_c = find_column(table, FROM_ALIASES, explicit=from_column)
     to_c = find_column(table, TO_ALIASES, explicit=to_column)
     min_c = find_column(table, MINUTES_ALIASES, explicit=minutes_column)
+    if (from_c is not None or to_c is not None) and min_c is None:
+        raise_missing(
+            table,
+            "minutes",
+            what="of minutes (e.g. 'minutes' or 'travel_time_p50')",
+            fix="Name the minutes column, or give a wide table (origins down, sites across)",
+        )
     if to_c is not None and min_c is not None:
         if from_c is None:
             raise_missing(table, "from_id", what="of origin ids ('from_id')")
@@ -104,6 +111,19 @@ def read_time_table(
         )
     else:
         first = table.columns[0]
+        for site in table.columns[1:]:
+            cells = table[site]
+
+            def not_minutes(pos: int, cells: pd.Series = cells) -> str:
+                return f"'{cells.iloc[pos]}' is not a number of minutes"
+
+            check_rows(
+                table,
+                cells.notna() & pd.to_numeric(cells, errors="coerce").isna(),
+                not_minutes,
+                column=str(site),
+                fix="Give minutes as numbers; leave the cell blank where there is no journey",
+            )
         long = table.melt(id_vars=[first], var_name="to_id", value_name="minutes").rename(
             columns={first: "from_id"}
         )
@@ -225,10 +245,6 @@ class TableTravelTimes(TravelTimes):
                 "method": self.method,
             }
         )
-
-    def no_journey(self, origins: gpd.GeoDataFrame) -> pd.Index:
-        """Origins with no row at all in the table (no journey within its limits)."""
-        return pd.Index(origins["id"])[~pd.Index(origins["id"]).isin(self.times["from_id"])]
 
 
 def shipped_pt_table() -> TableTravelTimes:
