@@ -442,11 +442,12 @@ def add_time_legend(
     threshold: float,
     kinds: Iterable[str] = (),
     outlines: Sequence[tuple[dict[str, Any], str]] | None = None,
+    extra: Sequence[str] = (),
 ) -> None:
-    """Legend: time classes in minutes, no-journey grey, outlines and marker kinds.
+    """Legend: time classes in minutes, no-journey grey, outlines, marker kinds and extra rows.
 
     ``outlines`` lists (style, label) pairs for outline layers; by default the
-    gap outline "beyond ``threshold`` min".
+    gap outline "beyond ``threshold`` min". ``extra`` rows are trusted HTML.
     """
     bins = time_bins(threshold)
     edges = [0, *bins]
@@ -460,6 +461,7 @@ def add_time_legend(
     ):
         border = f"{max(int(style.get('weight', 2)), 2)}px {'dashed' if style.get('dashArray') else 'solid'} {style['color']}"
         rows.append(f'<div><i style="background:none;border:{border}"></i>{_esc(label)}</div>')
+    rows.extend(extra)
     rows.extend(_kind_rows(kinds))
     body = f"<b>{_esc(title)}</b>" + "".join(rows)
     _Box(body, css_class="gm-legend").add_to(m)
@@ -803,6 +805,11 @@ def route_map(
         threshold=pt_max_minutes,
         kinds=[k for k in ("sixth_form", "college") if (providers["kind"] == k).any()],
         outlines=[(change_style, "area that gains from the route")],
+        extra=[
+            '<div><i style="background:#e7298a;height:4px;border:none"></i>the route</div>',
+            '<div><i style="background:#e7298a;border-radius:50%;color:#fff;text-align:center;'
+            'font:bold 9px/12px sans-serif">B</i>a stop</div>',
+        ],
     )
     return finish(m)
 
