@@ -171,3 +171,33 @@ def test_isochrones_over_a_network(tmp_path):
     assert set(bands["method"]) == {"network:drive"}
     # a longer limit reaches at least as far
     assert bands.loc[5.0].geometry.area >= bands.loc[2.0].geometry.area > 0
+
+
+def test_route_running_times_follow_the_road_network(tmp_path):
+    """Road distance between two stops over the network, against networkx on the same graph."""
+    import geopandas as gpd
+    import networkx as nx
+    import shapely
+
+    from geomap.network import load_graph
+    from geomap.travel.sources import road_distance
+
+    fixture = Path(__file__).parent / "fixtures" / "network" / "riverside.osm"
+    graph_file = tmp_path / "riverside.graphml"
+    assert (
+        CliRunner()
+        .invoke(main, ["network", "build", str(fixture), "--out", str(graph_file)])
+        .exit_code
+        == 0
+    )
+    km = road_distance([graph_file])
+    assert km is not None
+    graph = load_graph(graph_file)
+    nodes = list(graph.nodes)
+    a_id, b_id = nodes[0], nodes[-1]
+    pts = gpd.GeoSeries(
+        [shapely.Point(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (a_id, b_id)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:27700")
+    expected = nx.shortest_path_length(graph, a_id, b_id, weight="length") / 1000
+    assert km(pts.iloc[0], pts.iloc[1]) == pytest.approx(expected, abs=0.005)
