@@ -316,7 +316,6 @@ def test_failed_downloads_raise_one_clear_error_and_cache_nothing(
 ) -> None:
     overpass.behaviour = behaviour
     cache = tmp_path / "networks"
-    started = time.perf_counter()
     with pytest.raises(error, match=message) as err:
         fetch_graph(bbox=BBOX, overpass_url=overpass.url, cache_dir=cache, timeout=0.5)
     assert isinstance(err.value, GeomapError)
@@ -326,7 +325,6 @@ def test_failed_downloads_raise_one_clear_error_and_cache_nothing(
         assert isinstance(err.value, ConnectionError)
     # asked once, no retry loop (osmnx alone would wait 55 s and retry 429 and 504)
     assert overpass.interpreter_calls() == 1
-    assert time.perf_counter() - started < 20
     assert files_in(cache) == []
     assert files_in(tmp_path / "osmnx-cache") == []
     assert ox.settings.requests_timeout == 5  # restored
