@@ -116,13 +116,13 @@ def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.G
     return table
 
 
-def source_of(table: pd.DataFrame) -> str | None:
+def source_of(table: pd.DataFrame | pd.Series) -> str | None:
     """The file a table was read from, if known."""
     source = table.attrs.get("geomap_source")
     return None if source is None else str(source)
 
 
-def row_number(table: pd.DataFrame, position: int) -> int:
+def row_number(table: pd.DataFrame | pd.Series, position: int) -> int:
     """The row number a user sees for the record at 0-based ``position``."""
     rows = table.attrs.get("geomap_rows")
     if rows is not None and 0 <= position < len(rows):
@@ -131,26 +131,28 @@ def row_number(table: pd.DataFrame, position: int) -> int:
 
 
 def check_rows(
-    table: pd.DataFrame,
+    table: pd.DataFrame | pd.Series,
     bad: pd.Series | np.ndarray,
     message: Callable[[int], str],
     *,
     column: str | None,
     fix: str | None = None,
     error: type[InputError] = InputError,
+    path: str | Path | None = None,
 ) -> None:
     """Raise ``error`` for the first row where ``bad`` is true; do nothing if none is.
 
     ``message`` gets the row's 0-based position and says what is wrong with it;
-    the error names the table's file, the row as the user sees it and ``column``.
+    the error names the table's file (or ``path``), the row as the user sees it
+    and ``column``. A table not read by :func:`read_table` (a CSV inside a zip,
+    say) counts rows as a spreadsheet does: the header is row 1.
     """
     mask = np.asarray(bad, dtype=bool)
     if not mask.any():
         return
     pos = int(np.flatnonzero(mask)[0])
-    raise error(
-        message(pos), path=source_of(table), row=row_number(table, pos), column=column, fix=fix
-    )
+    row = row_number(table, pos) if "geomap_first_row" in table.attrs else pos + 2
+    raise error(message(pos), path=path or source_of(table), row=row, column=column, fix=fix)
 
 
 def normalise_name(name: str) -> str:

@@ -102,6 +102,7 @@ from scipy.spatial import cKDTree
 
 from geomap import settings
 from geomap.errors import CoordinateError, InputError, MissingColumnError, TimetableError
+from geomap.io import check_rows
 from geomap.locations import GB_LAT, GB_LON
 from geomap.travel.base import TIME_COLUMNS, TravelTimes, check_points
 from geomap.travel.estimate import WALK_DETOUR
@@ -317,50 +318,46 @@ def _as_date(value: dt.date | str) -> dt.date:
     raise InputError(f"'{value}' is not a date", fix="Give the date as YYYY-MM-DD")
 
 
-def _first_bad(bad: pd.Series) -> int:
-    return int(np.flatnonzero(bad.to_numpy())[0])
-
-
 def _gtfs_seconds(values: pd.Series, *, where: str, column: str) -> FloatArray:
     """Seconds after midnight from GTFS ``H:MM:SS`` times (hours may pass 24); NaN if blank."""
     parts = values.str.extract(_TIME_RE)
-    bad = values.notna() & parts[0].isna()
-    if bad.any():
-        pos = _first_bad(bad)
-        raise TimetableError(
-            f"'{values.iloc[pos]}' is not a time",
-            path=where,
-            row=pos + 2,
-            column=column,
-            fix="GTFS times are HH:MM:SS, with hours past 24 for trips after midnight",
-        )
+    check_rows(
+        values,
+        values.notna() & parts[0].isna(),
+        lambda pos: f"'{values.iloc[pos]}' is not a time",
+        column=column,
+        fix="GTFS times are HH:MM:SS, with hours past 24 for trips after midnight",
+        error=TimetableError,
+        path=where,
+    )
     numbers = parts.astype(float)
     return (numbers[0] * 3600 + numbers[1] * 60 + numbers[2]).to_numpy(dtype=float)
 
 
 def _integers(values: pd.Series, *, where: str, column: str) -> IntArray:
     numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        pos = _first_bad(bad)
-        raise TimetableError(
-            f"'{values.iloc[pos]}' is not a whole number", path=where, row=pos + 2, column=column
-        )
+    check_rows(
+        values,
+        numbers.isna() | (numbers != numbers.round()),
+        lambda pos: f"'{values.iloc[pos]}' is not a whole number",
+        column=column,
+        error=TimetableError,
+        path=where,
+    )
     return numbers.to_numpy(dtype=np.int64)
 
 
 def _gtfs_dates(values: pd.Series, *, where: str, column: str) -> pd.Series:
     dates = pd.to_datetime(values, format="%Y%m%d", errors="coerce")
-    bad = dates.isna()
-    if bad.any():
-        pos = _first_bad(bad)
-        raise TimetableError(
-            f"'{values.iloc[pos]}' is not a date",
-            path=where,
-            row=pos + 2,
-            column=column,
-            fix="GTFS dates are YYYYMMDD",
-        )
+    check_rows(
+        values,
+        dates.isna(),
+        lambda pos: f"'{values.iloc[pos]}' is not a date",
+        column=column,
+        fix="GTFS dates are YYYYMMDD",
+        error=TimetableError,
+        path=where,
+    )
     return dates.dt.date
 
 
@@ -401,16 +398,16 @@ def _read_calendars(feed: _Feed) -> tuple[pd.DataFrame | None, pd.DataFrame | No
         calendar_dates = feed.read("calendar_dates.txt")
         where = feed.where("calendar_dates.txt")
         calendar_dates["date"] = _gtfs_dates(calendar_dates["date"], where=where, column="date")
-        bad = ~calendar_dates["exception_type"].isin(["1", "2"])
-        if bad.any():
-            pos = _first_bad(bad)
-            raise TimetableError(
-                f"exception_type '{calendar_dates['exception_type'].iloc[pos]}' is not 1 or 2",
-                path=where,
-                row=pos + 2,
-                column="exception_type",
-                fix="1 adds the service on the date, 2 removes it",
-            )
+        kinds = calendar_dates["exception_type"]
+        check_rows(
+            kinds,
+            ~kinds.isin(["1", "2"]),
+            lambda pos: f"exception_type '{kinds.iloc[pos]}' is not 1 or 2",
+            column="exception_type",
+            fix="1 adds the service on the date, 2 removes it",
+            error=TimetableError,
+            path=where,
+        )
     return calendar, calendar_dates
 
 
@@ -433,16 +430,24 @@ def _read_stop_times(feed: _Feed) -> pd.DataFrame:
         }
     )
     for column in ("trip_id", "stop_id"):
-        blank = table[column].isna()
-        if blank.any():
-            pos = _first_bad(blank)
-            raise TimetableError(f"blank {column}", path=where, row=pos + 2, column=column)
+
+        def blank(_pos: int, column: str = column) -> str:
+            return f"blank {column}"
+
+        check_rows(
+            table,
+            table[column].isna(),
+            blank,
+            column=column,
+            error=TimetableError,
+            path=where,
+        )
     table = table.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     first = ~table["trip_id"].duplicated(keep="first")
     last = ~table["trip_id"].duplicated(keep="last")
     untimed_end = (first | last) & table["arrival"].isna()
     if untimed_end.any():
-        pos = _first_bad(untimed_end)
+        pos = int(np.flatnonzero(untimed_end.to_numpy())[0])
         raise TimetableError(
             f"trip '{table['trip_id'].iloc[pos]}' has no time at its first or last stop",
             path=where,
@@ -661,15 +666,14 @@ def load_gtfs(
 
     raw_stops = feed.read("stops.txt")
     where = feed.where("stops.txt")
-    dup = raw_stops["stop_id"].duplicated()
-    if dup.any():
-        pos = _first_bad(dup)
-        raise TimetableError(
-            f"stop_id '{raw_stops['stop_id'].iloc[pos]}' appears twice",
-            path=where,
-            row=pos + 2,
-            column="stop_id",
-        )
+    check_rows(
+        raw_stops,
+        raw_stops["stop_id"].duplicated(),
+        lambda pos: f"stop_id '{raw_stops['stop_id'].iloc[pos]}' appears twice",
+        column="stop_id",
+        error=TimetableError,
+        path=where,
+    )
     stops = pd.DataFrame(
         {
             "stop_id": raw_stops["stop_id"],
@@ -680,15 +684,14 @@ def load_gtfs(
     )
     routes = feed.read("routes.txt")
     trips = feed.read("trips.txt")
-    dup = trips["trip_id"].duplicated()
-    if dup.any():
-        pos = _first_bad(dup)
-        raise TimetableError(
-            f"trip_id '{trips['trip_id'].iloc[pos]}' appears twice",
-            path=feed.where("trips.txt"),
-            row=pos + 2,
-            column="trip_id",
-        )
+    check_rows(
+        trips,
+        trips["trip_id"].duplicated(),
+        lambda pos: f"trip_id '{trips['trip_id'].iloc[pos]}' appears twice",
+        column="trip_id",
+        error=TimetableError,
+        path=feed.where("trips.txt"),
+    )
     stop_times = _read_stop_times(feed)
     orphans = set(stop_times["trip_id"]) - set(trips["trip_id"])
     if orphans:
