@@ -58,7 +58,7 @@ from geomap.locations import (
     postcode_lookup,
 )
 from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers
-from geomap.travel.base import FastestOf, TravelTimes, check_points
+from geomap.travel.base import FastestOf, Remembered, TravelTimes, check_points
 from geomap.travel.estimate import default_estimate
 from geomap.travel.gtfs import TimetableTravelTimes, add_trips
 
@@ -560,6 +560,11 @@ def evaluate_scenario(
     facing a barrier, then by minutes saved.
     """
     limits = thresholds or BarrierThresholds()
+
+    # every run below asks the same car (and base public-transport) questions: ask once
+    car = Remembered(car)
+    if not isinstance(pt, TimetableTravelTimes):  # a timetable is re-routed with the new trips
+        pt = Remembered(pt)
 
     def run(source: TravelTimes) -> Post16Analysis:
         return post16_barriers(

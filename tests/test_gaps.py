@@ -191,3 +191,25 @@ def test_eligible_providers_excludes_independent_by_default(shipped_inputs):
     counted = eligible_providers(providers, "primary")
     assert (counted["sector"] != "independent").all()
     assert len(eligible_providers(providers, "primary", include_independent=True)) > len(counted)
+
+
+def test_remembered_source_asks_each_question_once(toy):
+    from geomap.travel.base import Remembered
+
+    origins, providers, _children, walk = toy
+    asked = []
+
+    class Counting(StraightLineEstimate):
+        def matrix(self, o, d):
+            asked.append("matrix")
+            return super().matrix(o, d)
+
+    source = Remembered(Counting(mode="walk", intercept=0.0, slopes=(15.0,)))
+    points = providers[["id", "geometry"]]
+    first = source.matrix(origins, points)
+    again = source.matrix(origins, points)
+    pd.testing.assert_frame_equal(first, again)
+    assert asked == ["matrix"]
+    source.matrix(origins.iloc[:2], points)  # a different question is asked
+    assert asked == ["matrix", "matrix"]
+    assert first.equals(walk.matrix(origins, points))

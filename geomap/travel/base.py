@@ -166,3 +166,49 @@ class FastestOf(TravelTimes):
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Element-wise minimum of the sources' matrices, limits applied; ``method`` names the winner."""
         return fastest([s.matrix(origins, destinations) for s in self.sources], limits=self.limits)
+
+
+class Remembered(TravelTimes):
+    """A source that keeps its answers, so asking it the same question again costs nothing.
+
+    Used where one analysis is repeated with one part changed (a route scenario
+    re-runs the post-16 analysis once per route, with the same car times).
+    """
+
+    def __init__(self, source: TravelTimes) -> None:
+        self.source = source
+        self.mode = source.mode
+        self.method = source.method
+        self._answers: dict[tuple[object, ...], pd.DataFrame] = {}
+
+    def describe(self) -> str:
+        """The source's own caption."""
+        return self.source.describe()
+
+    def _ask(
+        self, question: str, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
+    ) -> pd.DataFrame:
+        key = tuple(
+            [question]
+            + [
+                part
+                for points in (origins, destinations)
+                for part in (
+                    tuple(points["id"]),
+                    points.geometry.x.to_numpy().tobytes(),
+                    points.geometry.y.to_numpy().tobytes(),
+                )
+            ]
+        )
+        if key not in self._answers:
+            ask = self.source.matrix if question == "matrix" else self.source.nearest
+            self._answers[key] = ask(origins, destinations)
+        return self._answers[key].copy()
+
+    def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """The source's matrix, computed once per set of origins and destinations."""
+        return self._ask("matrix", origins, destinations)
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """The source's nearest, computed once per set of origins and destinations."""
+        return self._ask("nearest", origins, destinations)
