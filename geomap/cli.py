@@ -8,11 +8,16 @@ thresholds) are bundled, so every command takes them the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
+import math
+import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from geomap import __version__, settings
-from geomap.errors import GeomapError, InputError
+from geomap.errors import GeomapError, GeomapWarning, InputError
 
 if TYPE_CHECKING:
     from geomap.post16 import BarrierThresholds
@@ -37,7 +42,13 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
 def _friendly(func: F) -> F:
-    """Turn geomap errors into a one-line message and exit code 1, with no traceback."""
+    """Turn errors into a one-line message and exit code 1, with no traceback.
+
+    geomap's own errors say what was wrong and how to fix it; a file the
+    operating system will not let geomap read or write is named with the
+    reason; anything else is a fault geomap should have caught, said so in
+    one line (``-vv`` shows where it happened).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,12 +56,139 @@ def _friendly(func: F) -> F:
             return func(*args, **kwargs)
         except GeomapError as err:
             raise click.ClickException(str(err)) from err
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except KeyboardInterrupt:
             raise click.ClickException(
                 "interrupted; files already written were left as they were"
             ) from None
+        except OSError as err:
+            name = err.filename or "a file"
+            raise click.ClickException(
+                f"{name}: {err.strerror or err}. Check that the path is right and that you may "
+                "read (or, for outputs, write) it"
+            ) from err
+        except MemoryError as err:
+            raise click.ClickException(
+                "ran out of memory; the inputs are larger than this machine can hold"
+            ) from err
+        except Exception as err:
+            detail = f"{type(err).__name__}: {err}"
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                detail += "\n" + "".join(traceback.format_exception(err))
+            raise click.ClickException(
+                f"stopped on an unexpected error ({detail}); nothing was written. This is a fault "
+                "in geomap or an input it does not check yet: run again with -vv to see where, "
+                "and please report it"
+            ) from err
 
     return wrapper  # type: ignore[return-value]
+
+
+def _paths_in(value: Any) -> Iterator[Path]:
+    """Files named by an option value: a path, paths in a tuple, or path fields of an option bundle."""
+    if isinstance(value, Path):
+        yield value
+    elif isinstance(value, str) and value and os.path.exists(value):
+        yield Path(value)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _paths_in(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _paths_in(getattr(value, item.name))
+
+
+def _writes(
+    *, files: Mapping[str, tuple[str, ...]] | None = None, folders: Sequence[str] = ()
+) -> Callable[[F], F]:
+    """Check a command's outputs before it does any work (put it directly above the ``def``).
+
+    ``files`` maps the parameter of each output file to the suffixes it may
+    have; ``folders`` names output-folder parameters. Every other path the
+    command is given is an input, which no output may be or hold. Two outputs
+    may not be the same file.
+    """
+    files = dict(files or {})
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from geomap.io import check_output_file, check_output_folder
+
+            outputs = {*files, *folders}
+            read = [p for k, v in kwargs.items() if k not in outputs for p in _paths_in(v)]
+            seen: dict[str, str] = {}
+            for name, suffixes in files.items():
+                if kwargs.get(name) is not None:
+                    option = "--" + name.removesuffix("_path").replace("_", "-")
+                    checked = check_output_file(
+                        kwargs[name], formats=suffixes, inputs=read, option=option
+                    )
+                    key = os.path.realpath(checked)
+                    if key in seen:
+                        raise InputError(
+                            f"{seen[key]} and {option} name the same file ({kwargs[name]})",
+                            fix="Give each output its own file name",
+                        )
+                    seen[key] = option
+            for name in folders:
+                if kwargs.get(name) is not None:
+                    option = "--" + name.removesuffix("_dir").replace("_", "-")
+                    check_output_folder(kwargs[name], inputs=read, option=option)
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+class _Finite(click.ParamType):
+    """A finite number above (or from) a lower bound: ``nan`` and ``inf`` are refused."""
+
+    name = "number"
+
+    def __init__(self, minimum: float = 0.0, *, inclusive: bool = False) -> None:
+        self.minimum = minimum
+        self.inclusive = inclusive
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The value as a float, or a usage error saying what is allowed."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"'{value}' is not a number", param, ctx)
+        low = f"{self.minimum:g}"
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        if number < self.minimum or (number == self.minimum and not self.inclusive):
+            self.fail(
+                f"{value} is not allowed: give a number {'of at least' if self.inclusive else 'above'} {low}",
+                param,
+                ctx,
+            )
+        return number
+
+
+POSITIVE = _Finite(0.0)
+NON_NEGATIVE = _Finite(0.0, inclusive=True)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Print geomap's warnings as one plain line on stderr; others as Python does."""
+    if issubclass(category, GeomapWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)
 
 
 def _bundle(
@@ -262,7 +400,7 @@ pt_options = _bundle(
         ),
         click.option(
             "--max-site-km",
-            type=float,
+            type=POSITIVE,
             default=1.5,
             show_default=True,
             help="A provider takes the time of a table site at most this far away.",
@@ -300,14 +438,14 @@ barrier_options = _bundle(
     [
         click.option(
             "--pt-max-minutes",
-            type=float,
+            type=POSITIVE,
             default=60.0,
             show_default=True,
             help="Public transport over this many minutes is a barrier.",
         ),
         click.option(
             "--ratio",
-            type=float,
+            type=POSITIVE,
             default=2.0,
             show_default=True,
             help="Public transport more than this many times the car time is a barrier.",
@@ -335,7 +473,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.captureWarnings(True)
+    warnings.showwarning = _show_warning
 
 
 @main.command()
@@ -357,6 +495,7 @@ def main(verbose: int) -> None:
 @online_tiles_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @network_option
+@_writes(folders=("out_dir",))
 def report(
     out_dir: Path,
     inputs: InputChoice,
@@ -378,11 +517,9 @@ def report(
       geomap report --out out --early-years my_nurseries.csv --threshold walk:primary=30
       geomap report --out out --network drive.graphml --network walk.graphml
     """
-    from geomap.io import ensure_output_dir
     from geomap.report import build_report, write_report
 
     progress = None if quiet else _echo_err
-    ensure_output_dir(out_dir)
     if progress:
         progress("[1/6] loading providers, areas, population and origins")
     result = build_report(
@@ -414,6 +551,7 @@ def report(
 @click.option(
     "--out", "out_path", type=PATH, help="Write the normalised list (.csv, .geojson or .gpkg)."
 )
+@_writes(files={"out_path": (".csv", ".geojson", ".json", ".gpkg")})
 def providers(
     file: Path | None,
     kind: str | None,
@@ -488,6 +626,7 @@ def providers(
 )
 @network_option
 @pt_options
+@_writes(files={"out_path": (".csv",)})
 def times(
     origins_path: Path,
     destinations_path: Path,
@@ -548,11 +687,16 @@ def times(
     help="Kinds to analyse (repeatable; all by default).",
 )
 @click.option(
-    "--top", type=int, default=10, show_default=True, help="Gap areas to print per kind and mode."
+    "--top",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Gap areas to print per kind and mode.",
 )
 @click.option("--out", "out_path", type=PATH, help="Write the full ranked list of gap areas (CSV).")
 @click.option("--summary-out", type=PATH, help="Write the ward/partnership summary (CSV).")
 @network_option
+@_writes(files={"out_path": (".csv",), "summary_out": (".csv",)})
 def gaps(
     inputs: InputChoice,
     thresholds: dict[str, dict[str, float]],
@@ -570,7 +714,7 @@ def gaps(
       geomap gaps --mode walk --kind primary --top 5
       geomap gaps --out gaps.csv --summary-out wards.csv
     """
-    from geomap.io import write_csv
+    from geomap.io import atomic_paths, write_csv
     from geomap.report import analyse
 
     analysis = analyse(
@@ -600,10 +744,12 @@ def gaps(
             click.echo(here.head(top)[columns].to_string(index=False))
     for mode in modes:
         click.echo(f"\n{analysis.methods[mode]}")
-    for table, path in ((ranking, out_path), (analysis.by_group, summary_out)):
-        if path is not None:
-            write_csv(table, path)
-            click.echo(f"Wrote {path}")
+    chosen = [(t, p) for t, p in ((ranking, out_path), (analysis.by_group, summary_out)) if p]
+    with atomic_paths([p for _t, p in chosen]) as temps:
+        for (table, _path), tmp in zip(chosen, temps, strict=True):
+            write_csv(table, tmp)
+    for _table, path in chosen:
+        click.echo(f"Wrote {path}")
 
 
 @main.command(name="map")
@@ -623,6 +769,7 @@ def gaps(
 @online_tiles_option
 @click.option("--out", "out_path", required=True, type=PATH, help="Output HTML file.")
 @network_option
+@_writes(files={"out_path": (".html", ".htm")})
 def map_command(
     inputs: InputChoice,
     thresholds: dict[str, dict[str, float]],
@@ -689,6 +836,7 @@ def map_command(
 @barrier_options
 @online_tiles_option
 @network_option
+@_writes(folders=("out_dir",))
 def post16(
     out_dir: Path,
     inputs: InputChoice,
@@ -711,11 +859,9 @@ def post16(
       geomap post16 --pt-table r5r_times.csv --pt-sites sites.geojson --pt-name r5r-2025
       geomap post16 --gtfs england_gtfs.zip --date 2026-11-25 --arrive-by 09:00
     """
-    from geomap.io import ensure_output_dir
     from geomap.post16 import FLAGS
     from geomap.report import analyse_post16, post16_map_for, write_post16
 
-    ensure_output_dir(out_dir)
     loaded = inputs.load()
     analysis = analyse_post16(
         loaded,
@@ -774,6 +920,7 @@ def routes() -> None:
 @barrier_options
 @online_tiles_option
 @network_option
+@_writes(folders=("out_dir",))
 def evaluate(
     scenario: Path,
     out_dir: Path,
@@ -796,14 +943,12 @@ def evaluate(
       geomap routes evaluate examples/post16_routes.yml --out out/routes
       geomap routes evaluate examples/route_serving_nobody.yml
     """
-    from geomap.io import ensure_output_dir
     from geomap.locations import county_boundary
     from geomap.post16 import young_people
     from geomap.report import write_scenario
     from geomap.routes import evaluate_scenario, load_scenario
     from geomap.travel.sources import road_distance
 
-    ensure_output_dir(out_dir)
     loaded = inputs.load()
     plan = load_scenario(
         scenario,
@@ -862,7 +1007,7 @@ def evaluate(
 )
 @click.option(
     "--minutes",
-    type=float,
+    type=POSITIVE,
     multiple=True,
     default=(15.0, 30.0, 45.0),
     show_default=True,
@@ -882,6 +1027,7 @@ def evaluate(
 )
 @click.option("--map", "map_path", type=PATH, help="Also draw an offline map.")
 @network_option
+@_writes(files={"out_path": (".gpkg", ".geojson", ".json"), "map_path": (".html", ".htm")})
 def isochrones(
     kind: str,
     minutes: tuple[float, ...],
@@ -984,13 +1130,14 @@ def network() -> None:
 )
 @click.option(
     "--buffer-m",
-    type=float,
+    type=NON_NEGATIVE,
     default=settings.NETWORK_BUFFER_M,
     show_default=True,
     help="Metres to widen the area by, so border journeys are routed.",
 )
 @click.option("--refresh", is_flag=True, help="Download again even if cached.")
 @click.option("--out", "out_path", required=True, type=PATH, help="Graph file to write (GraphML).")
+@_writes(files={"out_path": (".graphml",)})
 def fetch(
     place: str | None,
     boundary: str | None,
@@ -1056,6 +1203,7 @@ def fetch(
 @click.argument("file", type=PATH)
 @click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
 @click.option("--out", "out_path", required=True, type=PATH, help="Graph file to write (GraphML).")
+@_writes(files={"out_path": (".graphml",)})
 def build(file: Path, mode: str, out_path: Path) -> None:
     """Build a network from a local OpenStreetMap file (.osm.pbf, .osm, .osm.xml) or GraphML.
 

@@ -119,3 +119,34 @@ class NetworkTimeoutError(NetworkDownloadError, TimeoutError):
 
 class TimetableError(InputError):
     """A GTFS timetable lacks a file, has a value geomap cannot read, or runs nothing on the date."""
+
+
+class ArchiveError(InputError):
+    """A zip archive is corrupt, encrypted, uses an unsupported compression, or expands too far."""
+
+
+class YamlError(InputError):
+    """A YAML file is not valid, uses a construct geomap refuses, or holds a value of the wrong type."""
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+class GeomapWarning(UserWarning):
+    """Root of every warning geomap gives: input it accepted but that a planner should look at.
+
+    Filter them all with ``warnings.simplefilter("ignore", GeomapWarning)``, or
+    one kind with its own class.
+    """
+
+
+class InputWarning(GeomapWarning):
+    """An input was read, but some rows or values were odd (counted in the message)."""
+
+
+class GeometryWarning(InputWarning):
+    """Polygons were repaired, overlap, or lie outside the study area."""
+
+
+class OutputWarning(GeomapWarning):
+    """Something left over from an earlier run could not be tidied away."""

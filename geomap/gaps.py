@@ -15,6 +15,7 @@ by default, since they are not open to every family; pass
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -118,16 +119,43 @@ def resolve_thresholds(
 
 
 def parse_threshold(text: str) -> tuple[str, str, float]:
-    """Parse ``MODE:KIND=MINUTES`` (e.g. ``walk:primary=30``)."""
+    """Parse ``MODE:KIND=MINUTES`` (e.g. ``walk:primary=30``) and check it means something.
+
+    The mode must be one geomap analyses gaps for (``car``, ``walk``, ``bike``),
+    the kind one of :data:`geomap.settings.ANALYSIS_KINDS` (sixth forms and
+    colleges share the ``post16`` threshold), and the minutes a finite
+    positive number.
+    """
     try:
-        key, minutes = text.split("=", 1)
-        mode, kind = key.split(":", 1)
-        return mode.strip(), kind.strip(), float(minutes)
+        key, number = text.split("=", 1)
+        mode, kind = (part.strip().lower() for part in key.split(":", 1))
+        minutes = float(number)
     except ValueError as err:
         raise InputError(
             f"cannot read threshold '{text}'",
             fix="Write it as MODE:KIND=MINUTES, e.g. walk:primary=30",
         ) from err
+    modes = [m for m in settings.THRESHOLDS if m != "pt"]
+    if mode not in modes:
+        fix = (
+            "Public transport has its own limit in the post-16 analysis: --pt-max-minutes"
+            if mode == "pt"
+            else f"Use one of {', '.join(modes)}"
+        )
+        raise InputError(f"threshold '{text}': no gap analysis by '{mode}'", fix=fix)
+    if kind not in settings.ANALYSIS_KINDS:
+        fix = (
+            f"Sixth forms and colleges are analysed together as post16: write {mode}:post16={number.strip()}"
+            if kind in ("sixth_form", "college")
+            else f"Use one of {', '.join(settings.ANALYSIS_KINDS)}"
+        )
+        raise InputError(f"threshold '{text}': '{kind}' is not a kind geomap analyses", fix=fix)
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise InputError(
+            f"threshold '{text}': {number.strip()} is not a number of minutes above 0",
+            fix="Give a positive number of minutes, e.g. walk:primary=30",
+        )
+    return mode, kind, minutes
 
 
 def coverage(

@@ -14,11 +14,18 @@ complete. CSV cells that a spreadsheet would run as a formula are neutralised.
 from __future__ import annotations
 
 import contextlib
+import csv
+import datetime as dt
+import glob
+import json
+import logging
 import os
 import shutil
+import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,13 +34,19 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geomap.errors import EmptyInputError, InputError, MissingColumnError, OutputError
+from geomap.errors import (
+    EmptyInputError,
+    InputError,
+    MissingColumnError,
+    OutputError,
+    OutputWarning,
+)
+
+logger = logging.getLogger(__name__)
 
 #: File suffixes read as vector layers rather than tables.
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml")
 
-#: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.GeoDataFrame:
@@ -195,6 +208,147 @@ def raise_missing(
 
 # --------------------------------------------------------------------------- writing
 
+#: Characters that make a spreadsheet read a cell as a formula (OWASP CSV
+#: injection), with their full-width forms, which some spreadsheets also accept.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+#: Name of the file that marks a folder as one geomap output and lists what it wrote.
+OUTPUT_MARKER = ".geomap-output.json"
+
+#: Files that file browsers leave in any folder they show; never "user files".
+CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".directory"})
+
+#: What each output format is called, by file suffix (for messages).
+FORMATS = {
+    ".csv": "CSV",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".gpkg": "GeoPackage",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".graphml": "GraphML",
+}
+
+
+def check_output_file(
+    path: str | Path,
+    *,
+    formats: Iterable[str],
+    inputs: Iterable[str | Path] = (),
+    option: str = "--out",
+) -> Path:
+    """Check that ``path`` may be written as an output file, before any work is done.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    formats
+        Suffixes the caller writes (``".csv"``...); another suffix is refused,
+        since the file would not be what its name promises.
+    inputs
+        Files this run reads: the output may not be one of them.
+    option
+        The option that named ``path``, for messages.
+
+    Returns
+    -------
+    pathlib.Path
+        The path to write: a symbolic link is followed to the file it names.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` is an input, a folder, a device or other non-regular file,
+        lies below a file, or has a suffix of another format.
+    """
+    target = Path(path)
+    allowed = tuple(s.lower() for s in formats)
+    suffix = target.suffix.lower()
+    if suffix not in allowed:
+        names = ", ".join(f"{s} ({FORMATS.get(s, s)})" for s in allowed)
+        found = f"'{suffix}'" if suffix else "no suffix"
+        what = f" ({FORMATS[suffix]})" if suffix in FORMATS else ""
+        raise OutputError(
+            f"{option} {target}: {found}{what} is not a format this command writes; "
+            f"give a file name ending {names}"
+        )
+    if target.is_symlink():
+        target = target.resolve()
+    _check_not_below_a_file(target, option=option)
+    if os.path.lexists(target) and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise OutputError(
+            f"{option} {target} is {kind}; geomap writes only regular files. "
+            "Give the name of a new or existing file"
+        )
+    _check_not_an_input(target, inputs, option=option)
+    return target
+
+
+def check_output_folder(
+    path: str | Path, *, inputs: Iterable[str | Path] = (), option: str = "--out"
+) -> Path:
+    """Check that ``path`` may be (re)written as an output folder, before any work is done.
+
+    The folder is replaced as a whole when the run succeeds (see
+    :func:`replace_folder`), so it may not hold an input of the run, be the
+    current folder or one above it, be a file, lie below a file, or be
+    read-only.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder and what to do instead.
+    """
+    target = Path(path)
+    absolute = Path(os.path.abspath(target))
+    _check_not_below_a_file(absolute, option=option, folder=True)
+    if absolute.exists() and not absolute.is_dir():
+        raise OutputError(
+            f"output folder {target} is not writable: it is a file, not a folder. "
+            f"Choose another folder with {option}"
+        )
+    here = Path(os.path.abspath(Path.cwd()))
+    if absolute == here or absolute in here.parents:
+        raise OutputError(
+            f"{option} {target} is the current folder or one above it; geomap replaces its "
+            f"output folder as a whole. Give a folder of its own, e.g. {option} out"
+        )
+    if absolute.is_dir() and not os.access(absolute, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"output folder {target} is not writable (permission denied). "
+            f"Choose another folder with {option}, or fix its permissions"
+        )
+    _check_not_an_input(absolute, inputs, option=option, folder=True)
+    return target
+
+
+def _check_not_below_a_file(path: Path, *, option: str, folder: bool = False) -> None:
+    for parent in Path(os.path.abspath(path)).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                what = "output folder" if folder else "output file"
+                raise OutputError(
+                    f"{what} {path} is not writable: {parent} is a file, not a folder. "
+                    f"Choose another {'folder' if folder else 'path'} with {option}"
+                )
+            return
+
+
+def _check_not_an_input(
+    target: Path, inputs: Iterable[str | Path], *, option: str, folder: bool = False
+) -> None:
+    real = Path(os.path.realpath(target))
+    for item in inputs:
+        source = Path(os.path.realpath(item))
+        if source == real or (folder and real in source.parents):
+            where = "is" if source == real else "holds"
+            raise OutputError(
+                f"{option} {target} {where} an input of this run ({item}); writing it would "
+                f"overwrite what is being read. Give {option} a new name"
+            )
+
 
 def ensure_output_dir(path: str | Path) -> Path:
     """Create ``path`` if needed and check that files can be written in it.
@@ -205,6 +359,7 @@ def ensure_output_dir(path: str | Path) -> Path:
         If the folder cannot be created or written to.
     """
     path = Path(path)
+    _check_not_below_a_file(path, option="--out", folder=True)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".geomap-write-test-"):
@@ -221,25 +376,51 @@ def ensure_output_dir(path: str | Path) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    If the block raises, the temporary file is removed and ``path`` is left as it was.
+    Missing parent folders are created. If the block raises, the temporary
+    file is removed and ``path`` is left as it was. An existing ``path`` that is
+    not a regular file (a folder, a device such as ``/dev/null``) is never
+    replaced.
     """
-    target = Path(path)
-    if not target.parent.exists():
-        raise OutputError(
-            f"cannot write {target}: folder {target.parent} does not exist. "
-            "Create it or choose another output path"
-        )
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
-    try:
+    with atomic_paths([path]) as (tmp,):
         yield tmp
-        os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
+    """Yield a temporary path beside each of ``paths``; rename them all into place on success.
+
+    Several files that belong together (a table and its summary, a graph and
+    its manifest) are all written before any is renamed, so a failure while
+    writing leaves every one of them as it was.
+    """
+    targets = [Path(p).resolve() if Path(p).is_symlink() else Path(p) for p in paths]
+    for target in targets:
+        _check_not_below_a_file(target, option="--out")
+        if os.path.lexists(target) and not target.is_file():
+            raise OutputError(
+                f"cannot write {target}: it exists and is not a regular file (a folder or device)"
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(
+                f"cannot create folder {target.parent} ({err.strerror or err})"
+            ) from err
+    temps = tuple(t.with_name(f".{t.stem}.{uuid.uuid4().hex[:8]}.tmp{t.suffix}") for t in targets)
+    try:
+        yield temps
+        for tmp, target in zip(temps, targets, strict=True):
+            os.replace(tmp, target)
     except OSError as err:
-        _remove(tmp)
+        for tmp in temps:
+            _remove(tmp)
         if isinstance(err, OutputError):
             raise
-        raise OutputError(f"cannot write {target} ({err.strerror or err})") from err
+        name = getattr(err, "filename", None) or targets[0]
+        raise OutputError(f"cannot write {name} ({err.strerror or err})") from err
     except BaseException:
-        _remove(tmp)
+        for tmp in temps:
+            _remove(tmp)
         raise
 
 
@@ -255,12 +436,30 @@ def write_text(text: str, path: str | Path) -> Path:
     return Path(path)
 
 
-def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``table`` whose text cells cannot run as spreadsheet formulas.
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula.
 
-    A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-    gets a leading apostrophe, which spreadsheets show as text. Numbers (in
-    numeric columns, or written as text such as ``-2.71``) are left alone.
+    True when the first character that is not a space is one of
+    :data:`FORMULA_PREFIXES` and the text is not simply a number (``-2.71``,
+    ``+1``, ``1e-3`` are numbers, and stay as they are).
+    """
+    head = text.lstrip(" ")
+    if not head.startswith(FORMULA_PREFIXES) and not text.startswith(FORMULA_PREFIXES):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return True
+    # "nan", "inf" and friends are words to a spreadsheet; signed digits are numbers
+    return not any(c.isdigit() for c in text)
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``table`` whose text cells and column names cannot run as spreadsheet formulas.
+
+    A text cell or column name that :func:`is_formula` flags gets a leading
+    apostrophe, which spreadsheets show as text. Numbers (in numeric columns,
+    or written as text such as ``-2.71``) are left alone.
     """
     out = table.copy()
     for column in out.columns:
@@ -268,20 +467,41 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
         text = series.astype("string")
-        is_number = pd.to_numeric(text, errors="coerce").notna().to_numpy()
-        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool) & ~is_number
+        # a cheap vectorised first pass; is_formula only on the few candidates
+        starts = text.str.startswith(FORMULA_PREFIXES) | text.str.lstrip(" ").str.startswith(
+            FORMULA_PREFIXES
+        )
+        candidate = starts.fillna(False).astype(bool).to_numpy()
+        if not candidate.any():
+            continue
+        risky = np.zeros(len(text), dtype=bool)
+        risky[candidate] = [is_formula(str(v)) for v in text[candidate]]
         if risky.any():
             out[column] = series.where(~risky, "'" + text)
+    out.columns = ["'" + str(c) if is_formula(str(c)) else c for c in out.columns]
     return out
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV atomically, without geometry and with formulas neutralised."""
+    """Write a table as CSV atomically: geometry dropped, formulas neutralised, every risky cell quoted.
+
+    The file is UTF-8 with a byte-order mark (so Excel reads accents and
+    symbols correctly) and CRLF line ends (RFC 4180); any cell holding a comma,
+    a quote, a carriage return or a line feed is quoted, so it stays one cell
+    when read back.
+    """
     if isinstance(table, gpd.GeoDataFrame):
         table = pd.DataFrame(table.drop(columns=table.geometry.name))
     safe = neutralise_formulas(table)
     with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, encoding="utf-8")
+        safe.to_csv(
+            tmp,
+            index=False,
+            encoding="utf-8-sig",
+            errors="replace",
+            lineterminator="\r\n",
+            quoting=csv.QUOTE_MINIMAL,
+        )
     return Path(path)
 
 
@@ -335,26 +555,258 @@ def _safe_field_names(table: pd.DataFrame, *, geometry: str) -> dict[str, str]:
     return renames
 
 
-@contextlib.contextmanager
-def staged_output(folder: str | Path) -> Iterator[Path]:
-    """Yield a staging folder inside ``folder``; move everything in it into ``folder`` on success.
+# --------------------------------------------------------------------------- output folders
 
-    Files are written into the staging folder first; only when the whole block
-    succeeds are they moved into place (each with an atomic rename), so a
-    failure part-way leaves ``folder`` exactly as it was.
+
+@contextlib.contextmanager
+def replace_folder(
+    folder: str | Path, *, command: str = "geomap", inputs: Iterable[str | Path] = ()
+) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces ``folder`` as a whole when the block succeeds.
+
+    The new output is written into a hidden sibling folder; only when all of it
+    is written is the old folder renamed aside and the new one renamed into its
+    place, so ``folder`` always holds one complete run's files: the old run's
+    if anything fails (the old folder is put back), the new run's otherwise.
+    Files of the old run that the new one does not write (maps of a mode no
+    longer analysed) are not carried over.
+
+    Safeguards:
+
+    * a lock beside the folder stops a second run writing into it at the same
+      time (with a clear message), and is released when the run ends, even by
+      ``kill -9``;
+    * leftovers of a run that was killed (staging folders, an old folder moved
+      aside) are tidied away, or put back, by the next run;
+    * files in ``folder`` that geomap did not write are never deleted: the run
+      stops and names them instead;
+    * other geomap outputs nested inside ``folder`` (``out/post16`` inside
+      ``out``, each with its own marker) are carried into the new folder.
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+    command
+        What is writing it, recorded in the folder's marker file.
+    inputs
+        Files the run reads; see :func:`check_output_folder`.
+
+    Raises
+    ------
+    OutputError
+        If the folder is locked by another run, holds files geomap did not
+        write, or cannot be written; ``folder`` is then as it was.
     """
-    out = ensure_output_dir(folder)
-    stage = Path(tempfile.mkdtemp(prefix=".geomap-staging-", dir=out))
+    check_output_folder(folder, inputs=inputs)
+    target = Path(os.path.realpath(folder))
+    parent = target.parent
     try:
-        yield stage
-        for item in sorted(stage.rglob("*")):
-            if item.is_file():
-                target = out / item.relative_to(stage)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(item, target)
+        parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        if isinstance(err, OutputError):
-            raise
-        raise OutputError(f"cannot write into {out} ({err.strerror or err})") from err
+        raise OutputError(
+            f"output folder {folder} is not writable: cannot create {parent} "
+            f"({err.strerror or err}). Choose another folder with --out"
+        ) from err
+    with _folder_lock(target):
+        try:
+            _tidy_leftovers(target)
+            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.geomap-staging-", dir=parent))
+        except OSError as err:
+            raise OutputError(
+                f"output folder {folder} is not writable ({err.strerror or err}). "
+                "Choose another folder with --out, or fix its permissions"
+            ) from err
+        try:
+            yield stage
+            _write_marker(stage, command=command)
+            _swap_in(stage, target)
+        except OSError as err:
+            if isinstance(err, OutputError):
+                raise
+            name = getattr(err, "filename", None) or folder
+            raise OutputError(
+                f"cannot write into {folder}: {name} ({err.strerror or err})"
+            ) from err
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.geomap.lock"
+
+
+@contextlib.contextmanager
+def _folder_lock(target: Path) -> Iterator[None]:
+    """Hold the lock of output folder ``target`` for the block (never waits)."""
+    path = _lock_path(target)
+    for _attempt in range(10):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise OutputError(
+                f"output folder {target} is not writable: cannot create its lock file {path} "
+                f"({err.strerror or err}). Choose another folder with --out"
+            ) from err
+        if not _try_lock(fd):
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+            os.close(fd)
+            raise OutputError(
+                f"another geomap run is writing to {target}"
+                + (f" ({holder})" if holder else "")
+                + "; wait for it to finish, or choose another folder with --out"
+            )
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the lock file was replaced while we waited for it: take the new one
+    else:  # pragma: no cover - only under a storm of concurrent runs
+        raise OutputError(f"could not lock output folder {target}; try again")
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, started {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
+        yield
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on ``fd`` without waiting; False if another process holds it."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _leftovers(target: Path, what: str) -> list[Path]:
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.geomap-{what}-*"))
+
+
+def _tidy_leftovers(target: Path) -> None:
+    """Put back or remove what a killed run left beside ``target`` (call holding its lock)."""
+    olds = _leftovers(target, "old")
+    if not target.exists() and olds:
+        # killed between moving the old folder aside and moving the new one in
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        os.rename(newest, target)
+        logger.warning("%s: restored the previous output, left aside by an interrupted run", target)
+        olds.remove(newest)
+    for stage in _leftovers(target, "staging"):
+        # nested outputs carried into a staging folder go back where they were
+        for item in _nested_outputs(stage):
+            if not (target / item.name).exists() and target.is_dir():
+                os.rename(item, target / item.name)
+    for leftover in [*olds, *_leftovers(target, "staging")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.exists():
+            warnings.warn(
+                f"could not remove {leftover}, left by an interrupted run; delete it by hand",
+                OutputWarning,
+                stacklevel=3,
+            )
+    if target.is_dir():
+        # staging folders that older geomap versions made inside the output folder
+        for stale in target.glob(".geomap-staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _nested_outputs(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder`` that are geomap outputs of their own (they have a marker)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and (p / OUTPUT_MARKER).is_file())
+
+
+def _write_marker(stage: Path, *, command: str) -> None:
+    files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    marker = {
+        "written_by": f"geomap {_version()}",
+        "command": command,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "files": files,
+    }
+    (stage / OUTPUT_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+
+
+def _version() -> str:
+    from geomap import __version__
+
+    return __version__
+
+
+def _recorded_files(folder: Path) -> set[str]:
+    """Top-level names a geomap output folder's marker says it wrote (empty if none)."""
+    try:
+        marker = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
+        return {str(f).split("/", 1)[0] for f in marker.get("files", [])}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _clutter(name: str) -> bool:
+    """Files that desktops and office programs leave in folders, and geomap's own leftovers."""
+    return name in CLUTTER or name.startswith((".geomap", ".~lock.", "._", "~$"))
+
+
+def _swap_in(stage: Path, target: Path) -> None:
+    """Replace ``target`` by ``stage`` with two renames, carrying nested outputs; undo on failure."""
+    if not target.exists():
+        os.rename(stage, target)
+        return
+    new_names = {p.name for p in stage.iterdir()}
+    nested = [p for p in _nested_outputs(target) if p.name not in new_names]
+    known = _recorded_files(target) | new_names | {p.name for p in nested}
+    strangers = sorted(
+        p.name for p in target.iterdir() if p.name not in known and not _clutter(p.name)
+    )
+    if strangers:
+        shown = ", ".join(strangers[:5]) + (
+            f" and {len(strangers) - 5} more" if len(strangers) > 5 else ""
+        )
+        raise OutputError(
+            f"output folder {target} holds files geomap did not write ({shown}); geomap replaces "
+            "its output folder as a whole, so it stops rather than delete them. Move them, or "
+            "choose another folder with --out"
+        )
+    carried: list[Path] = []
+    with contextlib.ExitStack() as locks:
+        for item in nested:
+            locks.enter_context(_folder_lock(item))
+        old = target.parent / f".{target.name}.geomap-old-{uuid.uuid4().hex[:8]}"
+        try:
+            for item in nested:
+                os.rename(item, stage / item.name)
+                carried.append(item)
+            os.rename(target, old)
+        except OSError:
+            for item in carried:
+                os.rename(stage / item.name, item)
+            raise
+        try:
+            os.rename(stage, target)
+        except OSError:
+            os.rename(old, target)
+            for item in carried:
+                os.rename(stage / item.name, item)
+            raise
+    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        warnings.warn(
+            f"could not remove the previous output, moved aside to {old}; the next run will "
+            "try again, or delete it by hand",
+            OutputWarning,
+            stacklevel=4,
+        )

@@ -6,9 +6,15 @@ one into a single self-contained HTML page with Leaflet and jQuery inlined
 base. ``online_tiles=True`` adds OpenStreetMap tiles for when a tile server
 is reachable.
 
-Every piece of text that comes from data (provider and area names, ratings)
-is HTML-escaped before it reaches the page, so a provider named
-``<img src=x onerror=alert(1)>`` shows as that text.
+Text from data is inert. Every string that comes from a file (provider, area,
+route and stop names, ids, ratings) is HTML-escaped before it reaches the page,
+and its braces are written as character references (``&#123;``, ``&#125;``),
+so neither the browser nor a template engine can read it as anything but text:
+a provider named ``<img src=x onerror=alert(1)>`` or ``{{ 7*7 }}`` shows as
+typed. folium builds pages with Jinja and, through branca, renders the output
+of each element's template a second time; :class:`OfflineMap` keeps those
+rendered pieces as literal text, so even a string that escaped the first guard
+is never run as a template.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
+from jinja2 import TemplateError
 
 from geomap import settings
+from geomap.errors import GeomapError
 
 #: Marker colour and letter per kind (colour-blind-safe palette, Okabe-Ito).
 KIND_STYLE = {
@@ -72,7 +80,7 @@ PROVIDER_LABELS = ("Name", "Kind", "Ages", "Places", "Rating", "Sector", "Id", "
 
 def _bind_popup(labels: Sequence[str]) -> JsCode:
     """JS that gives each feature a popup table (``labels`` × ``properties.v``) and a tooltip."""
-    safe = json.dumps([html.escape(label) for label in labels])
+    safe = json.dumps([_esc(label) for label in labels])
     return JsCode(
         f"""function(feature, layer) {{
         layer.bindPopup(gmTable({safe}, feature.properties.v), {{maxWidth: 340}});
@@ -109,6 +117,83 @@ _CSS = """
   border: 1px solid #555;}
 .gm-popup th {text-align: left; padding-right: 8px; vertical-align: top; font-weight: 600;}
 """
+
+
+# --------------------------------------------------------------------------- inert text
+
+#: Braces as HTML character references: a string holding no brace cannot open a
+#: Jinja ``{{ }}``, ``{% %}`` or ``{# #}``, and the browser shows the braces as typed.
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
+
+def inert(text: str) -> str:
+    """``text`` with its braces as character references, so no template engine can read it.
+
+    Use on strings that are already HTML (escaped data, labels); :func:`_esc`
+    escapes and neutralises in one step.
+    """
+    return text.translate(_BRACES)
+
+
+def _esc(value: object) -> str:
+    """Data as inert HTML text: escaped, braces as references; blank for missing values."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return inert(html.escape(str(value)))
+
+
+def _inert_json(value: Any) -> Any:
+    """Every string in a JSON-like value made inert (see :func:`inert`)."""
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, list):
+        return [_inert_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _inert_json(v) for k, v in value.items()}
+    return value
+
+
+class _Literal(Element):
+    """A piece of the page kept as the text it is: never compiled or rendered as a template."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Literal"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """The text, as it is."""
+        return self.text
+
+
+class _LiteralSection(Element):
+    """A part of the page (head, body or script) whose pieces stay literal text.
+
+    branca renders each element's template and hands the result to the page as
+    a new template (``Element(text)``), which would render any braces in it a
+    second time; this section unwraps such pieces into :class:`_Literal`.
+    Elements with templates of their own (links to scripts, say) are kept.
+    """
+
+    def add_child(
+        self, child: Element, name: str | None = None, index: int | None = None
+    ) -> Element:
+        """Add ``child``, keeping a plain rendered piece as literal text."""
+        text = getattr(child, "_template_str", None)
+        if type(child) is Element and text is not None:
+            child = _Literal(text)
+        return super().add_child(child, name=name, index=index)
+
+
+def _literal_sections(figure: Figure) -> None:
+    """Give ``figure`` head, body and script sections that keep rendered pieces literal."""
+    for part in ("header", "html", "script"):
+        old = getattr(figure, part)
+        section = _LiteralSection()
+        section._parent = figure
+        for name, child in old._children.items():
+            section.add_child(child, name=name)
+        setattr(figure, part, section)
 
 
 # --------------------------------------------------------------------------- offline assets
@@ -149,6 +234,7 @@ class OfflineMap(folium.Map):
         assets = _assets()
         root = self.get_root()
         assert isinstance(root, Figure)
+        _literal_sections(root)
         header = root.header
         header.add_child(Element(f"<style>{assets['leaflet_css']}</style>"), name="leaflet_css")
         header.add_child(Element(_inline_script(assets["leaflet_js"])), name="leaflet")
@@ -163,8 +249,21 @@ class OfflineMap(folium.Map):
 
 
 def offline_html(m: folium.Map) -> str:
-    """The map as one self-contained HTML page (UTF-8 text)."""
-    return m.get_root().render()
+    """The map as one self-contained HTML page (UTF-8 text).
+
+    Raises
+    ------
+    GeomapError
+        If a template fails to render (text from data never reaches one; this
+        guards against a map built without :func:`new_map`).
+    """
+    try:
+        return m.get_root().render()
+    except TemplateError as err:
+        raise GeomapError(
+            f"the map could not be drawn: a template failed ({err}). "
+            "Draw maps with geomap.maps.new_map, which keeps text from data inert"
+        ) from err
 
 
 # --------------------------------------------------------------------------- pieces
@@ -186,12 +285,6 @@ class _Box(MacroElement):
         self._name = "GeomapBox"
         self.body = body
         self.css_class = css_class
-
-
-def _esc(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value))
 
 
 def new_map(
@@ -260,7 +353,7 @@ def _geojson(
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
-    return json.loads(out.to_json(drop_id=True, na="null"))
+    return _inert_json(json.loads(out.to_json(drop_id=True, na="null")))
 
 
 def _ages(low: Any, high: Any) -> str:

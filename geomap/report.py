@@ -25,7 +25,7 @@ from geomap.areas import group_lookup, load_areas, load_partnerships, provision_
 from geomap.demand import children_by_band, load_population, origin_points
 from geomap.errors import InputError
 from geomap.gaps import GapAnalysis, analyse_gaps, eligible_providers, summarise_coverage
-from geomap.io import staged_output, write_csv, write_geopackage, write_text
+from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import access_map, offline_html, post16_map, providers_map, route_map
 from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers, young_people
 from geomap.providers import load_providers, merge_provider_lists, offers, summarise_providers
@@ -447,16 +447,25 @@ def post16_outputs(
 
 
 def write_post16(
-    inputs: Inputs, analysis: Post16Analysis, m: folium.Map, out_dir: str | Path
+    inputs: Inputs,
+    analysis: Post16Analysis,
+    m: folium.Map,
+    out_dir: str | Path,
+    *,
+    sources: Iterable[str | Path] = (),
 ) -> dict[str, Path]:
-    """Write the post-16 map, GeoPackage and tables into ``out_dir`` (all or nothing)."""
+    """Write the post-16 map, GeoPackage and tables into ``out_dir``, replacing it whole.
+
+    ``sources`` are the files the run read, which ``out_dir`` may not hold (see
+    :func:`geomap.io.replace_folder`).
+    """
     layers, tables = post16_outputs(inputs, analysis)
     layers["post16_providers"] = provider_output(
         inputs.providers[offers(inputs.providers, "post16")]
     )
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with staged_output(out) as stage:
+    with replace_folder(out, command="geomap post16", inputs=sources) as stage:
         write_text(offline_html(m), stage / "post16_map.html")
         files["map:post16"] = out / "post16_map.html"
         write_geopackage(layers, stage / "post16.gpkg")
@@ -529,13 +538,19 @@ def _caption(notes: Iterable[str], method: Iterable[str], include_independent: b
 
 
 def write_report(
-    report: Report, out_dir: str | Path, *, progress: Progress | None = None
+    report: Report,
+    out_dir: str | Path,
+    *,
+    sources: Iterable[str | Path] = (),
+    progress: Progress | None = None,
 ) -> dict[str, Path]:
     """Write a report's maps, GeoPackage and CSV tables; return name → path.
 
-    Everything is written to a staging folder first and moved into ``out_dir``
-    only when all of it is written, so a failure or an interrupted run leaves
-    the folder's earlier files exactly as they were.
+    Everything is written to a staging folder beside ``out_dir``, which then
+    replaces ``out_dir`` as a whole (see :func:`geomap.io.replace_folder`): a
+    failure or an interrupted run leaves the folder's earlier files exactly as
+    they were, and files of an earlier run that this one does not write are
+    gone. ``sources`` are the files the run read, which ``out_dir`` may not hold.
     """
     _say(progress, f"[6/6] writing {len(report.maps)} maps, GeoPackage and tables to {out_dir}")
     providers = provider_output(report.providers)
@@ -564,7 +579,7 @@ def write_report(
         tables.update(extra_tables)
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with staged_output(out) as stage:
+    with replace_folder(out, command="geomap report", inputs=sources) as stage:
         (stage / "maps").mkdir()
         for name, m in report.maps.items():
             write_text(offline_html(m), stage / "maps" / f"{name}.html")
@@ -615,11 +630,14 @@ def write_scenario(
     *,
     include_independent: bool = False,
     online_tiles: bool = False,
+    sources: Iterable[str | Path] = (),
 ) -> dict[str, Path]:
     """Write a scenario's ranking, per-area changes, GeoPackage and a before/after map per route.
 
     Maps are named by rank and route (``01_<route>.html``), so two routes never
-    share a file; everything is written all or nothing.
+    share a file; ``out_dir`` is replaced as a whole (see
+    :func:`geomap.io.replace_folder`), and may not hold ``sources``, the files
+    the run read.
     """
     providers = eligible_providers(
         inputs.providers, "post16", include_independent=include_independent
@@ -673,7 +691,7 @@ def write_scenario(
     }
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with staged_output(out) as stage:
+    with replace_folder(out, command="geomap routes evaluate", inputs=sources) as stage:
         (stage / "maps").mkdir()
         for name, m in maps.items():
             write_text(offline_html(m), stage / "maps" / name)

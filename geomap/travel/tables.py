@@ -24,6 +24,7 @@ about 1.2 km of the Hereford post-16 campuses.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geomap import settings
-from geomap.errors import InputError
+from geomap.errors import InputError, InputWarning, TravelTimeError
 from geomap.io import check_rows, find_column, raise_missing, read_table
 from geomap.locations import points_from_table
 from geomap.travel.base import TravelTimes, check_points
@@ -186,10 +187,55 @@ class TableTravelTimes(TravelTimes):
     name: str = "table"
     _walk: TravelTimes = field(default_factory=lambda: default_estimate("walk"), repr=False)
 
+    def __post_init__(self) -> None:
+        """Check that the table and its sites belong together."""
+        where = self.times.attrs.get("geomap_source") or self.source
+        if self.times.empty:
+            raise TravelTimeError(
+                "the travel-time table has no journeys (every time is blank)",
+                path=where,
+                fix="Give a table with minutes for at least some origin and site",
+            )
+        site_ids = set(self.sites["id"].astype(str))
+        table_ids = set(self.times["to_id"].astype(str))
+        if not site_ids & table_ids:
+            raise TravelTimeError(
+                f"none of the table's {len(table_ids)} site ids (e.g. '{min(table_ids)}') is the "
+                f"id of a site in the sites file (e.g. '{min(site_ids)}')",
+                path=where,
+                column="to_id",
+                fix="Give the sites file that belongs to this table (its ids are the table's "
+                "'to' column), or name the id columns with --pt-sites",
+            )
+
     @property
     def method(self) -> str:  # type: ignore[override]
         """``table:<name>``."""
         return f"table:{self.name}"
+
+    def _check_origins(self, origins: gpd.GeoDataFrame) -> None:
+        """Refuse origins none of which the table knows; warn when most are unknown."""
+        ids = origins["id"].astype(str)
+        known = ids.isin(set(self.times["from_id"].astype(str)))
+        where = self.times.attrs.get("geomap_source") or self.source
+        if len(ids) and not known.any():
+            raise TravelTimeError(
+                f"none of the {len(ids)} origins (e.g. '{ids.iloc[0]}') is an origin of the "
+                f"travel-time table (e.g. '{self.times['from_id'].iloc[0]}')",
+                path=where,
+                column="from_id",
+                fix="The table must be from the same areas as the analysis (for the shipped "
+                "areas, LSOA 2011 codes); check the table's 'from' column",
+            )
+        if known.mean() < 0.5:
+            missing = ids[~known]
+            warnings.warn(
+                f"{where}: {len(missing)} of {len(ids)} origins have no row in the travel-time "
+                f"table (e.g. {', '.join(missing.head(3))}) and count as having no public-transport "
+                "journey; check that the table covers these areas",
+                InputWarning,
+                stacklevel=3,
+            )
 
     def describe(self) -> str:
         """Caption text: the table's source and how destinations use it."""
@@ -225,6 +271,7 @@ class TableTravelTimes(TravelTimes):
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Table time to each destination's site plus the walk; NaN where the table has no journey."""
         check_points(origins, what="origins")
+        self._check_origins(origins)
         links = self.site_links(destinations)
         pairs = pd.DataFrame(
             {
