@@ -20,6 +20,7 @@ import glob
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -217,6 +218,9 @@ OUTPUT_MARKER = ".geomap-output.json"
 
 #: Files that file browsers leave in any folder they show; never "user files".
 CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".directory"})
+
+#: Names of a run's lock file and of what a killed run leaves beside its output folder.
+_LEFTOVER = re.compile(r"\.(.+)\.geomap(?:-(?:staging|old)-[0-9A-Za-z_]+|\.lock)")
 
 #: What each output format is called, by file suffix (for messages).
 FORMATS = {
@@ -721,6 +725,12 @@ def _tidy_leftovers(target: Path) -> None:
         # staging folders that older geomap versions made inside the output folder
         for stale in target.glob(".geomap-staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        # leftovers of a killed run of an output nested in this one (out/post16 in out)
+        nested = {m.group(1) for p in target.iterdir() if (m := _LEFTOVER.fullmatch(p.name))}
+        for name in sorted(nested):
+            # a run writing there now keeps its files
+            with contextlib.suppress(OutputError), _folder_lock(target / name):
+                _tidy_leftovers(target / name)
 
 
 def _nested_outputs(folder: Path) -> list[Path]:
@@ -758,7 +768,11 @@ def _recorded_files(folder: Path) -> set[str]:
 
 def _clutter(name: str) -> bool:
     """Files that desktops and office programs leave in folders, and geomap's own leftovers."""
-    return name in CLUTTER or name.startswith((".geomap", ".~lock.", "._", "~$"))
+    return (
+        name in CLUTTER
+        or name.startswith((".geomap", ".~lock.", "._", "~$"))
+        or _LEFTOVER.fullmatch(name) is not None
+    )
 
 
 def _swap_in(stage: Path, target: Path) -> None:
