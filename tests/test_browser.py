@@ -107,3 +107,25 @@ def test_a_provider_named_like_markup_shows_as_text(browser, tmp_path):
     page.wait_for_timeout(300)
     assert dialogs == [] and problems == [] and remote == []
     page.close()
+
+
+def test_a_template_in_a_name_shows_as_typed(browser, tmp_path):
+    from geomap.maps import offline_html, providers_map
+    from geomap.providers import load_providers
+
+    typed = "zq{{ 7*7 }}qz {% if 1 %}x{% endif %}"
+    source = tmp_path / "p.csv"
+    source.write_text(f'id,name,kind,postcode\nx1,"{typed}",primary,HR1 1DT\n')
+    page_path = tmp_path / "template.html"
+    page_path.write_text(
+        offline_html(providers_map(load_providers(source), title=typed, caption=typed)),
+        encoding="utf-8",
+    )
+    page, problems, remote, dialogs = _open(browser, page_path)
+    assert page.locator(".gm-title").inner_text() == typed
+    page.locator(".leaflet-marker-icon").first.click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert typed in popup.inner_text() and "zq49qz" not in popup.inner_text()
+    assert dialogs == [] and problems == [] and remote == []
+    page.close()
