@@ -22,6 +22,28 @@ between consecutive stops or from ``speed_kmh`` over the road distance between
 stops: the route length on a road network when one is given, otherwise the
 straight-line distance × :data:`ROAD_DETOUR` (an estimate, and said so).
 
+Every value is read as the text written (:func:`geomap._yaml.load_yaml`, which
+also bounds the file's size, nesting and aliases) and converted field by field:
+
+- times are ``HH:MM`` on the 24-hour clock, 00:00 to 23:59 (a scenario is one
+  school day): ``9:00``, ``09:00`` and ``"09:00"`` are the same time;
+- numbers are plain decimals (``30``, ``12.5``, ``-2.598``); ``yes``, ``.inf``,
+  ``nan``, ``1e3``, ``0x10``, ``1_000`` or ``9:00`` where a number belongs are
+  refused. Headways run from 1 minute to a day (:data:`HEADWAY_MINUTES`),
+  running times up to :data:`MAX_HOP_MINUTES` per hop, speeds 5 to 120 km/h
+  (:data:`SPEED_KMH`);
+- ids and postcodes are the exact text: ``provider: 0130710`` is the id
+  ``0130710``, not ``130710``;
+- names are kept as written (without surrounding spaces), on one line and at
+  most :data:`MAX_NAME_CHARS` characters; escaping them for a web page is the
+  map's business;
+- ``days`` is a list (``[mon, tue]``) or text (``mon, wed``), with three-letter
+  or full day names, weekdays when left out.
+
+A file has at most :data:`MAX_ROUTES` routes of at most :data:`MAX_ROUTE_STOPS`
+stops. Fields geomap does not know are ignored with an
+:class:`~geomap.errors.InputWarning` naming them.
+
 For travel-time tables (no timetable to add trips to), a route offers, from
 every origin within walking distance of a stop to every post-16 provider within
 walking distance of a later stop: walk + wait (half the headway) + ride + walk,
@@ -36,6 +58,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,15 +68,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from geomap import settings
-from geomap.errors import InputError
+from geomap._yaml import line_of, load_yaml, shown
+from geomap.errors import (
+    CoordinateError,
+    DuplicateIdError,
+    InputError,
+    InputWarning,
+    PostcodeError,
+    YamlError,
+)
 from geomap.gaps import eligible_providers
 from geomap.locations import (
     EASTING_ALIASES,
     GB_EASTING,
     GB_NORTHING,
+    NORTHING_ALIASES,
     normalise_postcode,
     postcode_lookup,
 )
@@ -72,6 +103,54 @@ MAX_STOP_WALK_MINUTES = 15.0
 STOP_BUFFER_KM = 25.0
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 DAYS = (*WEEKDAYS, "sat", "sun")
+#: Most routes in one scenario file (each route is evaluated on its own).
+MAX_ROUTES = 50
+#: Most stops on one route (journeys are searched between every pair of its stops).
+MAX_ROUTE_STOPS = 150
+#: Shortest and longest headway, minutes: a bus a minute, or one a day.
+HEADWAY_MINUTES = (1.0, 24 * 60.0)
+#: Longest running time between two consecutive stops, minutes.
+MAX_HOP_MINUTES = 180.0
+#: Bus operating speeds accepted for ``speed_kmh``.
+SPEED_KMH = (5.0, 120.0)
+#: Longest scenario, route or stop name, in characters.
+MAX_NAME_CHARS = 200
+
+# plain decimal numerals only: no exponent, underscore, hex/octal, infinity or NaN
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+# words YAML 1.1 would have read as true/false/null
+_WORDS_NOT_NUMBERS = frozenset(
+    {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "~"}
+)
+_DAY_NAMES = {
+    **{day: day for day in DAYS},
+    "monday": "mon",
+    "tues": "tue",
+    "tuesday": "tue",
+    "weds": "wed",
+    "wednesday": "wed",
+    "thur": "thu",
+    "thurs": "thu",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
+# line breaks, and the controls that make text display in another order than it is stored
+_NOT_IN_NAMES = re.compile("[\n\r\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SCENARIO_FIELDS = ("scenario", "arrive_by", "routes")
+_ROUTE_FIELDS = (
+    "name",
+    "days",
+    "first_departure",
+    "last_departure",
+    "headway_minutes",
+    "running_minutes",
+    "speed_kmh",
+    "stops",
+)
+_STOP_FIELDS = ("name", "provider", "postcode", "lon", "lat", *EASTING_ALIASES, *NORTHING_ALIASES)
 
 
 @dataclass(frozen=True)
@@ -141,17 +220,47 @@ def clock(minutes: float) -> str:
 
 
 def parseclock(value: object, *, where: str, path: str | Path) -> float:
-    """``"07:45"`` → 465.0 (minutes after midnight)."""
-    text = str(value).strip()
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if not match or int(match.group(2)) > 59:
-        raise InputError(
-            f"'{text}' is not a time of day",
+    """A time of day, ``HH:MM`` on the 24-hour clock, as minutes after midnight.
+
+    ``"07:45"`` and an unquoted ``7:45`` both give 465.0. Hours run from 00 to
+    23: a scenario is one school day, so trips after midnight (GTFS's
+    ``25:30``) are not modelled.
+
+    Raises
+    ------
+    YamlError
+        Naming ``path``, the line (for a value read by :func:`~geomap._yaml.load_yaml`)
+        and ``where``.
+    """
+    if isinstance(value, dict | list):
+        raise YamlError(
+            f"a time must be one value such as 07:45, not {_kind(value)}",
             path=path,
+            row=line_of(value),
             column=where,
-            fix="Write times as HH:MM, e.g. 07:45",
+            fix="Write times as HH:MM on the 24-hour clock, e.g. 07:45",
         )
-    return int(match.group(1)) * 60 + int(match.group(2))
+    text = str(value).strip()
+    match = _CLOCK.fullmatch(text)
+    if not match or int(match.group(2)) > 59:
+        found = shown(text) if text else "empty"
+        raise YamlError(
+            f"{found} is not a time of day",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Write times as HH:MM on the 24-hour clock, e.g. 07:45",
+        )
+    if int(match.group(1)) > 23:
+        raise YamlError(
+            f"{shown(text)} is not a time of day: hours run from 00 to 23",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Give a time from 00:00 to 23:59; a scenario is one school day, "
+            "so trips after midnight are not modelled",
+        )
+    return float(int(match.group(1)) * 60 + int(match.group(2)))
 
 
 @dataclass(frozen=True)
@@ -174,6 +283,10 @@ def load_scenario(
 ) -> Scenario:
     """Read and validate a scenario file.
 
+    The file is read by :func:`geomap._yaml.load_yaml`: every value as the text
+    written, within limits on size, nesting and aliases. Each field is then
+    converted here (see the module's description for what each accepts).
+
     Parameters
     ----------
     path
@@ -191,28 +304,78 @@ def load_scenario(
     Raises
     ------
     InputError
-        Naming the file and the place in it (``routes[0].stops[2].postcode``).
+        The file is missing or unreadable; a value is out of range (a headway
+        over a day, a speed that is not a bus's); a postcode
+        (:class:`~geomap.errors.PostcodeError`) or provider id is unknown; a
+        stop is outside the county or Great Britain
+        (:class:`~geomap.errors.CoordinateError`); two routes share a name
+        (:class:`~geomap.errors.DuplicateIdError`).
+    YamlError
+        The file is not valid YAML, breaks a limit of :mod:`geomap._yaml`, or
+        has a value of the wrong kind (a list for a name, ``yes`` for a number,
+        ``9`` for a time). Every message names the file, the line as ``row``
+        and the place as ``column`` (``routes[0].stops[2].postcode``).
+
+    Warns
+    -----
+    InputWarning
+        Fields geomap does not know (a misspelt ``headway_mins``) are ignored,
+        and stops that give more than one location use the first of provider,
+        postcode, lon/lat, easting/northing; one warning lists each kind.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("scenario file not found", path=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
+    data = load_yaml(path, what="scenario file")
+    if not isinstance(data, dict):
+        raise YamlError(
+            f"a scenario file must be a mapping of scenario, arrive_by and routes, "
+            f"but this one is {_kind(data)}",
+            path=path,
+            row=line_of(data),
+            fix="Start the file with 'scenario: <a name>' and list the routes under 'routes:', "
+            "as in examples/post16_routes.yml",
+        )
+    notes = _Notes()
+    notes.unknown_fields(data, _SCENARIO_FIELDS, where="")
+    if "routes" not in data:
+        have = ", ".join(shown(str(k)) for k in data)
+        raise YamlError(
+            f"a scenario needs a list of routes under 'routes:' (the file has {have})",
+            path=path,
+            row=data.line,
+            column="routes",
+            fix="Add 'routes:' followed by the routes, each starting with '- name:'",
+        )
+    routes_raw = data["routes"]
+    if not routes_raw or (isinstance(routes_raw, str) and not routes_raw.strip()):
+        raise YamlError(
+            "'routes:' is empty: a scenario needs a list of routes under 'routes:'",
+            path=path,
+            row=line_of(routes_raw),
+            column="routes",
+            fix="List the routes under 'routes:', each starting with '- name:'",
+        )
+    if not isinstance(routes_raw, list):
+        raise YamlError(
+            f"a scenario needs a list of routes under 'routes:', not {_kind(routes_raw)}",
+            path=path,
+            row=line_of(routes_raw),
+            column="routes",
+            fix="List the routes under 'routes:', each starting with '- name:'",
+        )
+    if len(routes_raw) > MAX_ROUTES:
         raise InputError(
-            f"not valid YAML ({err})", path=path, fix="Check indentation and quoting"
-        ) from err
-    except UnicodeDecodeError as err:
-        raise InputError(
-            "not UTF-8 text", path=path, fix="Save the scenario file as UTF-8"
-        ) from err
-    if not isinstance(data, dict) or not isinstance(data.get("routes"), list) or not data["routes"]:
-        raise InputError(
-            "a scenario needs a list of routes under 'routes:'", path=path, column="routes"
+            f"the scenario has {len(routes_raw)} routes, more than {MAX_ROUTES}",
+            path=path,
+            row=line_of(routes_raw),
+            column="routes",
+            fix="Split the routes over several scenario files",
         )
     arrive_by = parseclock(
         data.get("arrive_by", settings.PT_ARRIVE_BY), where="arrive_by", path=path
     )
+    name = ""
+    if "scenario" in data:
+        name = _name(data["scenario"], where="scenario", path=path, what="the scenario name")
     area = county.union_all().buffer(buffer_km * 1000)
     routes = tuple(
         _route(
@@ -223,23 +386,220 @@ def load_scenario(
             area=area,
             buffer_km=buffer_km,
             road_km=road_km,
+            notes=notes,
         )
-        for i, raw in enumerate(data["routes"])
+        for i, raw in enumerate(routes_raw)
     )
-    names = [r.name for r in routes]
-    if len(set(names)) != len(names):
-        raise InputError(
-            "two routes have the same name",
-            path=path,
-            column="routes",
-            fix="Give each route its own name",
-        )
+    seen: dict[str, int] = {}
+    for i, route in enumerate(routes):
+        key = route.name.casefold()
+        if key in seen:
+            raise DuplicateIdError(
+                f"two routes are named {shown(route.name)}: routes[{seen[key]}] and routes[{i}]",
+                path=path,
+                row=line_of(routes_raw[i].get("name")),
+                column=f"routes[{i}].name",
+                fix="Give each route its own name",
+            )
+        seen[key] = i
+    notes.warn(path)
     return Scenario(
-        name=str(data.get("scenario", path.stem)),
+        name=name or path.stem,
         arrive_by=arrive_by,
         routes=routes,
         path=str(path),
     )
+
+
+class _Notes:
+    """Things in a scenario file that were accepted but not used, for one warning each."""
+
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+        self.unused: list[str] = []
+        self.located_twice: list[str] = []
+
+    def unknown_fields(self, raw: dict[str, Any], known: Sequence[str], *, where: str) -> None:
+        for key in raw:
+            if str(key).strip().lower() not in known:
+                place = f"{where}.{key}" if where else str(key)
+                self.unknown.append(f"{place} (line {line_of(key)})")
+
+    def warn(self, path: Path) -> None:
+        if self.unknown:
+            warnings.warn(
+                f"{path}: {len(self.unknown)} field(s) geomap does not know were ignored: "
+                f"{_listed(self.unknown)}. Check their spelling",
+                InputWarning,
+                stacklevel=3,
+            )
+        if self.unused:
+            warnings.warn(
+                f"{path}: {len(self.unused)} field(s) were not used: {_listed(self.unused)}",
+                InputWarning,
+                stacklevel=3,
+            )
+        if self.located_twice:
+            warnings.warn(
+                f"{path}: {len(self.located_twice)} stop(s) give more than one location; "
+                f"each uses the first of provider, postcode, lon/lat and easting/northing: "
+                f"{_listed(self.located_twice)}. Give one location per stop",
+                InputWarning,
+                stacklevel=3,
+            )
+
+
+def _listed(items: list[str], *, limit: int = 10) -> str:
+    more = len(items) - limit
+    return "; ".join(items[:limit]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _kind(value: object) -> str:
+    """What a YAML value is, in words, for messages."""
+    if isinstance(value, dict):
+        return "a mapping (key: value lines)"
+    if isinstance(value, list):
+        return "a list"
+    return "text"
+
+
+def _text(value: object, *, where: str, path: Path, what: str, fix: str) -> str:
+    """A single value's text, without surrounding spaces; a list or mapping is refused."""
+    if isinstance(value, dict | list):
+        raise YamlError(
+            f"{what} must be a single value, not {_kind(value)}",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix=fix,
+        )
+    return str(value).strip()
+
+
+def _name(value: object, *, where: str, path: Path, what: str) -> str:
+    """A name, exactly as written but for surrounding spaces: one line, not too long."""
+    text = _text(value, where=where, path=path, what=what, fix="Write the name as text on one line")
+    bad = _NOT_IN_NAMES.search(text)
+    if bad is not None:
+        raise YamlError(
+            f"{what} {shown(text)} contains U+{ord(bad.group()):04X}, "
+            "a line break or a text-direction control",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Write the name on one line, as plain text",
+        )
+    if len(text) > MAX_NAME_CHARS:
+        raise YamlError(
+            f"{what} is {len(text)} characters long, more than {MAX_NAME_CHARS}",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Shorten it",
+        )
+    return text
+
+
+def _decimal(value: object, *, where: str, path: Path, what: str, example: str) -> float:
+    """A number written as plain decimal digits (``30``, ``-2.71``, ``12.5``), nothing else."""
+    text = _text(
+        value, where=where, path=path, what=what, fix=f"Write one number, such as {example}"
+    )
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    lowered = text.lower()
+    if not text:
+        found = "empty"
+    elif lowered in _WORDS_NOT_NUMBERS:
+        found = f"{shown(text)}, a word, not a number"
+    elif ":" in text:
+        found = f"{shown(text)}, which looks like a time, not a number"
+    elif lowered.lstrip("+-.") in ("inf", "infinity", "nan"):
+        found = f"{shown(text)}, not a finite number"
+    else:
+        found = f"{shown(text)}, not a plain number"
+    raise YamlError(
+        f"{what} is {found}",
+        path=path,
+        row=line_of(value),
+        column=where,
+        fix=f"Write digits with at most one decimal point, such as {example} "
+        "(no exponents, underscores, hex or words)",
+    )
+
+
+def _amount(
+    value: object,
+    *,
+    where: str,
+    path: Path,
+    what: str,
+    unit: str,
+    bounds: tuple[float, float],
+    example: str,
+) -> float:
+    """A plain decimal number, more than 0 and within ``bounds``."""
+    number = _decimal(value, where=where, path=path, what=what, example=example)
+    low, high = bounds
+    if number <= 0:
+        problem = f"{what} must be more than 0 {unit}, not {number:g}"
+    elif number < low:
+        problem = f"{what} must be at least {low:g} {unit}, not {number:g}"
+    elif number > high:
+        problem = f"{what} must be at most {high:g} {unit}, not {number:g}"
+    else:
+        return number
+    raise InputError(
+        problem,
+        path=path,
+        row=line_of(value),
+        column=where,
+        fix=f"Give {low:g} to {high:g} {unit}" if low > 0 else f"Give up to {high:g} {unit}",
+    )
+
+
+def _days(value: object, *, where: str, path: Path) -> tuple[str, ...]:
+    """Days a route runs: a list (``[mon, tue]``) or text (``mon, tue``); full names too."""
+    items: list[tuple[str, object, str]]
+    if isinstance(value, dict):
+        raise YamlError(
+            "days must be a list such as [mon, tue, wed, thu, fri], not a mapping",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Write days: [mon, tue, wed, thu, fri]",
+        )
+    if isinstance(value, list):
+        items = []
+        for k, item in enumerate(value):
+            text = _text(
+                item, where=f"{where}[{k}]", path=path, what="a day", fix="Write one day per item"
+            )
+            items.append((text, item, f"{where}[{k}]"))
+    else:
+        items = [(part, value, where) for part in re.split(r"[,\s]+", str(value)) if part]
+    days: list[str] = []
+    for text, source, place in items:
+        day = _DAY_NAMES.get(text.lower())
+        if day is None:
+            raise YamlError(
+                f"unknown day {shown(text)}",
+                path=path,
+                row=line_of(source),
+                column=place,
+                fix="Use mon, tue, wed, thu, fri, sat, sun",
+            )
+        if day not in days:
+            days.append(day)
+    if not days:
+        raise YamlError(
+            "no days given",
+            path=path,
+            row=line_of(value),
+            column=where,
+            fix="Write days: [mon, tue, wed, thu, fri], or leave the line out for weekdays",
+        )
+    return tuple(days)
 
 
 def _route(
@@ -251,40 +611,75 @@ def _route(
     area: shapely.Geometry,
     buffer_km: float,
     road_km: Callable[[shapely.Point, shapely.Point], float] | None,
+    notes: _Notes | None = None,
 ) -> Route:
-    def fail(message: str, field: str, fix: str | None = None) -> InputError:
-        return InputError(
-            message, path=path, column=f"{where}.{field}" if field else where, fix=fix
+    notes = notes or _Notes()
+
+    def fail(
+        message: str,
+        field: str,
+        fix: str | None = None,
+        *,
+        value: object = None,
+        error: type[InputError] = InputError,
+    ) -> InputError:
+        return error(
+            message,
+            path=path,
+            row=line_of(value) or line_of(raw),
+            column=f"{where}.{field}" if field else where,
+            fix=fix,
         )
 
     if not isinstance(raw, dict):
-        raise fail("a route must be a mapping of name, stops, times…", "")
-    name = str(raw.get("name") or "").strip()
+        raise fail(
+            f"a route must be a mapping of name, stops, times…, not {_kind(raw)}",
+            "",
+            "Start each route with '- name:' and give its fields indented below it",
+            error=YamlError,
+        )
+    notes.unknown_fields(raw, _ROUTE_FIELDS, where=where)
+    for field in ("name", "stops", "first_departure", "last_departure", "headway_minutes"):
+        if field not in raw:
+            raise fail(
+                f"a route needs {field}", field, f"Add '{field}:' to the route", error=YamlError
+            )
+    name = _name(raw["name"], where=f"{where}.name", path=path, what="the route name")
     if not name:
-        raise fail("a route needs a name", "name")
-    stops_raw = raw.get("stops")
-    if not isinstance(stops_raw, list) or len(stops_raw) < 2:
-        raise fail("a route needs at least two stops", "stops")
+        raise fail("a route needs a name", "name", "Give the route a name", value=raw["name"])
+    stops_raw = raw["stops"]
+    if not isinstance(stops_raw, list):
+        raise fail(
+            f"stops must be a list of stops, not {_kind(stops_raw)}",
+            "stops",
+            "List the stops under 'stops:', each starting with '- {name: ..., postcode: ...}'",
+            value=stops_raw,
+            error=YamlError,
+        )
+    if len(stops_raw) < 2:
+        raise fail("a route needs at least two stops", "stops", value=stops_raw)
+    if len(stops_raw) > MAX_ROUTE_STOPS:
+        raise fail(
+            f"a route may have at most {MAX_ROUTE_STOPS} stops, not {len(stops_raw)}",
+            "stops",
+            "Keep the stops where riders board or alight for the colleges",
+            value=stops_raw,
+        )
     names, points = [], []
     for j, stop in enumerate(stops_raw):
-        label, point = _stop(stop, where=f"{where}.stops[{j}]", path=path, providers=providers)
+        label, point = _stop(
+            stop, where=f"{where}.stops[{j}]", path=path, providers=providers, notes=notes
+        )
         if not area.contains(point):
             raise fail(
                 f"stop '{label}' is more than {buffer_km:g} km outside the county",
                 f"stops[{j}]",
                 "Check its coordinates or postcode",
+                value=stop,
             )
         names.append(label)
         points.append(point)
-    days = tuple(str(d).strip().lower()[:3] for d in raw.get("days", WEEKDAYS))
-    unknown_days = [d for d in days if d not in DAYS]
-    if unknown_days:
-        raise fail(
-            f"unknown day '{unknown_days[0]}'", "days", "Use mon, tue, wed, thu, fri, sat, sun"
-        )
-    for field in ("first_departure", "last_departure", "headway_minutes"):
-        if field not in raw:
-            raise fail(f"missing {field}", field)
+    days = _days(raw["days"], where=f"{where}.days", path=path) if "days" in raw else WEEKDAYS
     first = parseclock(raw["first_departure"], where=f"{where}.first_departure", path=path)
     last = parseclock(raw["last_departure"], where=f"{where}.last_departure", path=path)
     if last < first:
@@ -292,39 +687,57 @@ def _route(
             f"last departure {clock(last)} is before the first {clock(first)}",
             "last_departure",
             "Give the last departure at or after the first",
+            value=raw["last_departure"],
         )
-    try:
-        headway = float(raw["headway_minutes"])
-    except (TypeError, ValueError) as err:
-        raise fail(
-            f"headway '{raw['headway_minutes']}' is not a number", "headway_minutes"
-        ) from err
-    if not headway > 0:
-        raise fail(f"headway must be more than 0 minutes, not {headway:g}", "headway_minutes")
+    headway = _amount(
+        raw["headway_minutes"],
+        where=f"{where}.headway_minutes",
+        path=path,
+        what="headway",
+        unit="minutes",
+        bounds=HEADWAY_MINUTES,
+        example="30",
+    )
     gaps: list[float]
     if "running_minutes" in raw:
+        if "speed_kmh" in raw:
+            notes.unused.append(
+                f"{where}.speed_kmh (line {line_of(raw['speed_kmh'])}: "
+                "running_minutes are given, and used)"
+            )
         running = raw["running_minutes"]
         if not isinstance(running, list) or len(running) != len(points) - 1:
             raise fail(
                 f"running_minutes needs {len(points) - 1} values, one per hop between stops",
                 "running_minutes",
+                f"Write running_minutes: [{', '.join(['10'] * (len(points) - 1))}] "
+                "with the minutes between each stop and the next",
+                value=running,
+                error=YamlError if not isinstance(running, list) else InputError,
             )
-        try:
-            gaps = [float(v) for v in running]
-        except (TypeError, ValueError) as err:
-            raise fail("running_minutes must be numbers", "running_minutes") from err
-        if any(not g > 0 for g in gaps):
-            raise fail("running minutes must be more than 0", "running_minutes")
+        gaps = [
+            _amount(
+                v,
+                where=f"{where}.running_minutes[{k}]",
+                path=path,
+                what="running time",
+                unit="minutes",
+                bounds=(0.0, MAX_HOP_MINUTES),
+                example="12",
+            )
+            for k, v in enumerate(running)
+        ]
         basis = "running times given"
     elif "speed_kmh" in raw:
-        try:
-            speed = float(raw["speed_kmh"])
-        except (TypeError, ValueError) as err:
-            raise fail(f"speed '{raw['speed_kmh']}' is not a number", "speed_kmh") from err
-        if not 0 < speed <= 120:
-            raise fail(
-                f"speed {speed:g} km/h is not a bus speed", "speed_kmh", "Give 5 to 120 km/h"
-            )
+        speed = _amount(
+            raw["speed_kmh"],
+            where=f"{where}.speed_kmh",
+            path=path,
+            what="speed",
+            unit="km/h",
+            bounds=SPEED_KMH,
+            example="40",
+        )
         hops = list(itertools.pairwise(points))
         if road_km is not None:
             km = [road_km(a, b) for a, b in hops]
@@ -333,8 +746,22 @@ def _route(
             km = [a.distance(b) / 1000 * ROAD_DETOUR for a, b in hops]
             basis = f"{speed:g} km/h over estimated road distances (straight line × {ROAD_DETOUR})"
         gaps = [k / speed * 60 for k in km]
+        for j, gap in enumerate(gaps):
+            if not 0 <= gap <= MAX_HOP_MINUTES:
+                raise fail(
+                    f"at {speed:g} km/h the {km[j]:.1f} km from stop '{names[j]}' to "
+                    f"'{names[j + 1]}' takes {gap:.0f} minutes, more than {MAX_HOP_MINUTES:g}",
+                    f"stops[{j + 1}]",
+                    "Check the stops and the speed, or give running_minutes",
+                    value=stops_raw[j + 1],
+                )
     else:
-        raise fail("give running_minutes or speed_kmh", "running_minutes")
+        raise fail(
+            "give running_minutes or speed_kmh",
+            "running_minutes",
+            "Add 'speed_kmh: 40', or 'running_minutes: [...]' with one value per hop",
+            error=YamlError,
+        )
     return Route(
         name=name,
         stop_names=tuple(names),
@@ -349,60 +776,152 @@ def _route(
 
 
 def _stop(
-    stop: Any, *, where: str, path: Path, providers: gpd.GeoDataFrame
+    stop: Any,
+    *,
+    where: str,
+    path: Path,
+    providers: gpd.GeoDataFrame,
+    notes: _Notes | None = None,
 ) -> tuple[str, shapely.Point]:
+    notes = notes or _Notes()
     if not isinstance(stop, dict):
-        raise InputError(
-            "a stop must be a mapping (name, and postcode, lon/lat or provider)",
+        raise YamlError(
+            "a stop must be a mapping (name, and postcode, lon/lat, easting/northing or "
+            f"provider), not {_kind(stop)}",
             path=path,
+            row=line_of(stop),
             column=where,
+            fix="Write each stop as {name: Bromyard, postcode: HR7 4DP}",
         )
-    label = str(stop.get("name") or "").strip()
-    if "provider" in stop:
-        pid = str(stop["provider"]).strip()
-        match = providers[providers["id"] == pid]
-        if match.empty:
-            raise InputError(f"unknown provider id '{pid}'", path=path, column=f"{where}.provider")
-        return label or str(match["name"].iloc[0]), match.geometry.iloc[0]
-    if "postcode" in stop:
-        hit = postcode_lookup().get(normalise_postcode(stop["postcode"]))
-        if hit is None:
-            raise InputError(
-                f"unknown postcode '{stop['postcode']}'",
+    fields: dict[str, Any] = {}
+    for key, value in stop.items():
+        folded = str(key).strip().lower()
+        if folded in fields:
+            raise YamlError(
+                f"the stop gives {shown(folded)} twice (as {shown(str(key))} and another spelling)",
                 path=path,
+                row=line_of(key),
+                column=f"{where}.{key}",
+                fix="Keep one of them",
+            )
+        fields[folded] = value
+    notes.unknown_fields(stop, _STOP_FIELDS, where=where)
+    label = ""
+    if "name" in fields:
+        label = _name(fields["name"], where=f"{where}.name", path=path, what="the stop name")
+    east = next((k for k in EASTING_ALIASES if k in fields), None)
+    north = next((k for k in NORTHING_ALIASES if k in fields), None)
+    given = [
+        kind
+        for kind, present in (
+            ("provider", "provider" in fields),
+            ("postcode", "postcode" in fields),
+            ("lon/lat", "lon" in fields or "lat" in fields),
+            ("easting/northing", east is not None or north is not None),
+        )
+        if present
+    ]
+    if len(given) > 1:
+        notes.located_twice.append(f"{where} ({' and '.join(given)}, line {line_of(stop)})")
+    kind = given[0] if given else None
+    if kind == "provider":
+        pid = _text(
+            fields["provider"],
+            where=f"{where}.provider",
+            path=path,
+            what="a provider id",
+            fix="Give one id from the provider list",
+        )
+        ids = providers["id"].astype(str)
+        match = providers[ids == pid]
+        if match.empty:
+            hint = ""
+            if pid.lstrip("0") != pid and (ids == pid.lstrip("0")).any():
+                hint = f"; the provider list has '{pid.lstrip('0')}', without the leading zero"
+            raise InputError(
+                f"unknown provider id {shown(pid)}{hint}",
+                path=path,
+                row=line_of(fields["provider"]),
+                column=f"{where}.provider",
+                fix="Use an id from the provider list (for schools, the URN), written exactly as there",
+            )
+        return label or str(match["name"].iloc[0]), match.geometry.iloc[0]
+    if kind == "postcode":
+        postcode = _text(
+            fields["postcode"],
+            where=f"{where}.postcode",
+            path=path,
+            what="a postcode",
+            fix="Give one postcode, such as HR7 4DP",
+        )
+        hit = postcode_lookup().get(normalise_postcode(postcode))
+        if hit is None:
+            raise PostcodeError(
+                f"unknown postcode {shown(postcode)}",
+                path=path,
+                row=line_of(fields["postcode"]),
                 column=f"{where}.postcode",
                 fix="Check it, or give lon/lat instead",
             )
-        return label or str(stop["postcode"]), shapely.Point(hit)
-    if "lon" in stop and "lat" in stop:
-        try:
-            lon, lat = float(stop["lon"]), float(stop["lat"])
-        except (TypeError, ValueError) as err:
-            raise InputError("lon/lat must be numbers", path=path, column=f"{where}.lon") from err
+        return label or postcode, shapely.Point(hit)
+    if kind == "lon/lat":
+        if "lon" not in fields or "lat" not in fields:
+            missing = "lat" if "lon" in fields else "lon"
+            raise YamlError(
+                f"the stop gives {'lon' if missing == 'lat' else 'lat'} but not {missing}",
+                path=path,
+                row=line_of(stop),
+                column=f"{where}.{missing}",
+                fix="Give both lon and lat, in degrees (WGS84)",
+            )
+        lon = _decimal(fields["lon"], where=f"{where}.lon", path=path, what="lon", example="-2.598")
+        lat = _decimal(fields["lat"], where=f"{where}.lat", path=path, what="lat", example="52.115")
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise CoordinateError(
+                f"lon {lon:g}, lat {lat:g} are not degrees of longitude and latitude",
+                path=path,
+                row=line_of(fields["lon"]),
+                column=f"{where}.lon",
+                fix="Give lon (about -6 to 2 in Great Britain) and lat (about 50 to 61) in degrees",
+            )
         point = (
             gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.LONLAT_CRS)
             .to_crs(settings.MEASURE_CRS)
             .iloc[0]
         )
         return label or f"{lat:.4f}, {lon:.4f}", point
-    keys = {str(k).lower(): k for k in stop}
-    east = next((keys[k] for k in EASTING_ALIASES if k in keys), None)
-    if east is not None and "northing" in keys:
-        try:
-            x, y = float(stop[east]), float(stop[keys["northing"]])
-        except (TypeError, ValueError) as err:
-            raise InputError(
-                "easting/northing must be numbers", path=path, column=f"{where}.easting"
-            ) from err
+    if kind == "easting/northing":
+        if east is None or north is None:
+            missing = "northing" if north is None else "easting"
+            raise YamlError(
+                f"the stop gives {'easting' if missing == 'northing' else 'northing'} "
+                f"but not {missing}",
+                path=path,
+                row=line_of(stop),
+                column=f"{where}.{missing}",
+                fix="Give both easting and northing, in metres (British National Grid)",
+            )
+        x = _decimal(
+            fields[east], where=f"{where}.{east}", path=path, what="easting", example="365300"
+        )
+        y = _decimal(
+            fields[north], where=f"{where}.{north}", path=path, what="northing", example="254700"
+        )
         if not (GB_EASTING[0] <= x <= GB_EASTING[1] and GB_NORTHING[0] <= y <= GB_NORTHING[1]):
-            raise InputError(
-                "easting/northing outside Great Britain", path=path, column=f"{where}.easting"
+            raise CoordinateError(
+                "easting/northing outside Great Britain",
+                path=path,
+                row=line_of(fields[east]),
+                column=f"{where}.easting",
+                fix="Give British National Grid metres (easting 0 to 700000, northing 0 to 1250000)",
             )
         return label or f"{x:.0f}, {y:.0f}", shapely.Point(x, y)
-    raise InputError(
+    raise YamlError(
         "a stop needs a postcode, lon and lat, easting and northing, or a provider id",
         path=path,
+        row=line_of(stop),
         column=where,
+        fix="Add one of them, e.g. {name: Bromyard, postcode: HR7 4DP}",
     )
 
 
