@@ -353,7 +353,10 @@ def _geojson(
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
-    return _inert_json(json.loads(out.to_json(drop_id=True, na="null")))
+    data = json.loads(out.to_json(drop_id=True, na="null"))
+    for feature in data["features"]:
+        feature["properties"] = _inert_json(feature["properties"])
+    return data
 
 
 def _ages(low: Any, high: Any) -> str:
