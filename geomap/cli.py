@@ -1050,7 +1050,7 @@ def isochrones(
       geomap isochrones --kind secondary --mode walk --in-county --out walk_iso.gpkg --map walk_iso.html
     """
     from geomap.gaps import eligible_providers
-    from geomap.io import write_text, write_vector
+    from geomap.io import atomic_paths, write_text, write_vector
     from geomap.maps import isochrone_map, offline_html
 
     loaded = inputs.load()
@@ -1077,11 +1077,8 @@ def isochrones(
     if empty.any():
         _echo_err(f"{int(empty.sum())} provider/limit pairs reach nowhere in time and are left out")
         bands = bands[~empty]
-    write_vector(bands, out_path)
     limits = sorted(set(minutes))
-    click.echo(
-        f"Wrote {len(bands)} areas ({len(chosen)} providers × {len(limits)} limits) to {out_path}"
-    )
+    page = None
     if map_path is not None:
         caption = "\n".join(
             [
@@ -1097,7 +1094,16 @@ def isochrones(
             caption=caption,
             base=loaded.base,
         )
-        write_text(offline_html(m), map_path)
+        page = offline_html(m)
+    # the layer and its map are written together, or neither
+    with atomic_paths([out_path, *([map_path] if map_path is not None else [])]) as temps:
+        write_vector(bands, temps[0], name=out_path.stem)
+        if page is not None:
+            write_text(page, temps[1])
+    click.echo(
+        f"Wrote {len(bands)} areas ({len(chosen)} providers × {len(limits)} limits) to {out_path}"
+    )
+    if map_path is not None:
         click.echo(f"Wrote {map_path}")
 
 
@@ -1159,8 +1165,8 @@ def fetch(
       geomap network fetch --bbox -2.80,52.00,-2.65,52.10 --mode walk --out hereford_walk.graphml
       geomap network fetch --place "Leominster, England" --overpass-url http://overpass.example.gov.uk/api --out l.graphml
     """
-    from geomap.io import read_table
-    from geomap.locations import check_crs_plausible, county_boundary
+    from geomap.areas import read_polygons
+    from geomap.locations import county_boundary
     from geomap.network import add_travel_times, fetch_graph, save_graph
 
     polygon = None
@@ -1169,10 +1175,7 @@ def fetch(
         if boundary.strip().lower() == "herefordshire":
             polygon = county_boundary()
         else:
-            polygon = read_table(boundary, what="boundary")
-            if not hasattr(polygon, "geometry"):
-                raise InputError("the boundary must be a polygon file", path=boundary)
-            check_crs_plausible(polygon, what="boundary")
+            polygon = read_polygons(boundary, what="boundary")
     if bbox is not None:
         try:
             left, bottom, right, top = (float(v) for v in bbox.split(","))

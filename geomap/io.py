@@ -509,12 +509,15 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_vector(layer: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write one layer to GeoJSON or GeoPackage (by suffix) atomically."""
+def write_vector(layer: gpd.GeoDataFrame, path: str | Path, *, name: str | None = None) -> Path:
+    """Write one layer to GeoJSON or GeoPackage (by suffix) atomically.
+
+    The layer is called ``name``, the file's stem by default.
+    """
     path = Path(path)
     driver = "GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON"
     with atomic_path(path) as tmp:
-        _write_layer(layer, tmp, driver=driver, name=path.stem)
+        _write_layer(layer, tmp, driver=driver, name=name or path.stem)
     return path
 
 

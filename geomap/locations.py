@@ -5,19 +5,32 @@ Every point geomap works with (providers, origins, route stops) comes through
 and names the file, row and column of anything wrong: text where a number
 should be, a point outside Great Britain, latitude and longitude swapped,
 eastings and northings in lon/lat columns (or the reverse), an unknown
-postcode, a vector layer with no or the wrong coordinate reference system.
+postcode, a vector layer with no or the wrong coordinate reference system, a
+multi-part point whose parts are far apart, a polygon too large to be one site.
 Results are in British National Grid (EPSG:27700).
+
+"Great Britain" is the real outline of England, Scotland and Wales and their
+islands (``data/boundaries/great_britain_outline_ne10m.geojson``, built from
+Natural Earth by ``build_gb_outline.py`` beside it), widened by the margin that
+file records (12 km) so that coastal schools, piers and the small islands
+Natural Earth leaves out pass. Northern Ireland, the Isle of Man and the
+Channel Islands are outside it. A lon/lat and a grid box (``GB_LON``,
+``GB_LAT``, ``GB_EASTING``, ``GB_NORTHING``) are still used to recognise
+swapped latitude and longitude and grid references in lon/lat columns.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import Transformer
 
 from geomap import settings
 from geomap.errors import (
@@ -25,6 +38,7 @@ from geomap.errors import (
     CRSError,
     DuplicateIdError,
     InputError,
+    InputWarning,
     PostcodeError,
 )
 from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
@@ -37,11 +51,30 @@ EASTING_ALIASES = ("easting", "eastings", "bng_e", "os_easting", "x_bng", "grid_
 NORTHING_ALIASES = ("northing", "northings", "bng_n", "os_northing", "y_bng", "grid_northing")
 POSTCODE_ALIASES = ("postcode", "post_code", "postal_code", "pcds", "pcd", "postcode_")
 
-#: Great Britain, generously: lon/lat box and British National Grid box.
+#: Great Britain, generously: lon/lat box and British National Grid box. Used to
+#: recognise swapped or misplaced coordinates; whether a point is in Great
+#: Britain is decided by :func:`in_great_britain`.
 GB_LON = (-8.8, 1.9)
 GB_LAT = (49.8, 60.95)
 GB_EASTING = (0.0, 700_000.0)
 GB_NORTHING = (0.0, 1_250_000.0)
+
+#: The outline of Great Britain (EPSG:27700), relative to :func:`geomap.settings.data_dir`.
+GB_OUTLINE = ("boundaries", "great_britain_outline_ne10m.geojson")
+
+#: What a point outside the outline is told is not covered.
+GB_NOT_COVERED = "Northern Ireland, the Isle of Man and the Channel Islands are not covered"
+
+#: A multi-part point feature is taken as one place (at the centre of its parts)
+#: only if its parts fit in a circle this many metres across: one site drawn twice.
+MULTIPOINT_SPREAD_M = 250.0
+
+#: A polygon or line given as a location (a school site drawn as a polygon) must
+#: fit in a circle this many metres across; it is located at a point inside it.
+SITE_SIZE_M = 5_000.0
+
+#: Columns that may identify a feature in messages about it.
+_ID_ALIASES = ("id", "urn", "provider_id", "provider_urn", "setting_id", "site_id", "code")
 
 
 def normalise_postcode(value: str) -> str:
@@ -152,6 +185,8 @@ def points_from_table(
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     source = np.full(n, "", dtype=object)
+    # rows to check against the outline of Great Britain, once all are located
+    check = np.zeros(n, dtype=bool)
 
     if lon_c is not None and lat_c is not None:
         lon = _numbers(table, lon_c, what=what)
@@ -170,6 +205,7 @@ def points_from_table(
             x[have.to_numpy()] = pts.x.to_numpy()
             y[have.to_numpy()] = pts.y.to_numpy()
             source[have.to_numpy()] = "lonlat"
+            check |= (have & ~extra).to_numpy()
 
     if east_c is not None and north_c is not None:
         east = _numbers(table, east_c, what=what)
@@ -180,6 +216,7 @@ def points_from_table(
         x[todo] = east[todo_s].to_numpy(dtype=float)
         y[todo] = north[todo_s].to_numpy(dtype=float)
         source[todo] = "bng"
+        check |= todo
 
     if pc_c is not None:
         todo = np.isnan(x) & table[pc_c].notna().to_numpy()
@@ -201,6 +238,7 @@ def points_from_table(
                     )
                 x[pos], y[pos] = hit
                 source[pos] = "postcode"
+                check[pos] = True
 
     unlocated = np.flatnonzero(np.isnan(x))
     if unlocated.size:
@@ -213,6 +251,14 @@ def points_from_table(
             column=cols[0],
             fix=f"Fill in {' or '.join(cols)} for every row",
         )
+    _check_in_great_britain(
+        table,
+        x,
+        y,
+        check,
+        source=source,
+        columns={"lonlat": lon_c, "bng": east_c, "postcode": pc_c},
+    )
     out = gpd.GeoDataFrame(
         table.copy(),
         geometry=gpd.points_from_xy(x, y),
@@ -288,12 +334,13 @@ def _check_lonlat(
             column=lon_c,
             fix="Give WGS84 decimal degrees",
         )
+    km = _km_from_great_britain(lo, la, lonlat=True)
     raise CoordinateError(
-        f"({lo:g}, {la:g}) is outside Great Britain",
+        f"({lo:g}, {la:g}) is outside Great Britain ({_how_far(km)})",
         path=path,
         row=row,
         column=lon_c,
-        fix="Check the coordinates; geomap works with places in Great Britain",
+        fix=_OUTSIDE_FIX,
     )
 
 
@@ -338,6 +385,15 @@ def _points_from_geometry(
     what: str,
     also_within: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
+    """One point per feature of a vector layer, checked, in EPSG:27700.
+
+    A point is itself. A multi-part point is one place only if its parts fit in
+    a circle :data:`MULTIPOINT_SPREAD_M` across (one site drawn twice): it is
+    located at their centre, and such features are counted in an
+    :class:`~geomap.errors.InputWarning`; wider ones are refused. A polygon or
+    line (a site drawn as an area) is located at a point inside it if it fits
+    in a circle :data:`SITE_SIZE_M` across, and refused otherwise.
+    """
     path = source_of(layer)
     if layer.crs is None:
         raise CRSError(
@@ -346,7 +402,8 @@ def _points_from_geometry(
             fix="Set one (e.g. EPSG:27700 or EPSG:4326) when saving it, or give a CSV "
             "with lon/lat or easting/northing columns",
         )
-    empty = layer.geometry.isna() | layer.geometry.is_empty
+    given = np.asarray(layer.geometry.array, dtype=object)
+    empty = shapely.is_missing(given) | shapely.is_empty(given)
     check_rows(
         layer,
         empty,
@@ -355,31 +412,266 @@ def _points_from_geometry(
         fix="Give every feature a point",
         error=CoordinateError,
     )
-    check_crs_plausible(layer, what=what)
-    points = layer.copy()
-    if not (points.geom_type == "Point").all():
-        points.geometry = points.geometry.representative_point()
-        logger.info("%s: non-point features located at their representative point", path)
-    points = points.to_crs(settings.MEASURE_CRS)
-    x, y = points.geometry.x, points.geometry.y
-    bad = ~(_within(x, GB_EASTING) & _within(y, GB_NORTHING))
-    if also_within is not None:
-        lonlat = points.geometry.to_crs(settings.LONLAT_CRS)
-        bad &= ~(
-            _within(lonlat.x, (also_within[0], also_within[2]))
-            & _within(lonlat.y, (also_within[1], also_within[3]))
-        )
+    coords, owner = shapely.get_coordinates(given, return_index=True)
+    not_finite = np.zeros(len(given), dtype=bool)
+    not_finite[owner[~np.isfinite(coords).all(axis=1)]] = True
     check_rows(
         layer,
-        bad,
-        lambda _pos: "this feature is outside Great Britain",
+        not_finite,
+        lambda pos: f"this feature{_ident(layer, pos)} has a coordinate that is not a number",
         column="geometry",
-        fix="Check the layer's coordinates and coordinate reference system",
+        fix="Give every feature a point with numeric coordinates",
+        error=CoordinateError,
+    )
+    check_crs_plausible(layer, what=what)
+    points = layer.to_crs(settings.MEASURE_CRS)
+    measured = np.asarray(points.geometry.array, dtype=object)
+    kind = shapely.get_type_id(measured)
+    located = measured.copy()
+
+    multi = kind == shapely.GeometryType.MULTIPOINT
+    if multi.any():
+        spread = np.zeros(len(measured))
+        spread[multi] = 2 * shapely.minimum_bounding_radius(measured[multi])
+        parts = shapely.get_num_geometries(measured)
+        check_rows(
+            layer,
+            multi & (spread > MULTIPOINT_SPREAD_M),
+            lambda pos: (
+                f"this feature{_ident(layer, pos)} is a MultiPoint of {parts[pos]} points "
+                f"spread over {spread[pos] / 1000:,.1f} km, so it is not one place"
+            ),
+            column="geometry",
+            fix=f"Give one point per provider (parts within {MULTIPOINT_SPREAD_M:g} m of each "
+            "other are taken as one site): split the parts into separate rows, each with its "
+            "own id, or keep the one that is right",
+            error=CoordinateError,
+        )
+        located[multi] = shapely.centroid(measured[multi])
+        several = multi & (parts > 1)
+        if several.any():
+            warnings.warn(
+                f"{path or 'the ' + what}: {int(several.sum())} feature(s) are MultiPoints "
+                f"whose parts lie within {MULTIPOINT_SPREAD_M:g} m of each other (one site "
+                f"drawn more than once); each is located at the centre of its parts: "
+                f"{_some_rows(layer, several)}",
+                InputWarning,
+                stacklevel=3,
+            )
+
+    other = ~multi & (kind != shapely.GeometryType.POINT)
+    if other.any():
+        shapes = measured[other]
+        broken = ~shapely.is_valid(shapes)
+        shapes[broken] = shapely.make_valid(shapes[broken])
+        size = np.zeros(len(measured))
+        size[other] = 2 * shapely.minimum_bounding_radius(shapes)
+        check_rows(
+            layer,
+            other & (size > SITE_SIZE_M),
+            lambda pos: (
+                f"this feature{_ident(layer, pos)} is a {measured[pos].geom_type} "
+                f"{size[pos] / 1000:,.1f} km across, too large to be the site of one provider"
+            ),
+            column="geometry",
+            fix=f"Give each provider a point, or a site polygon less than {SITE_SIZE_M / 1000:g} km "
+            "across; check that this is not an area layer given in place of a list of places",
+            error=CoordinateError,
+        )
+        located[other] = shapely.point_on_surface(shapes)
+        logger.info(
+            "%s: %d polygon or line feature(s) located at a point inside each",
+            path,
+            int(other.sum()),
+        )
+
+    points[points.geometry.name] = gpd.GeoSeries(
+        located, index=points.index, crs=settings.MEASURE_CRS
+    )
+    x, y = shapely.get_x(located), shapely.get_y(located)
+    check = np.ones(len(located), dtype=bool)
+    if also_within is not None:
+        lonlat = points.geometry.to_crs(settings.LONLAT_CRS)
+        check &= ~(
+            _within(lonlat.x, (also_within[0], also_within[2]))
+            & _within(lonlat.y, (also_within[1], also_within[3]))
+        ).to_numpy()
+    outside = np.zeros(len(located), dtype=bool)
+    if check.any():
+        outside[check] = ~in_great_britain(x[check], y[check])
+
+    def _outside_message(pos: int) -> str:
+        lon, lat = _to_lonlat(float(x[pos]), float(y[pos]))
+        count = int(outside.sum())
+        more = f"; {count} features are outside" if count > 1 else ""
+        return (
+            f"this feature{_ident(layer, pos)} at ({lon:.5f}, {lat:.5f}) is outside Great "
+            f"Britain ({_how_far(km_from_great_britain(x[pos : pos + 1], y[pos : pos + 1])[0])}"
+            f"{more})"
+        )
+
+    check_rows(
+        layer,
+        outside,
+        _outside_message,
+        column="geometry",
+        fix="Check the layer's coordinates and coordinate reference system; "
+        + _OUTSIDE_FIX[0].lower()
+        + _OUTSIDE_FIX[1:],
         error=CoordinateError,
     )
     points["location_source"] = "geometry"
     points.attrs.update(layer.attrs)
     return points
+
+
+def _ident(layer: pd.DataFrame, pos: int) -> str:
+    """`` (id X)`` for the feature at ``pos`` when the layer has an id column, else ``""``."""
+    column = find_column(layer, _ID_ALIASES)
+    if column is None:
+        return ""
+    value = layer[column].iloc[pos]
+    return "" if pd.isna(value) else f" (id {str(value).strip()})"
+
+
+def _some_rows(layer: pd.DataFrame, mask: np.ndarray, *, limit: int = 5) -> str:
+    """Rows where ``mask`` is true, as ``row 3 (id A), row 7 (id B) and 2 more``."""
+    positions = np.flatnonzero(mask)
+    shown = [f"row {row_number(layer, int(p))}{_ident(layer, int(p))}" for p in positions[:limit]]
+    extra = len(positions) - len(shown)
+    return ", ".join(shown) + (f" and {extra} more" if extra > 0 else "")
+
+
+# --------------------------------------------------------------------------- Great Britain
+
+_OUTSIDE_FIX = (
+    "Check the coordinates for a typing slip; geomap covers Great Britain (England, "
+    "Scotland and Wales and their islands), so leave out places elsewhere"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _gb_outline() -> tuple[shapely.Geometry, float]:
+    """The outline of Great Britain (prepared, EPSG:27700) and the margin it was widened by (m)."""
+    path = settings.data_path(*GB_OUTLINE)
+    if not path.exists():
+        # a data folder of the council's own files may lack it: use the one shipped
+        path = Path(__file__).resolve().parent.parent.joinpath("data", *GB_OUTLINE)
+    if not path.exists():
+        raise InputError(
+            "the outline of Great Britain that points are checked against is missing",
+            path=path,
+            fix="Restore data/boundaries/great_britain_outline_ne10m.geojson from geomap, "
+            "or rebuild it with data/boundaries/build_gb_outline.py",
+        )
+    layer = gpd.read_file(path, engine="pyogrio").to_crs(settings.MEASURE_CRS)
+    shape = shapely.union_all(np.asarray(layer.geometry.array, dtype=object))
+    shapely.prepare(shape)
+    margin = float(layer["margin_m"].iloc[0]) if "margin_m" in layer.columns else 0.0
+    return shape, margin
+
+
+def in_great_britain(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series) -> np.ndarray:
+    """Whether each British National Grid point (metres) is in Great Britain.
+
+    Great Britain is the outline described in the module docstring: England,
+    Scotland, Wales and their islands, with a margin at sea; not Northern
+    Ireland, the Isle of Man or the Channel Islands. Vectorised: 50,000 points
+    take milliseconds. Missing or infinite coordinates are outside.
+    """
+    shape, _margin = _gb_outline()
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    inside = np.zeros(xs.shape, dtype=bool)
+    inside[finite] = shapely.intersects_xy(shape, xs[finite], ys[finite])
+    return inside
+
+
+def km_from_great_britain(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series) -> np.ndarray:
+    """About how far (km) each British National Grid point is from Great Britain's coast.
+
+    0 for points inside :func:`in_great_britain`; measured to the outline and
+    adding its margin, so accurate to about a kilometre. Infinite for
+    coordinates that are not finite.
+    """
+    shape, margin = _gb_outline()
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    km = np.full(xs.shape, np.inf)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    km[finite] = (shapely.distance(shape, shapely.points(xs[finite], ys[finite])) + margin) / 1000
+    km[finite & in_great_britain(xs, ys)] = 0.0
+    return km
+
+
+def _how_far(km: float) -> str:
+    if not np.isfinite(km) or km > 1000:
+        where = "far from its coast"
+    else:
+        where = f"about {km:,.0f} km from its coast"
+    return f"{where}; {GB_NOT_COVERED}"
+
+
+@functools.lru_cache(maxsize=1)
+def _transformers() -> tuple[Transformer, Transformer]:
+    return (
+        Transformer.from_crs(settings.LONLAT_CRS, settings.MEASURE_CRS, always_xy=True),
+        Transformer.from_crs(settings.MEASURE_CRS, settings.LONLAT_CRS, always_xy=True),
+    )
+
+
+def _to_lonlat(x: float, y: float) -> tuple[float, float]:
+    lon, lat = _transformers()[1].transform(x, y)
+    return float(lon), float(lat)
+
+
+def _km_from_great_britain(a: float, b: float, *, lonlat: bool) -> float:
+    """Distance (km) of one point, given as lon/lat or as easting/northing."""
+    x, y = _transformers()[0].transform(a, b) if lonlat else (a, b)
+    return float(km_from_great_britain(np.array([x]), np.array([y]))[0])
+
+
+def _check_in_great_britain(
+    table: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    check: np.ndarray,
+    *,
+    source: np.ndarray,
+    columns: dict[str, str | None],
+) -> None:
+    """Raise :class:`CoordinateError` for the first row in ``check`` outside Great Britain."""
+    outside = np.zeros(len(x), dtype=bool)
+    if check.any():
+        outside[check] = ~in_great_britain(x[check], y[check])
+    if not outside.any():
+        return
+    count = int(outside.sum())
+    more = f"; {count} rows are outside" if count > 1 else ""
+
+    def message(pos: int) -> str:
+        km = km_from_great_britain(x[pos : pos + 1], y[pos : pos + 1])[0]
+        kind = source[pos]
+        if kind == "lonlat":
+            lon, lat = _to_lonlat(float(x[pos]), float(y[pos]))
+            at = f"({lon:g}, {lat:g}) is"
+        elif kind == "postcode":
+            raw = table[columns["postcode"]].iloc[pos]
+            at = f"postcode '{raw}' is at ({x[pos]:.0f}, {y[pos]:.0f}) in the postcode lookup,"
+        else:
+            at = f"({x[pos]:g}, {y[pos]:g}) is"
+        return f"{at} outside Great Britain ({_how_far(km)}{more})"
+
+    first = int(np.flatnonzero(outside)[0])
+    check_rows(
+        table,
+        outside,
+        message,
+        column=columns.get(str(source[first])),
+        fix=_OUTSIDE_FIX,
+        error=CoordinateError,
+    )
 
 
 def check_crs_plausible(layer: gpd.GeoDataFrame, *, what: str) -> None:

@@ -55,6 +55,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from geomap import settings
+from geomap.areas import validate_polygons
 from geomap.errors import (
     EmptyNetworkError,
     InputError,
@@ -390,13 +391,28 @@ def _query(
 def _lonlat_polygon(
     polygon: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None,
 ) -> BaseGeometry:
+    """The area to download as one valid lon/lat (multi)polygon.
+
+    Polygons are checked by :func:`geomap.areas.validate_polygons`, as area
+    layers are: a ring that is not closed or a ring touching itself is repaired
+    (with a warning); a bow-tie, a ring of fewer than 3 distinct points, zero
+    area or a point or line is refused with a :class:`~geomap.errors.GeometryError`.
+    """
     if isinstance(polygon, gpd.GeoDataFrame | gpd.GeoSeries):
         if polygon.crs is None:
             raise InputError(
                 "the boundary has no coordinate reference system",
                 fix="Set one (e.g. EPSG:27700 or EPSG:4326) on the layer",
             )
-        shape = polygon.to_crs(settings.LONLAT_CRS).union_all()
+        layer = (
+            polygon if isinstance(polygon, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=polygon)
+        )
+        if len(layer) == 0:
+            raise InputError(
+                "the boundary to download has no polygons", path=layer.attrs.get("geomap_source")
+            )
+        checked = validate_polygons(layer, what="boundary")
+        shape = _merge(checked.to_crs(settings.LONLAT_CRS))
     elif isinstance(polygon, BaseGeometry):
         shape = polygon
     else:
@@ -406,7 +422,7 @@ def _lonlat_polygon(
     if not isinstance(shape, Polygon | MultiPolygon) or shape.is_empty:
         raise InputError("the boundary to download must be a non-empty polygon")
     minx, miny, maxx, maxy = shape.bounds
-    if (
+    if not all(math.isfinite(v) for v in shape.bounds) or (
         min(minx, maxx) < -180
         or max(minx, maxx) > 180
         or min(miny, maxy) < -90
@@ -416,8 +432,26 @@ def _lonlat_polygon(
             "the polygon's coordinates are not lon/lat degrees",
             fix="Give it in EPSG:4326, or as a GeoDataFrame with its CRS set",
         )
-    if not shape.is_valid:
-        shape = shapely.make_valid(shape)
+    if isinstance(polygon, BaseGeometry):
+        alone = gpd.GeoDataFrame(geometry=[shape], crs=settings.LONLAT_CRS)
+        shape = validate_polygons(alone, what="boundary").geometry.iloc[0]
+    return shape
+
+
+def _merge(layer: gpd.GeoDataFrame) -> BaseGeometry:
+    """The union of a layer's (valid) polygons, still valid after reprojection."""
+    geoms = [g if g.is_valid else shapely.make_valid(g) for g in layer.geometry]
+    try:
+        shape = shapely.union_all(geoms)
+    except shapely.errors.GEOSException as err:  # pragma: no cover - valid input
+        raise InputError(
+            f"the boundary's polygons cannot be merged ({err})",
+            path=layer.attrs.get("geomap_source"),
+            fix="Dissolve them into one polygon (QGIS 'Dissolve') and try again",
+        ) from err
+    if isinstance(shape, shapely.GeometryCollection):
+        polygons = [p for p in shape.geoms if isinstance(p, Polygon | MultiPolygon)]
+        shape = shapely.union_all(polygons) if polygons else Polygon()
     return shape
 
 
