@@ -6,6 +6,13 @@ the row. Row numbers follow what a user sees: in a CSV the header is row 1 and
 the first record row 2, as in a spreadsheet; in a GeoJSON or GeoPackage the
 first feature is row 1.
 
+Files come from outside and may be hostile. :func:`read_table` reads what
+councils have: CSV and other text tables in UTF-8, UTF-16 or Windows-1252,
+separated by commas, semicolons, tabs or pipes, and Excel workbooks; it
+refuses, with one message naming the file, row and column, anything it cannot
+read exactly (see :mod:`geomap._reading`). Zip archives (workbooks, GTFS
+feeds) are checked with :func:`check_zip` before anything in them is read.
+
 Writers never leave a half-written file in place of a good one: each file is
 written to a temporary name beside its target and renamed over it only when
 complete. CSV cells that a spreadsheet would run as a formula are neutralised.
@@ -19,6 +26,7 @@ import datetime as dt
 import glob
 import json
 import logging
+import lzma
 import os
 import re
 import shutil
@@ -26,6 +34,8 @@ import sys
 import tempfile
 import uuid
 import warnings
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -35,7 +45,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geomap import _reading
 from geomap.errors import (
+    ArchiveError,
     EmptyInputError,
     InputError,
     MissingColumnError,
@@ -47,78 +59,302 @@ logger = logging.getLogger(__name__)
 
 #: File suffixes read as vector layers rather than tables.
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml")
+#: Excel workbooks, read with openpyxl (see :mod:`geomap._reading`).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Spreadsheet files geomap does not read, and what they are.
+OTHER_SPREADSHEETS = {
+    ".xls": "an old binary Excel workbook (.xls)",
+    ".xlsb": "a binary Excel workbook (.xlsb)",
+    ".ods": "an OpenDocument spreadsheet (.ods)",
+    ".numbers": "an Apple Numbers spreadsheet",
+}
+
+# --------------------------------------------------------------------------- archives
+
+#: Largest total size (bytes) the parts of an Excel workbook may expand to: 1 GB,
+#: several times what a full sheet of Excel's million rows takes. Raise it with the
+#: environment variable ``GEOMAP_MAX_WORKBOOK_BYTES`` (bytes, or e.g. ``2GB``).
+MAX_WORKBOOK_BYTES = 1_000_000_000
+#: Largest total size (bytes) a GTFS zip may expand to: 20 GB, room for a national
+#: England feed (several GB). Raise it with the environment variable
+#: ``GEOMAP_MAX_GTFS_BYTES`` (bytes, or e.g. ``40GB``).
+MAX_GTFS_BYTES = 20_000_000_000
+#: A zip member that expands more than this many times its compressed size is
+#: refused as a zip bomb (Deflate cannot pass about 1,030:1; real tables stay
+#: under 100:1) ...
+ZIP_MAX_RATIO = 1000.0
+#: ... when it expands to more than this many bytes (tiny members of repeated
+#: characters may compress that well).
+ZIP_RATIO_MIN_BYTES = 4_000_000
+#: Zip compression methods geomap reads (those of Python's zipfile).
+ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "Deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+}
+_OTHER_ZIP_METHODS = {
+    1: "Shrink",
+    6: "Implode",
+    9: "Deflate64",
+    93: "Zstandard",
+    95: "xz",
+    98: "PPMd",
+    99: "AES encryption",
+}
+#: What reading a damaged zip member raises: a bad CRC, a broken compressed stream,
+#: a member shorter than its header says.
+ZIP_READ_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+)
 
 
+def archive_limit(setting: str, default: int) -> int:
+    """A size limit in bytes: the environment variable ``setting`` if set, else ``default``.
 
-def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.GeoDataFrame:
-    """Read a CSV as text columns, or a vector file as a GeoDataFrame.
+    The variable holds bytes (``40000000000``) or a size with a unit
+    (``40GB``, ``500 MB``; decimal units).
+    """
+    value = os.environ.get(setting, "").strip()
+    if not value:
+        return default
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)[bB]?", value)
+    if match is None:
+        raise InputError(
+            f"the environment variable {setting}='{value}' is not a size",
+            fix=f"Give a number of bytes or a size such as 40GB, or unset {setting}",
+        )
+    scale = 1000 ** (" kmgt".index(match[2].lower() or " "))
+    return int(float(match[1]) * scale)
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_zip(
+    path: str | Path,
+    *,
+    what: str,
+    max_bytes: int,
+    setting: str | None = None,
+    remake: str | None = None,
+) -> list[zipfile.ZipInfo]:
+    """Check a zip archive (a GTFS feed, an Excel workbook) before anything in it is read.
+
+    Only the archive's directory is read. Python's zipfile never returns more
+    than a member's declared size (a member whose data runs on fails its CRC
+    check when read), so refusing archives that declare too much keeps memory
+    and time bounded; what a member holds is checked as it is read (see
+    :data:`ZIP_READ_ERRORS`).
 
     Parameters
     ----------
     path
-        A ``.csv`` (or ``.txt``) file, or a vector file GDAL reads (GeoJSON,
+        The archive.
+    what
+        What it is meant to be, for messages ("GTFS feed").
+    max_bytes
+        Largest total size its members may expand to.
+    setting
+        The environment variable that raises ``max_bytes``, named in the message.
+    remake
+        How to make a sound copy of an encrypted or oddly compressed archive
+        (by default: zip it again with Deflate compression).
+
+    Returns
+    -------
+    list of zipfile.ZipInfo
+        The archive's members.
+
+    Raises
+    ------
+    ArchiveError
+        If the archive is not a readable zip, or a member is encrypted, uses a
+        compression method Python cannot read, has a path leading outside the
+        archive (``..`` or an absolute path), or expands more than
+        :data:`ZIP_MAX_RATIO` times (a zip bomb); or if the members together
+        expand to more than ``max_bytes``. The message names the member.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except PermissionError as err:
+        raise InputError(
+            f"cannot open this {what}: permission denied",
+            path=path,
+            fix="Check that your account may read the file, or copy it somewhere it can",
+        ) from err
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise ArchiveError(
+            f"this {what} is not a readable zip archive ({err})",
+            path=path,
+            fix="It may be damaged or incomplete: download or copy it again",
+        ) from err
+    total = 0
+    for info in members:
+        name = info.filename
+        parts = re.split(r"[\\/]", name)
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts:
+            raise ArchiveError(
+                f"member '{name}' of this {what} has a path leading outside the archive, "
+                "as archives built to overwrite other files do; geomap refuses it",
+                path=path,
+                fix="Use the file as published by its source",
+            )
+        if info.flag_bits & 0x1:
+            raise ArchiveError(
+                f"member '{name}' of this {what} is encrypted (password-protected)",
+                path=path,
+                fix=remake or "Give a copy without a password",
+            )
+        if info.compress_type not in ZIP_METHODS:
+            method = _OTHER_ZIP_METHODS.get(info.compress_type, "unknown")
+            raise ArchiveError(
+                f"member '{name}' of this {what} uses compression method "
+                f"{info.compress_type} ({method}), which geomap cannot read",
+                path=path,
+                fix=remake
+                or "Zip it again with ordinary Deflate compression (the usual default; in "
+                "7-Zip choose Deflate, not Deflate64)",
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > ZIP_RATIO_MIN_BYTES and ratio > ZIP_MAX_RATIO:
+            raise ArchiveError(
+                f"member '{name}' of this {what} would expand {ratio:,.0f} times, from "
+                f"{_size(info.compress_size)} to {_size(info.file_size)}, as only zip bombs do "
+                f"(geomap's limit is {ZIP_MAX_RATIO:,.0f} times)",
+                path=path,
+                fix="Do not open it; ask the sender for a genuine copy",
+            )
+        total += info.file_size
+    if total > max_bytes:
+        if setting:
+            fix = (
+                f"If the file is genuine, raise the limit with the environment variable "
+                f"{setting} (for example {setting}={_round_up_gb(total)}GB)"
+            )
+        else:
+            fix = "Give a smaller file"
+        raise ArchiveError(
+            f"this {what} would expand to {_size(total)} ({len(members)} file(s)), more than "
+            f"geomap's limit of {_size(max_bytes)}",
+            path=path,
+            fix=fix,
+        )
+    return members
+
+
+def _round_up_gb(n: int) -> int:
+    return max(1, -(-n // 1_000_000_000) + 1)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(
+    path: str | Path, *, what: str = "table", sheet: str | None = None
+) -> pd.DataFrame | gpd.GeoDataFrame:
+    """Read a text table or workbook as text columns, or a vector file as a GeoDataFrame.
+
+    Text tables may be UTF-8 (with or without a byte-order mark), UTF-16 (Excel's
+    "Unicode text") or Windows-1252 (Excel's "CSV" on Windows), separated by
+    commas, semicolons, tabs or pipes; decimal commas are converted in files not
+    separated by commas. See :mod:`geomap._reading` for how each is decided.
+
+    Parameters
+    ----------
+    path
+        A text table (``.csv``, ``.txt``, ``.tsv`` ...), an Excel workbook
+        (``.xlsx``, ``.xlsm``), or a vector file GDAL reads (GeoJSON,
         GeoPackage, shapefile, FlatGeobuf).
     what
         What the file is meant to hold, for error messages ("provider list").
+    sheet
+        The worksheet of a workbook, or the layer of a GeoPackage, to read. By
+        default the first visible worksheet, or the only layer.
 
     Returns
     -------
     pandas.DataFrame or geopandas.GeoDataFrame
-        CSV columns are read as strings (blank cells as missing) so that every
-        value can be validated with its row and column; ``attrs`` carries
-        ``geomap_source`` (the path) and ``geomap_first_row`` (the row number
-        of the first record).
+        Table and workbook columns are read as strings (blank cells as missing)
+        so that every value can be validated with its row and column. ``attrs``
+        carries ``geomap_source`` (the path), ``geomap_first_row`` (the row
+        number of the first record) and, when blank rows were skipped,
+        ``geomap_rows`` (the row number of every record); for text tables
+        ``geomap_encoding`` and ``geomap_separator`` (and
+        ``geomap_decimal_comma``, the columns converted), for workbooks
+        ``geomap_sheet``.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and the row and column where there is one) and what to
+        do, if the file is missing, unreadable, empty, not a table, in an
+        encoding or layout geomap cannot read, or has a header that does not
+        fit its rows. :class:`~geomap.errors.ArchiveError` for a workbook that is
+        a damaged or hostile zip archive.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{what} file not found", path=path, fix="Check the path and file name")
     if path.is_dir():
         raise InputError(f"expected a {what} file but this is a folder", path=path)
-    if path.stat().st_size == 0:
-        raise EmptyInputError(
-            f"the {what} file is empty", path=path, fix="Give a file with a header and rows"
+    if not path.is_file():
+        raise InputError(
+            f"expected a {what} file but this is not a regular file (a device, pipe or socket)",
+            path=path,
         )
     suffix = path.suffix.lower()
+    if suffix in OTHER_SPREADSHEETS:
+        raise InputError(
+            f"this is {OTHER_SPREADSHEETS[suffix]}, which geomap does not read",
+            path=path,
+            fix="Open it and save it as an Excel workbook (.xlsx) or as 'CSV UTF-8 (Comma "
+            "delimited) (*.csv)'",
+        )
+    head = _head(path, what=what)
     table: pd.DataFrame | gpd.GeoDataFrame
     if suffix in GEO_SUFFIXES:
-        try:
-            table = gpd.read_file(path, engine="pyogrio")
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
-            raise InputError(
-                f"cannot read this {what} as a vector file ({err})",
-                path=path,
-                fix="Give a valid GeoJSON, GeoPackage or shapefile, or a CSV",
-            ) from err
-        first_row = 1
+        table = _read_vector(path, what=what, layer=sheet)
+        table.attrs["geomap_first_row"] = 1
+    elif suffix in WORKBOOK_SUFFIXES:
+        table = _read_workbook(path, head, what=what, sheet=sheet)
     else:
-        try:
-            table = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-            )
-        except pd.errors.EmptyDataError as err:
-            raise EmptyInputError(
-                f"the {what} file is empty", path=path, fix="Give a file with a header and rows"
-            ) from err
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        if sheet is not None:
             raise InputError(
-                f"cannot read this {what} as CSV ({err})",
+                f"a sheet ('{sheet}') was named, but this {what} is a text file, which has none",
                 path=path,
-                fix="Save it as comma-separated UTF-8 text with one header row",
+                fix="Leave out --sheet, or give the workbook (.xlsx) itself",
+            )
+        kind = _reading.binary_kind(head, path)
+        if kind is not None:
+            raise InputError(
+                f"this is {kind}, not a text table",
+                path=path,
+                fix=_BINARY_FIXES.get(
+                    kind, f"Give the {what} as CSV (comma-separated text) or an .xlsx workbook"
+                ),
+            )
+        try:
+            table = _reading.read_text_table(path, head, what=what)
+        except OSError as err:
+            raise InputError(f"cannot read this {what} ({err.strerror or err})", path=path) from err
+        except (UnicodeError, pd.errors.ParserError) as err:
+            raise InputError(
+                f"cannot read this {what} as a text table ({err})",
+                path=path,
+                fix=_reading.RESAVE,
             ) from err
-        table.columns = [str(c).strip() for c in table.columns]
-        first_row = 2
-        # blank lines are skipped, but rows keep the numbers a spreadsheet shows
-        blank = table.isna().all(axis=1).to_numpy()
-        if blank.any():
-            rows = np.flatnonzero(~blank) + first_row
-            table = table.loc[~blank].reset_index(drop=True)
-            table.attrs["geomap_rows"] = rows.tolist()
     if len(table) == 0:
         raise EmptyInputError(
             f"the {what} file has a header but no rows",
@@ -126,8 +362,109 @@ def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame | gpd.G
             fix="Add at least one row",
         )
     table.attrs["geomap_source"] = str(path)
-    table.attrs["geomap_first_row"] = first_row
     return table
+
+
+_BINARY_FIXES = {
+    "an Excel workbook": "Give it the .xlsx suffix it should have, or save it as 'CSV UTF-8'",
+    "an OpenDocument spreadsheet (.ods)": "Save it as an Excel workbook (.xlsx) or as 'CSV UTF-8'",
+    "an old Excel workbook (.xls) or another Office file": (
+        "Open it in Excel and save it as an Excel workbook (.xlsx) or as 'CSV UTF-8'"
+    ),
+    "an SQLite database (a GeoPackage?)": "If it is a GeoPackage, give it the .gpkg suffix",
+}
+
+
+def _head(path: Path, *, what: str) -> bytes:
+    """The first bytes of a file; an error if it cannot be read or is empty."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(_reading.HEAD_BYTES)
+    except PermissionError as err:
+        raise InputError(
+            f"cannot open this {what}: permission denied",
+            path=path,
+            fix="Check that your account may read the file (or that another program has not "
+            "locked it), or copy it somewhere it can",
+        ) from err
+    except OSError as err:
+        raise InputError(f"cannot open this {what} ({err.strerror or err})", path=path) from err
+    if not head:
+        raise EmptyInputError(
+            f"the {what} file is empty", path=path, fix="Give a file with a header and rows"
+        )
+    return head
+
+
+def _read_vector(path: Path, *, what: str, layer: str | None) -> gpd.GeoDataFrame:
+    vector_errors = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError)
+    fix = "Give a valid GeoJSON, GeoPackage or shapefile, or a CSV"
+    try:
+        layers = [(str(n), g) for n, g in pyogrio.list_layers(path)]
+    except vector_errors as err:
+        raise InputError(
+            f"cannot read this {what} as a vector file ({err})", path=path, fix=fix
+        ) from err
+    listed = ", ".join(f"'{n}' ({g or 'no geometry'})" for n, g in layers)
+    chosen: str | None = None
+    if layer is not None:
+        names = [n for n, _ in layers]
+        matches = [n for n in names if n == layer] or [
+            n for n in names if n.casefold() == layer.strip().casefold()
+        ]
+        if not matches:
+            raise InputError(
+                f"this file has no layer '{layer}' (its layers: {listed})",
+                path=path,
+                fix="Give one of these names with --sheet",
+            )
+        chosen = matches[0]
+    elif len(layers) > 1:
+        spatial = [n for n, g in layers if g]
+        if len(spatial) != 1:
+            raise InputError(
+                f"this file has {len(layers)} layers ({listed}) and geomap reads one",
+                path=path,
+                fix=f"Choose the layer with --sheet NAME (for example --sheet '{layers[0][0]}')",
+            )
+        chosen = spatial[0]
+    try:
+        table = gpd.read_file(path, engine="pyogrio", layer=chosen)
+    except vector_errors as err:
+        raise InputError(
+            f"cannot read this {what} as a vector file ({err})", path=path, fix=fix
+        ) from err
+    if chosen is not None:
+        table.attrs["geomap_sheet"] = chosen
+    return table
+
+
+def _read_workbook(path: Path, head: bytes, *, what: str, sheet: str | None) -> pd.DataFrame:
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            "this workbook is password-protected (Excel encrypts protected workbooks in an "
+            "older container) or is an old .xls workbook renamed",
+            path=path,
+            fix="Remove the password (File, Info, Protect Workbook) and save it as .xlsx, or "
+            "save the sheet as 'CSV UTF-8'",
+        )
+    if not head.startswith(b"PK"):
+        raise InputError(
+            f"this is not an Excel workbook (an {path.suffix} file is a zip archive and this "
+            "one is not)",
+            path=path,
+            fix="If it is a CSV, give it the .csv suffix; otherwise save it again from Excel",
+        )
+    setting = "GEOMAP_MAX_WORKBOOK_BYTES"
+    check_zip(
+        path,
+        what="workbook",
+        max_bytes=archive_limit(setting, MAX_WORKBOOK_BYTES),
+        setting=setting,
+        remake="Open it in Excel and save it again as a workbook (.xlsx) without a password, "
+        "or save the sheet as 'CSV UTF-8'",
+    )
+    return _reading.read_workbook(path, what=what, sheet=sheet)
 
 
 def source_of(table: pd.DataFrame | pd.Series) -> str | None:
@@ -380,8 +717,7 @@ def ensure_output_dir(path: str | Path) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    Missing parent folders are created. If the block raises, the temporary
-    file is removed and ``path`` is left as it was. An existing ``path`` that is
+    If the block raises, the temporary file is removed and ``path`` is left as it was. An existing ``path`` that is
     not a regular file (a folder, a device such as ``/dev/null``) is never
     replaced.
     """
@@ -404,12 +740,11 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
             raise OutputError(
                 f"cannot write {target}: it exists and is not a regular file (a folder or device)"
             )
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
+        if not target.parent.is_dir():
             raise OutputError(
-                f"cannot create folder {target.parent} ({err.strerror or err})"
-            ) from err
+                f"cannot write {target}: folder {target.parent} does not exist. "
+                "Create it or choose another output path"
+            )
     temps = tuple(t.with_name(f".{t.stem}.{uuid.uuid4().hex[:8]}.tmp{t.suffix}") for t in targets)
     try:
         yield temps

@@ -19,23 +19,111 @@ location                     ``lon``/``lat``, ``easting``/``northing`` or ``post
 ============================ ==================================================
 
 Any other columns are kept. A list with no ``kind`` column can be loaded with
-``kind="early_years"`` (e.g. an Ofsted early-years register extract with name,
-postcode and places).
+``kind="early_years"`` (e.g. a list of nurseries with name, postcode and places).
+
+National registers
+------------------
+Two national extracts are recognised by their columns and read as they are
+downloaded, without editing.
+
+**DfE Get Information about Schools (GIAS)**, the "all establishment data" CSV
+(Windows-1252, as downloaded), recognised by ``URN``, ``EstablishmentName``,
+``TypeOfEstablishment (name)`` and ``EstablishmentStatus (name)``. Each
+establishment's kind is decided by the first rule that applies
+(:func:`classify_gias`), and recorded in ``kind_basis``:
+
+===================================================== =============================
+GIAS record                                           kind
+===================================================== =============================
+type group Universities, Children's centres or        left out (counted by type in
+Online provider; type Higher education institutions,  an ``InputWarning``)
+British schools overseas, Offshore schools, Service
+children's education, Secure units, Children's centre
+type naming "special" (Community special school,      ``special``
+Non-maintained special school, Academy special
+converter, Other independent special school, Special
+post 16 institution...), or type group Special schools
+Pupil referral unit, Academy alternative provision    ``special``
+converter or sponsor led, Free schools alternative
+provision
+type group Colleges (Further education, Sixth form    ``college``
+centres); phase 16 plus; statutory low age 16 or more
+phase Nursery, or type Local authority nursery school ``early_years``
+phase Primary or Middle deemed primary                ``primary``
+phase Secondary, Middle deemed secondary or           ``sixth_form`` if
+All-through                                           ``OfficialSixthForm`` is "Has
+                                                      a sixth form" (or unknown and
+                                                      the high age is 17 or more),
+                                                      else ``secondary``
+phase Not applicable or blank (most independent       by statutory ages: to 5
+schools, Welsh and other types), with ages            ``early_years``; to 13
+                                                      ``primary``; to 17 or more
+                                                      ``sixth_form`` (unless "Does
+                                                      not have a sixth form");
+                                                      else ``secondary``
+phase Not applicable or blank, no high age            left out (counted)
+===================================================== =============================
+
+The sector comes from the type group (Academies and Free Schools: academy;
+Local authority maintained schools: maintained; Independent schools:
+independent; Colleges: college); in Special schools, community and foundation
+special schools are maintained, academy and free special schools academies,
+non-maintained special schools independent. Any type naming an academy is an
+academy. Other groups are ``unknown``.
+
+An establishment is closed when its status is Closed or its ``CloseDate`` is
+past; closed ones are left out and counted as for any list (a future close
+date is kept in ``planned_close_date``). ``NurseryProvision (name)`` sets
+``offers_early_years`` (for mainstream schools). ``SchoolCapacity`` becomes
+``capacity`` and ``NumberOfPupils`` ``pupils``; religious character, gender,
+local authority, phase, type and type group are kept (``religious_character``,
+``gender``, ``la_name``, ``phase``, ``establishment_type``, ``type_group``).
+An ``Easting``/``Northing`` of 0 or blank falls back to the postcode.
+
+**Ofsted early-years register** extracts (the "childcare providers and
+inspections" data), recognised by ``Provider URN`` and ``Provider type``: the
+id is the URN, ``capacity`` the registered places, the name the provider's
+(or, where Ofsted withholds it, as for childminders, the type and URN:
+"Childminder EY123456"). Only providers on the Early Years Register (``EYR``
+in the register combinations column) are kept, the rest counted in an
+``InputWarning``; providers whose status is not Active are closed. A
+postcode given only as a district ("HR4", as Ofsted publishes for
+childminders) is placed at the mean position of that district's postcodes in
+the lookup, with ``location_source`` ``postcode_district``, and counted in an
+``InputWarning``: such a position can be kilometres out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
+import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geomap import settings
-from geomap.errors import InputError, UnknownKindError
-from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
-from geomap.locations import check_unique_ids, county_boundary, points_from_table
+from geomap.errors import InputError, InputWarning, PostcodeError, UnknownKindError
+from geomap.io import (
+    check_rows,
+    find_column,
+    normalise_name,
+    raise_missing,
+    read_table,
+    row_number,
+    source_of,
+)
+from geomap.locations import (
+    check_unique_ids,
+    county_boundary,
+    normalise_postcode,
+    points_from_table,
+    postcode_lookup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +217,17 @@ def load_providers(
     include_closed: bool = False,
     postcodes: str | Path | None = None,
     county: gpd.GeoSeries | None = None,
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Load, locate, classify and validate a provider list.
 
     Parameters
     ----------
     path
-        CSV or vector file; the shipped Herefordshire and border register by default.
+        CSV, Excel workbook or vector file; the shipped Herefordshire and border
+        register by default. A GIAS establishment extract or an Ofsted
+        early-years register extract is recognised and read as downloaded (see
+        the module docstring).
     kind
         Kind for every row of a list that has no ``kind`` column (for example
         ``"early_years"`` for an Ofsted early-years register extract).
@@ -147,18 +239,23 @@ def load_providers(
     county
         Polygon(s) of the planning area in EPSG:27700 for the ``in_county`` flag;
         Herefordshire by default.
+    sheet
+        The worksheet (of a workbook) or layer (of a GeoPackage) to read.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns :data:`COLUMNS` then any others from the file, in EPSG:27700.
-        ``attrs`` has ``source``, ``closed_excluded`` and ``outside_county``.
+        ``attrs`` has ``source``, ``closed_excluded`` and ``outside_county``
+        (and, for a national register, ``register`` and
+        ``not_providers_excluded``).
     """
     path = Path(path) if path is not None else settings.shipped("providers")
-    table = read_table(path, what="provider list")
+    table = read_table(path, what="provider list", sheet=sheet)
+    table, closed_before = _from_register(table, include_closed=include_closed, postcodes=postcodes)
     providers = standardise_providers(table, kind=kind, postcodes=postcodes)
     closed = providers["status"] == "closed"
-    n_closed = int(closed.sum())
+    n_closed = int(closed.sum()) + closed_before
     if not include_closed:
         providers = providers.loc[~closed].copy()
         if n_closed:
@@ -172,6 +269,8 @@ def load_providers(
         closed_total=n_closed,
         outside_county=int((~providers["in_county"]).sum()),
     )
+    if table.attrs.get("geomap_register"):
+        providers.attrs["register"] = table.attrs["geomap_register"]
     return providers.reset_index(drop=True)
 
 
@@ -186,6 +285,7 @@ def standardise_providers(
     See :func:`load_providers`; this does the same for a table already in memory
     (``table.attrs["geomap_source"]`` names the file in messages).
     """
+    table, _ = _from_register(table, include_closed=True, postcodes=postcodes)
     path = source_of(table)
     id_c = find_column(table, ID_ALIASES)
     name_c = find_column(table, NAME_ALIASES)
@@ -207,7 +307,8 @@ def standardise_providers(
         table, out["kind"], default=kind, column=find_column(table, ATTRIBUTE_ALIASES["kind"])
     )
     for field in ("low_age", "high_age", "capacity"):
-        out[field] = _optional_numbers(table, out[field], field)
+        column = find_column(table, ATTRIBUTE_ALIASES[field]) or field
+        out[field] = _optional_numbers(table, out[field], field, column=column)
     out["sector"] = out["sector"].astype("string").str.strip().str.lower().fillna("unknown")
     bad_sector = ~out["sector"].isin(SECTORS)
     check_rows(
@@ -236,7 +337,7 @@ def standardise_providers(
         for c in table.columns
         if c not in {id_c, name_c, "geometry"}
         and c not in out.columns
-        and c not in ("location_source",)
+        and c not in ("location_source", LOCATION_MARKER)
     ]
     providers = gpd.GeoDataFrame(
         pd.concat([out, table[extras]], axis=1),
@@ -244,6 +345,9 @@ def standardise_providers(
         crs=settings.MEASURE_CRS,
     )
     providers["location_source"] = located["location_source"]
+    if LOCATION_MARKER in table.columns:
+        marked = table[LOCATION_MARKER].notna().to_numpy()
+        providers.loc[marked, "location_source"] = table.loc[marked, LOCATION_MARKER]
     providers["in_county"] = True
     ordered = [c for c in COLUMNS if c in providers.columns]
     rest = [c for c in providers.columns if c not in ordered and c != "geometry"]
@@ -296,14 +400,14 @@ def normalise_kind(value: str) -> str:
     return kind
 
 
-def _optional_numbers(table: pd.DataFrame, raw: pd.Series, field: str) -> pd.Series:
+def _optional_numbers(table: pd.DataFrame, raw: pd.Series, field: str, *, column: str) -> pd.Series:
     values = pd.to_numeric(raw, errors="coerce")
     bad = raw.notna() & values.isna()
     check_rows(
         table,
         bad,
         lambda pos: f"'{raw.iloc[pos]}' is not a number",
-        column=field,
+        column=column,
         fix=f"Give {field} as a whole number or leave it blank",
     )
     return values.astype("Float64")
@@ -414,3 +518,497 @@ def merge_provider_lists(base: gpd.GeoDataFrame, extra: gpd.GeoDataFrame) -> gpd
     out.attrs["outside_county"] = int((~out["in_county"]).sum())
     out.attrs["source"] = f"{base.attrs.get('source')} + {extra.attrs.get('source')}"
     return out
+
+
+# --------------------------------------------------------------------------- national registers
+
+#: Columns (folded by :func:`geomap.io.normalise_name`) that mark a DfE Get
+#: Information about Schools (GIAS) establishment extract.
+GIAS_SIGNATURE = (
+    "urn",
+    "establishmentname",
+    "typeofestablishment_(name)",
+    "establishmentstatus_(name)",
+)
+#: Columns that mark an Ofsted early-years register extract.
+OFSTED_SIGNATURE = ("provider_urn", "provider_type")
+
+#: GIAS type groups whose establishments are not providers of geomap's kinds.
+GIAS_EXCLUDED_GROUPS = frozenset({"universities", "children's centres", "online provider"})
+#: GIAS types whose establishments are not providers of geomap's kinds, or whose
+#: places are not open to local children (secure units, schools abroad).
+GIAS_EXCLUDED_TYPES = frozenset(
+    {
+        "higher education institutions",
+        "children's centre",
+        "children's centre linked site",
+        "online provider",
+        "british schools overseas",
+        "offshore schools",
+        "service children's education",
+        "secure units",
+    }
+)
+#: GIAS types of alternative provision (pupil referral units and AP academies):
+#: geomap counts them as ``special``.
+GIAS_ALTERNATIVE_PROVISION = frozenset(
+    {
+        "pupil referral unit",
+        "academy alternative provision converter",
+        "academy alternative provision sponsor led",
+        "free schools alternative provision",
+    }
+)
+#: GIAS type groups mapped to a sector (the types inside "Special schools" and
+#: any type naming an academy or free school decide it otherwise; see
+#: :func:`gias_sector`).
+GIAS_SECTORS = {
+    "academies": "academy",
+    "free schools": "academy",
+    "local authority maintained schools": "maintained",
+    "independent schools": "independent",
+    "colleges": "college",
+}
+GIAS_SOURCE = "DfE Get Information about Schools"
+OFSTED_SOURCE = "Ofsted early years register"
+
+#: Provider statuses in an Ofsted extract that mean the provider is running.
+OFSTED_ACTIVE = frozenset({"active", "open", "registered"})
+_OUTWARD_CODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?")
+
+
+def classify_gias(
+    *,
+    type_: str | None,
+    group: str | None,
+    phase: str | None,
+    low: float | None,
+    high: float | None,
+    sixth_form: str | None,
+) -> tuple[str | None, str]:
+    """Kind of one GIAS establishment and how it was decided (the module docstring has the table).
+
+    Parameters
+    ----------
+    type_, group, phase
+        ``TypeOfEstablishment (name)``, ``EstablishmentTypeGroup (name)`` and
+        ``PhaseOfEducation (name)`` as GIAS spells them (``None`` if blank).
+    low, high
+        Statutory low and high age (``None`` if blank).
+    sixth_form
+        ``OfficialSixthForm (name)``.
+
+    Returns
+    -------
+    tuple
+        The kind, or ``None`` for an establishment geomap leaves out, and the
+        basis (``"GIAS phase 'Primary'"``) or the reason it was left out.
+    """
+    t = (type_ or "").strip().casefold()
+    g = (group or "").strip().casefold()
+    p = (phase or "").strip().casefold()
+    if g in GIAS_EXCLUDED_GROUPS or t in GIAS_EXCLUDED_TYPES:
+        return None, type_ or group or "unknown type"
+    if "special" in t or g == "special schools":
+        return "special", f"GIAS type '{type_ or group}'"
+    if t in GIAS_ALTERNATIVE_PROVISION or "alternative provision" in t:
+        return "special", f"GIAS type '{type_}' (alternative provision)"
+    if g == "colleges" or t in ("further education", "sixth form centres"):
+        return "college", f"GIAS type '{type_ or group}'"
+    if p == "16 plus":
+        return "college", "GIAS phase '16 plus'"
+    if low is not None and low >= 16:
+        return "college", f"GIAS statutory low age {low:g}"
+    if p == "nursery" or t == "local authority nursery school":
+        return "early_years", f"GIAS phase '{phase}'" if p else f"GIAS type '{type_}'"
+    if p in ("primary", "middle deemed primary"):
+        return "primary", f"GIAS phase '{phase}'"
+    has_sixth = (sixth_form or "").strip().casefold()
+    if p in ("secondary", "middle deemed secondary", "all-through"):
+        if has_sixth == "has a sixth form":
+            return "sixth_form", f"GIAS phase '{phase}' with a sixth form"
+        if has_sixth in ("", "unknown", "not applicable") and high is not None and high >= 17:
+            return "sixth_form", f"GIAS phase '{phase}', ages to {high:g}"
+        return "secondary", f"GIAS phase '{phase}'"
+    if high is None:
+        return None, f"{type_ or group or 'unknown type'} (no phase or ages)"
+    ages = f"ages {'?' if low is None else f'{low:g}'}-{high:g}"
+    if high <= 5:
+        return "early_years", f"GIAS {ages}"
+    if high <= 13:
+        return "primary", f"GIAS {ages}"
+    if high >= 17 and has_sixth != "does not have a sixth form":
+        return "sixth_form", f"GIAS {ages}"
+    return "secondary", f"GIAS {ages}"
+
+
+def gias_sector(type_: str | None, group: str | None) -> str:
+    """Sector of a GIAS establishment from its type and type group."""
+    t = (type_ or "").strip().casefold()
+    g = (group or "").strip().casefold()
+    if "academy" in t or t.startswith("free school") or g in ("academies", "free schools"):
+        return "academy"
+    if g == "special schools":
+        if t.startswith(("community", "foundation")):
+            return "maintained"
+        if t.startswith("non-maintained") or "independent" in t:
+            return "independent"
+        return "unknown"
+    if "independent" in t:
+        return "independent"
+    return GIAS_SECTORS.get(g, "unknown")
+
+
+def _register_kind(table: pd.DataFrame) -> str | None:
+    folded = {normalise_name(c) for c in table.columns}
+    if all(c in folded for c in GIAS_SIGNATURE):
+        return "gias"
+    if all(c in folded for c in OFSTED_SIGNATURE):
+        return "ofsted_early_years"
+    return None
+
+
+def _from_register(
+    table: pd.DataFrame,
+    *,
+    include_closed: bool,
+    postcodes: str | Path | None,
+) -> tuple[pd.DataFrame, int]:
+    """A GIAS or Ofsted extract in geomap's schema (other tables as they are).
+
+    Returns the table and the number of closed providers already left out
+    (when ``include_closed`` is false: they are dropped before being located,
+    since national registers hold many closed records with no usable location).
+    """
+    register = _register_kind(table)
+    if register == "gias":
+        return _from_gias(table, include_closed=include_closed)
+    if register == "ofsted_early_years":
+        return _from_ofsted(table, include_closed=include_closed, postcodes=postcodes)
+    return table, 0
+
+
+def _text(table: pd.DataFrame, *names: str) -> pd.Series:
+    """The first of columns ``names`` (matched folded) as stripped text, or all missing."""
+    column = find_column(table, names)
+    if column is None:
+        return pd.Series(pd.NA, index=table.index, dtype="string")
+    text = table[column].astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _register_numbers(table: pd.DataFrame, *names: str, what: str) -> pd.Series:
+    """The first of columns ``names`` as numbers (NaN if blank), naming the file's column if not."""
+    column = find_column(table, names)
+    if column is None:
+        return pd.Series(np.nan, index=table.index, dtype=float)
+    raw = _text(table, normalise_name(column))
+    values = pd.Series(
+        pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        index=table.index,
+    )
+    check_rows(
+        table,
+        raw.notna() & values.isna(),
+        lambda pos: f"'{raw.iloc[pos]}' is not a number",
+        column=column,
+        fix=f"Give {what} as a number or leave it blank",
+    )
+    return values
+
+
+def _register_dates(table: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` as dates: GIAS's ``dd-mm-yyyy``, or ``dd/mm/yyyy`` or ISO."""
+    column = find_column(table, (name,))
+    if column is None:
+        return pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
+    raw = _text(table, normalise_name(column))
+    dates = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
+    for fmt in ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d"):
+        todo = raw.notna() & dates.isna()
+        if not todo.any():
+            break
+        dates[todo] = pd.to_datetime(raw[todo], format=fmt, errors="coerce")
+    check_rows(
+        table,
+        raw.notna() & dates.isna(),
+        lambda pos: f"'{raw.iloc[pos]}' is not a date",
+        column=column,
+        fix="Give dates as DD-MM-YYYY (as GIAS does) or YYYY-MM-DD",
+    )
+    return dates
+
+
+def _keep_rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """Rows of ``table`` where ``keep`` is true, keeping the row numbers a user sees."""
+    rows = [row_number(table, int(i)) for i in np.flatnonzero(keep)]
+    out = table.loc[keep].reset_index(drop=True)
+    out.attrs = dict(table.attrs)
+    out.attrs["geomap_rows"] = rows
+    return out
+
+
+def _from_gias(table: pd.DataFrame, *, include_closed: bool) -> tuple[pd.DataFrame, int]:
+    path = source_of(table)
+    urn_c = find_column(table, ("urn",))
+    assert urn_c is not None  # recognised by its columns
+    check_unique_ids(table, urn_c, what="establishment list")
+    type_ = _text(table, "typeofestablishment_(name)")
+    group = _text(table, "establishmenttypegroup_(name)")
+    phase = _text(table, "phaseofeducation_(name)")
+    sixth = _text(table, "officialsixthform_(name)")
+    nursery = _text(table, "nurseryprovision_(name)")
+    status = _text(table, "establishmentstatus_(name)")
+    low = _register_numbers(table, "statutorylowage", what="the statutory low age")
+    high = _register_numbers(table, "statutoryhighage", what="the statutory high age")
+    capacity = _register_numbers(table, "schoolcapacity", what="the school capacity")
+    pupils = _register_numbers(table, "numberofpupils", what="the number of pupils")
+    east = _register_numbers(table, "easting", what="the easting")
+    north = _register_numbers(table, "northing", what="the northing")
+    close = _register_dates(table, "closedate")
+    today = pd.Timestamp(dt.date.today())
+
+    decided = [
+        classify_gias(
+            type_=_or_none(t),
+            group=_or_none(g),
+            phase=_or_none(p),
+            low=_or_none(lo),
+            high=_or_none(hi),
+            sixth_form=_or_none(s),
+        )
+        for t, g, p, lo, hi, s in zip(type_, group, phase, low, high, sixth, strict=True)
+    ]
+    kind = pd.Series([k for k, _ in decided], index=table.index, dtype="string")
+    basis = pd.Series([b for _, b in decided], index=table.index, dtype="string")
+    closed = status.str.casefold().str.startswith("closed").fillna(False).to_numpy(dtype=bool) | (
+        close <= today
+    ).to_numpy(dtype=bool)
+    kinds = kind.fillna("").to_numpy(dtype=object)
+    mainstream = kinds != "special"
+    is_ey = kinds == "early_years"
+    says = nursery.str.casefold().fillna("").to_numpy(dtype=object)
+    derived = is_ey | (mainstream & (low.to_numpy() <= 3))
+    offers_ey = np.where(
+        says == "has nursery classes", True, np.where(says == "no nursery classes", False, derived)
+    ).astype(bool)
+    offers_ey = (offers_ey & mainstream) | is_ey
+    location_zero = ((east == 0) | (north == 0)).to_numpy()
+    out = pd.DataFrame(
+        {
+            "id": table[urn_c].astype("string").str.strip(),
+            "name": _text(table, "establishmentname"),
+            "kind": kind,
+            "sector": [
+                gias_sector(_or_none(t), _or_none(g)) for t, g in zip(type_, group, strict=True)
+            ],
+            "low_age": low,
+            "high_age": high,
+            "offers_early_years": np.where(offers_ey, "True", "False"),
+            "capacity": capacity,
+            "pupils": pupils,
+            "rating": _text(table, "ofstedrating_(name)"),
+            "postcode": _text(table, "postcode"),
+            "easting": east.mask(location_zero),
+            "northing": north.mask(location_zero),
+            "status": np.where(closed, "closed", "open"),
+            "closed_date": close.where(closed).dt.strftime("%Y-%m-%d"),
+            "planned_close_date": close.where(~closed).dt.strftime("%Y-%m-%d"),
+            "kind_basis": basis,
+            "phase": phase,
+            "establishment_type": type_,
+            "type_group": group,
+            "establishment_status": status,
+            "nursery_provision": nursery,
+            "official_sixth_form": sixth,
+            "religious_character": _text(table, "religiouscharacter_(name)"),
+            "gender": _text(table, "gender_(name)"),
+            "la_name": _text(table, "la_(name)"),
+            "source": GIAS_SOURCE,
+        },
+        index=table.index,
+    )
+    out.attrs = dict(table.attrs)
+    out.attrs["geomap_register"] = "gias"
+    n_closed = 0
+    keep = np.ones(len(out), dtype=bool)
+    if not include_closed:
+        keep &= ~closed
+        n_closed = int(closed.sum())
+    excluded = kind.isna().to_numpy() & keep
+    if excluded.any():
+        counts = pd.Series(basis[excluded]).value_counts()
+        listed = ", ".join(f"{n} {reason}" for reason, n in counts.items())
+        warnings.warn(
+            f"{path}: {int(excluded.sum())} establishment(s) are not schools, colleges or "
+            f"nurseries of the kinds geomap analyses and were left out: {listed}",
+            InputWarning,
+            stacklevel=4,
+        )
+        keep &= ~excluded
+    out.attrs["not_providers_excluded"] = int(excluded.sum())
+    if location_zero.any():
+        logger.info(
+            "%s: %d establishment(s) with easting/northing 0 located by postcode",
+            path,
+            int(location_zero.sum()),
+        )
+    if not keep.all():
+        out = _keep_rows(out, keep)
+    return out, n_closed
+
+
+def _or_none(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
+
+
+def _from_ofsted(
+    table: pd.DataFrame,
+    *,
+    include_closed: bool,
+    postcodes: str | Path | None,
+) -> tuple[pd.DataFrame, int]:
+    path = source_of(table)
+    urn_c = find_column(table, ("provider_urn",))
+    assert urn_c is not None  # recognised by its columns
+    check_unique_ids(table, urn_c, what="early-years register")
+    urn = table[urn_c].astype("string").str.strip()
+    provider_type = _text(table, "provider_type")
+    name = _text(table, "provider_name")
+    withheld = name.str.casefold().isin(["redacted", "withheld", "not published"]).fillna(False)
+    made = name.isna() | withheld
+    name = name.mask(made, provider_type.fillna("Early years provider") + " " + urn)
+    status = _text(table, "provider_status")
+    active = status.isna() | status.str.casefold().isin(OFSTED_ACTIVE).fillna(False)
+    register_c = find_column(
+        table,
+        (
+            "individual_register_combinations",
+            "register_combinations",
+            "registers",
+            "register",
+            "provider_registers",
+        ),
+    )
+    if register_c is None:
+        on_eyr = pd.Series(True, index=table.index)
+        logger.info(
+            "%s: no register column; every provider taken as on the Early Years Register", path
+        )
+    else:
+        registers = table[register_c].astype("string")
+        on_eyr = (
+            registers.str.contains(r"\bEYR\b", regex=True)
+            | registers.str.casefold().str.contains("early years register", regex=False)
+        ).fillna(False)
+    postcode_names = ("provider_postcode", "postcode", "post_code")
+    pc_c = find_column(table, postcode_names)
+    out = pd.DataFrame(
+        {
+            "id": urn,
+            "name": name,
+            "kind": "early_years",
+            "sector": "unknown",
+            "capacity": _register_numbers(
+                table, "registered_places", "places", what="registered places"
+            ),
+            "rating": _text(
+                table, "most_recent_full:_overall_effectiveness", "overall_effectiveness"
+            ),
+            "postcode": _text(table, *postcode_names),
+            "status": np.where(active.to_numpy(dtype=bool), "open", "closed"),
+            "kind_basis": OFSTED_SOURCE,
+            "provider_type": provider_type,
+            "provider_status": status,
+            "registers": table[register_c].astype("string") if register_c else pd.NA,
+            "la_name": _text(table, "provider_local_authority"),
+            "source": OFSTED_SOURCE,
+        },
+        index=table.index,
+    )
+    out.attrs = dict(table.attrs)
+    out.attrs["geomap_register"] = "ofsted_early_years"
+    keep = np.ones(len(out), dtype=bool)
+    n_closed = 0
+    closed = ~active.to_numpy(dtype=bool)
+    if not include_closed:
+        keep &= ~closed
+        n_closed = int(closed.sum())
+    not_eyr = ~on_eyr.to_numpy(dtype=bool) & keep
+    if not_eyr.any():
+        warnings.warn(
+            f"{path}: {int(not_eyr.sum())} provider(s) are not on the Early Years Register "
+            "(only the Childcare Register: care for children over five) and were left out",
+            InputWarning,
+            stacklevel=4,
+        )
+        keep &= ~not_eyr
+    out.attrs["not_providers_excluded"] = int(not_eyr.sum())
+    if int(made[keep].sum()):
+        logger.info(
+            "%s: %d provider(s) without a published name named by type and URN",
+            path,
+            int(made[keep].sum()),
+        )
+    if not keep.all():
+        out = _keep_rows(out, keep)
+    return _locate_districts(out, postcodes=postcodes, column=pc_c or "postcode"), n_closed
+
+
+def _locate_districts(
+    table: pd.DataFrame, *, postcodes: str | Path | None, column: str
+) -> pd.DataFrame:
+    """Place rows whose postcode is only a district ("HR4") at the district's mean position.
+
+    Ofsted publishes only the postcode district of childminders. Such rows get
+    ``easting``/``northing`` at the mean of the district's postcodes in the
+    lookup and ``location_source`` ``postcode_district``; they are counted in an
+    :class:`~geomap.errors.InputWarning`, since the position can be several
+    kilometres out.
+    """
+    folded = table["postcode"].map(normalise_postcode, na_action="ignore")
+    district = folded.str.fullmatch(_OUTWARD_CODE).fillna(False).to_numpy(dtype=bool)
+    if not district.any():
+        return table
+    lookup = postcode_lookup(postcodes)
+    sums: dict[str, list[float]] = {}
+    for key, (e, n) in lookup.items():
+        acc = sums.setdefault(key[:-3], [0.0, 0.0, 0.0])
+        acc[0] += e
+        acc[1] += n
+        acc[2] += 1
+    east = np.full(len(table), np.nan)
+    north = np.full(len(table), np.nan)
+    for pos in np.flatnonzero(district):
+        found = sums.get(str(folded.iloc[pos]))
+        if found is None:
+            raise PostcodeError(
+                f"postcode district '{table['postcode'].iloc[pos]}' is not in the postcode lookup",
+                path=source_of(table),
+                row=row_number(table, int(pos)),
+                column=column,
+                fix="Give the full postcode or coordinates, or a fuller lookup with --postcodes",
+            )
+        east[pos], north[pos] = found[0] / found[2], found[1] / found[2]
+    out = table.copy()
+    out["easting"] = east.round()
+    out["northing"] = north.round()
+    out[LOCATION_MARKER] = pd.array(
+        ["postcode_district" if d else None for d in district], dtype="string"
+    )
+    first = int(np.flatnonzero(district)[0])
+    warnings.warn(
+        f"{source_of(table)}: {int(district.sum())} provider(s) have only a postcode district "
+        f"(first '{table['postcode'].iloc[first]}' in row {row_number(table, first)}), as Ofsted "
+        "publishes for childminders; they are placed at the mean position of the district's "
+        "postcodes (location_source 'postcode_district'), which can be kilometres out. Give "
+        "full postcodes or coordinates for exact travel times",
+        InputWarning,
+        stacklevel=5,
+    )
+    return out
+
+
+#: Column a recognised register uses to say how a row was located, when not by
+#: its coordinates or postcode.
+LOCATION_MARKER = "geomap_location_source"

@@ -20,8 +20,9 @@ NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def dangerous(cell: str) -> bool:
     """Reference: could a spreadsheet run this cell?"""
-    starts = cell[:1] in STARTS or cell.lstrip(" ")[:1] in STARTS
-    return bool(cell) and starts and not NUMBER.fullmatch(cell.strip(" "))
+    firsts = {cell[:1], cell.lstrip(" ")[:1]} - {""}
+    starts = any(first in STARTS for first in firsts)
+    return starts and not NUMBER.fullmatch(cell.strip(" "))
 
 
 def _read_back(path) -> list[list[str]]:

@@ -83,7 +83,6 @@ import bisect
 import dataclasses
 import datetime as dt
 import functools
-import io
 import logging
 import math
 import re
@@ -91,7 +90,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -101,8 +100,14 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geomap import settings
-from geomap.errors import CoordinateError, InputError, MissingColumnError, TimetableError
-from geomap.io import check_rows
+from geomap.errors import (
+    ArchiveError,
+    CoordinateError,
+    InputError,
+    MissingColumnError,
+    TimetableError,
+)
+from geomap.io import MAX_GTFS_BYTES, ZIP_READ_ERRORS, archive_limit, check_rows, check_zip
 from geomap.locations import GB_LAT, GB_LON
 from geomap.travel.base import TIME_COLUMNS, TravelTimes, check_points
 from geomap.travel.estimate import WALK_DETOUR
@@ -227,9 +232,16 @@ class Timetable:
 
 
 class _Feed:
-    """The files of a GTFS feed in a zip or a folder."""
+    """The files of a GTFS feed in a zip or a folder.
 
-    def __init__(self, path: Path) -> None:
+    A zip is checked with :func:`geomap.io.check_zip` before anything in it is
+    read (at most ``max_bytes`` expanded, by default :data:`geomap.io.MAX_GTFS_BYTES`
+    or ``$GEOMAP_MAX_GTFS_BYTES``), and each file is read as a stream, so a
+    damaged or hostile member ends in a :class:`~geomap.errors.ArchiveError`
+    naming it, never in a traceback.
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int | None = None) -> None:
         self.path = path
         if not path.exists():
             raise TimetableError(
@@ -239,12 +251,15 @@ class _Feed:
         if path.is_dir():
             self.members = {p.name: str(p) for p in sorted(path.iterdir()) if p.is_file()}
             self.zipped = False
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                for member in archive.namelist():
-                    base = member.rsplit("/", 1)[-1]
-                    if base and base not in self.members:
-                        self.members[base] = member
+        elif _looks_zipped(path):
+            setting = "GEOMAP_MAX_GTFS_BYTES"
+            limit = max_bytes if max_bytes is not None else archive_limit(setting, MAX_GTFS_BYTES)
+            for info in check_zip(path, what="GTFS feed", max_bytes=limit, setting=setting):
+                if info.is_dir():
+                    continue
+                base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+                if base and base not in self.members:
+                    self.members[base] = info.filename
             self.zipped = True
         else:
             raise TimetableError(
@@ -267,27 +282,29 @@ class _Feed:
                 path=self.path,
                 fix=f"A GTFS feed needs {name}; check that this is a complete feed",
             )
-        if self.zipped:
-            with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(self.members[name])
-        else:
-            data = Path(self.members[name]).read_bytes()
         try:
-            table = pd.read_csv(
-                io.BytesIO(data),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8-sig",
-                skipinitialspace=True,
-            )
-        except pd.errors.EmptyDataError as err:
+            if self.zipped:
+                with (
+                    zipfile.ZipFile(self.path) as archive,
+                    archive.open(self.members[name]) as stream,
+                ):
+                    table = self._parse(stream, name)
+            else:
+                table = self._parse(self.members[name], name)
+        except PermissionError as err:
             raise TimetableError(
-                "the file is empty", path=self.where(name), fix="Give a header row"
+                f"cannot open {name}: permission denied",
+                path=self.path,
+                fix="Check that your account may read the feed",
             ) from err
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise TimetableError(
-                f"cannot read this file as CSV ({err})", path=self.where(name)
+        except ZIP_READ_ERRORS as err:
+            if not self.zipped:
+                raise TimetableError(f"cannot read {name} ({err})", path=self.where(name)) from err
+            raise ArchiveError(
+                f"the GTFS feed is damaged: member '{self.members[name]}' cannot be read "
+                f"({type(err).__name__}: {err})",
+                path=self.path,
+                fix="Download the feed again; if it fails again, tell its publisher",
             ) from err
         table.columns = [str(c).strip() for c in table.columns]
         for column in REQUIRED_COLUMNS.get(name, ()):
@@ -302,6 +319,35 @@ class _Feed:
         for column in table.columns:
             table[column] = table[column].str.strip()
         return table
+
+    def _parse(self, source: str | IO[bytes], name: str) -> pd.DataFrame:
+        try:
+            return pd.read_csv(
+                source,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+            )
+        except pd.errors.EmptyDataError as err:
+            raise TimetableError(
+                "the file is empty", path=self.where(name), fix="Give a header row"
+            ) from err
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            raise TimetableError(
+                f"cannot read this file as CSV ({err})", path=self.where(name)
+            ) from err
+
+
+def _looks_zipped(path: Path) -> bool:
+    """A zip archive by its first bytes (even a damaged one), or by zipfile's own test."""
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(4)
+    except OSError:
+        return False
+    return start.startswith(b"PK") or zipfile.is_zipfile(path)
 
 
 def _as_date(value: dt.date | str) -> dt.date:
