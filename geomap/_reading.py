@@ -691,6 +691,7 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
         _refuse_workbook(path, err)
     try:
         worksheet, name = _choose_sheet(workbook, path=path, sheet=sheet)
+        sheet_names = [ws.title for ws in workbook.worksheets]
         worksheet.reset_dimensions()  # do not trust the size the file declares
         grid: list[list[str | None]] = []
         for cells in worksheet.iter_rows():
@@ -719,6 +720,7 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
     )
     table = frame_from_rows(raw, path=path, what=what)
     table.attrs["geomap_sheet"] = name
+    table.attrs["geomap_sheets"] = sheet_names
     logger.info("%s: read sheet '%s'", path, name)
     return table
 

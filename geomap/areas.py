@@ -793,16 +793,20 @@ def load_partnerships(
     path: str | Path,
     *,
     base: str | gpd.GeoDataFrame = "ward",
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Dissolve a partnership definition (area code → partnership name) into polygons.
 
     Parameters
     ----------
     path
-        CSV with a column of area codes (``code``, ``ward_code``, ``lsoa_code``,
-        ``area_id``) and a column of partnership names (``partnership``, ``name``).
+        Table (CSV or workbook) with a column of area codes (``code``,
+        ``ward_code``, ``lsoa_code``, ``area_id``) and a column of partnership
+        names (``partnership``, ``name``).
     base
         The areas the codes refer to: a shipped layer name or a loaded layer.
+    sheet
+        The worksheet to read, if ``path`` is a workbook (the first by default).
 
     Returns
     -------
@@ -823,7 +827,7 @@ def load_partnerships(
         When base areas are in no partnership, naming the first few.
     """
     areas = load_areas(base) if isinstance(base, str) else base
-    table = read_table(path, what="partnership definition")
+    table = read_table(path, what="partnership definition", sheet=sheet)
     code_c = find_column(
         table,
         (

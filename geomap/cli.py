@@ -256,17 +256,52 @@ class InputChoice:
     partnerships_path: Path | None = None
     partnership_base: str = "ward"
     include_independent: bool = False
+    sheet: str | None = None
 
     def load(self) -> Inputs:
         """Load and validate the inputs (see :func:`geomap.report.load_inputs`)."""
         from geomap.report import load_inputs
 
+        paths = (self.providers_path, self.early_years_path, self.partnerships_path)
+        sheets = _sheets(self.sheet, *paths)
         return load_inputs(
             providers_path=self.providers_path,
             early_years_path=self.early_years_path,
             partnerships_path=self.partnerships_path,
             partnership_base=self.partnership_base,
+            providers_sheet=sheets[0],
+            early_years_sheet=sheets[1],
+            partnerships_sheet=sheets[2],
         )
+
+
+def _sheets(sheet: str | None, *paths: Path | None) -> list[str | None]:
+    """``--sheet`` for each input that has sheets (a workbook or GeoPackage); None for the others.
+
+    Raises
+    ------
+    InputError
+        If a sheet is named but no input has sheets, so the option is not
+        silently ignored.
+    """
+    from geomap.io import WORKBOOK_SUFFIXES
+
+    def has_sheets(path: Path | None) -> bool:
+        return path is not None and path.suffix.lower() in (*WORKBOOK_SUFFIXES, ".gpkg")
+
+    if sheet is not None and not any(has_sheets(p) for p in paths):
+        raise InputError(
+            f"--sheet {sheet} names a worksheet, but no input is a workbook (.xlsx) or GeoPackage",
+            fix="Leave out --sheet, or give the workbook itself",
+        )
+    return [sheet if has_sheets(p) else None for p in paths]
+
+
+sheet_option = click.option(
+    "--sheet",
+    metavar="NAME",
+    help="Worksheet of each Excel workbook given (or layer of a GeoPackage); the first by default.",
+)
 
 
 input_options = _bundle(
@@ -275,13 +310,15 @@ input_options = _bundle(
             "--providers",
             "providers_path",
             type=PATH,
-            help="Provider list (CSV/GeoJSON) instead of the shipped register.",
+            help="Provider list (CSV, Excel, GeoJSON, GeoPackage; a GIAS download as it comes) "
+            "instead of the shipped register.",
         ),
         click.option(
             "--early-years",
             "early_years_path",
             type=PATH,
-            help="Further early-years list (name, postcode or coordinates, places) added to the providers.",
+            help="Further early-years list (name, postcode or coordinates, places; an Ofsted "
+            "early-years register extract as it comes) added to the providers.",
         ),
         click.option(
             "--partnerships",
@@ -301,6 +338,7 @@ input_options = _bundle(
             is_flag=True,
             help="Count independent (fee-paying) schools as provision.",
         ),
+        sheet_option,
     ],
     "inputs",
     InputChoice,
@@ -551,6 +589,7 @@ def report(
 @click.option(
     "--out", "out_path", type=PATH, help="Write the normalised list (.csv, .geojson or .gpkg)."
 )
+@sheet_option
 @_writes(files={"out_path": (".csv", ".geojson", ".json", ".gpkg")})
 def providers(
     file: Path | None,
@@ -558,22 +597,34 @@ def providers(
     include_closed: bool,
     postcodes: Path | None,
     out_path: Path | None,
+    sheet: str | None,
 ) -> None:
     """Load, validate and summarise a provider list (the shipped register by default).
 
-    FILE is a CSV or GeoJSON with id, name, kind and a location (lon/lat,
-    easting/northing or postcode). Prints counts per kind.
+    FILE is a table (CSV or other text in any common encoding and separator,
+    or an Excel workbook), GeoJSON or GeoPackage with id, name, kind and a
+    location (lon/lat, easting/northing or postcode); a GIAS establishment
+    download or an Ofsted early-years register extract is read as downloaded.
+    Prints counts per kind.
 
     \b
     Examples:
       geomap providers
       geomap providers nurseries.csv --kind early_years --out nurseries_clean.csv
+      geomap providers edubasealldata20261201.csv --out open_schools.gpkg
+      geomap providers settings.xlsx --sheet Nurseries --kind early_years
     """
     from geomap.io import write_csv, write_vector
     from geomap.providers import load_providers, summarise_providers
     from geomap.report import provider_output
 
-    loaded = load_providers(file, kind=kind, include_closed=include_closed, postcodes=postcodes)
+    loaded = load_providers(
+        file,
+        kind=kind,
+        include_closed=include_closed,
+        postcodes=postcodes,
+        sheet=_sheets(sheet, file)[0],
+    )
     click.echo(f"{loaded.attrs['source']}: {len(loaded)} providers")
     click.echo(summarise_providers(loaded).to_string(index=False))
     closed = loaded.attrs.get("closed_excluded", 0)
@@ -626,6 +677,7 @@ def providers(
 )
 @network_option
 @pt_options
+@sheet_option
 @_writes(files={"out_path": (".csv",)})
 def times(
     origins_path: Path,
@@ -635,6 +687,7 @@ def times(
     out_path: Path,
     networks: tuple[Path, ...],
     pt: PtChoice,
+    sheet: str | None,
 ) -> None:
     """Travel times from every origin to every destination.
 
@@ -656,8 +709,11 @@ def times(
     # points may lie anywhere in Great Britain, or within the network routed on
     network = getattr(source, "network", None)
     extent = network.extent_lonlat() if network is not None else None
-    origins = read_points(origins_path, what="origins", also_within=extent)
-    destinations = read_points(destinations_path, what="destinations", also_within=extent)
+    sheets = _sheets(sheet, origins_path, destinations_path)
+    origins = read_points(origins_path, what="origins", also_within=extent, sheet=sheets[0])
+    destinations = read_points(
+        destinations_path, what="destinations", also_within=extent, sheet=sheets[1]
+    )
     table = (
         source.nearest(origins, destinations) if nearest else source.matrix(origins, destinations)
     )

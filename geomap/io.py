@@ -356,13 +356,26 @@ def read_table(
                 fix=_reading.RESAVE,
             ) from err
     if len(table) == 0:
+        sheet_name = table.attrs.get("geomap_sheet")
         raise EmptyInputError(
-            f"the {what} file has a header but no rows",
+            f"the {what} file has a header but no rows"
+            if sheet_name is None
+            else f"sheet '{sheet_name}' of this workbook has a header but no rows",
             path=path,
-            fix="Add at least one row",
+            fix="Add at least one row" if sheet_name is None else _other_sheets(table),
         )
     table.attrs["geomap_source"] = str(path)
     return table
+
+
+def _other_sheets(table: pd.DataFrame) -> str:
+    """How to choose another worksheet of the workbook ``table`` was read from."""
+    names = table.attrs.get("geomap_sheets") or []
+    others = [n for n in names if n != table.attrs.get("geomap_sheet")]
+    if not others:
+        return "Add the rows to this sheet"
+    listed = ", ".join(f"'{n}'" for n in others)
+    return f"Name the sheet that holds them with --sheet (its other sheets: {listed})"
 
 
 _BINARY_FIXES = {
@@ -536,8 +549,12 @@ def raise_missing(
 ) -> NoReturn:
     """Raise :class:`MissingColumnError` listing the columns the table has."""
     have = ", ".join(str(c) for c in table.columns if c != "geometry")
+    sheet = table.attrs.get("geomap_sheet")
+    where = f" in sheet '{sheet}'" if sheet is not None else ""
+    if sheet is not None and len(table.attrs.get("geomap_sheets") or []) > 1:
+        fix = f"{fix + '. ' if fix else ''}{_other_sheets(table)}"
     raise MissingColumnError(
-        f"missing required column {what} (columns found: {have})",
+        f"missing required column {what}{where} (columns found: {have})",
         path=source_of(table),
         column=column,
         fix=fix,

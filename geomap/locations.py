@@ -717,13 +717,15 @@ def read_points(
     postcodes: str | Path | None = None,
     what: str = "points",
     also_within: tuple[float, float, float, float] | None = None,
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a CSV or vector file of points with an ``id`` column.
+    """Read a table (CSV, workbook) or vector file of points with an ``id`` column.
 
     Returns a GeoDataFrame in EPSG:27700 whose ``id`` column holds unique text ids.
-    ``also_within`` is as for :func:`points_from_table`.
+    ``also_within`` is as for :func:`points_from_table`; ``sheet`` names the
+    worksheet of a workbook (or layer of a GeoPackage) to read.
     """
-    table = read_table(path, what=what)
+    table = read_table(path, what=what, sheet=sheet)
     points = points_from_table(table, postcodes=postcodes, what=what, also_within=also_within)
     id_c = find_column(points, ("id",), explicit=id_column)
     if id_c is None:

@@ -107,6 +107,9 @@ def load_inputs(
     partnership_base: str = "ward",
     population_path: str | Path | None = None,
     include_closed: bool = False,
+    providers_sheet: str | None = None,
+    early_years_sheet: str | None = None,
+    partnerships_sheet: str | None = None,
 ) -> Inputs:
     """Load and validate providers, areas, population, origins and groupings.
 
@@ -122,10 +125,18 @@ def load_inputs(
         Single-year population table (LSOA 2011 codes) replacing the shipped one.
     include_closed
         Keep closed providers.
+    providers_sheet, early_years_sheet, partnerships_sheet
+        The worksheet (or GeoPackage layer) to read from each input that is a
+        workbook; the first by default.
     """
-    providers = load_providers(providers_path, include_closed=include_closed)
+    providers = load_providers(providers_path, include_closed=include_closed, sheet=providers_sheet)
     if early_years_path is not None:
-        extra = load_providers(early_years_path, kind="early_years", include_closed=include_closed)
+        extra = load_providers(
+            early_years_path,
+            kind="early_years",
+            include_closed=include_closed,
+            sheet=early_years_sheet,
+        )
         providers = merge_provider_lists(providers, extra)
     notes = [
         f"{len(providers)} providers ({int(providers['in_county'].sum())} in Herefordshire, "
@@ -152,7 +163,9 @@ def load_inputs(
     areas["ward_id"] = areas["area_id"].map(lookups["ward"])
     areas["ward_name"] = areas["ward_id"].map(wards.set_index("area_id")["area_name"])
     if partnerships_path is not None:
-        partnerships = load_partnerships(partnerships_path, base=partnership_base)
+        partnerships = load_partnerships(
+            partnerships_path, base=partnership_base, sheet=partnerships_sheet
+        )
         groups["partnership"] = partnerships
         lookups["partnership"] = group_lookup(areas, partnerships, points=origins.geometry)
         areas["partnership"] = areas["area_id"].map(lookups["partnership"])

@@ -158,3 +158,46 @@ def test_an_unexpected_fault_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "unexpected error (ZeroDivisionError: division by zero)" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def _workbook(path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    notes = book.active
+    notes.title = "Notes"
+    notes.append(["These settings were checked in November"])
+    schools = book.create_sheet("Schools")
+    schools.append(["URN", "Name", "Kind", "Postcode", "Places"])
+    schools.append([130710, "Hereford Sixth Form College", "sixth form", "HR1 1RT", 1500])
+    schools.append([116735, "St Mary's RC Primary", "primary", "HR1 1DT", 210])
+    book.save(path)
+    return path
+
+
+def test_providers_from_a_named_worksheet(tmp_path):
+    book = _workbook(tmp_path / "settings.xlsx")
+    out = tmp_path / "clean.csv"
+    result = _invoke("providers", str(book), "--sheet", "Schools", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    table = pd.read_csv(out, dtype=str)
+    assert table["id"].tolist() == ["130710", "116735"]  # whole numbers without ".0"
+    assert table["capacity"].astype(float).tolist() == [1500.0, 210.0]
+    first = _invoke("providers", str(book))  # the first sheet holds no providers
+    assert first.exit_code == 1 and "sheet 'Notes'" in first.output
+    assert "--sheet (its other sheets: 'Schools')" in first.output
+
+
+def test_sheet_applies_to_each_workbook_input(tmp_path):
+    book = _workbook(tmp_path / "settings.xlsx")
+    out = tmp_path / "post16"
+    result = _invoke("post16", "--providers", str(book), "--sheet", "Schools", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "post16_areas.csv").exists()
+
+
+def test_sheet_without_a_workbook_is_refused(tmp_path):
+    result = _invoke("providers", PROVIDERS, "--sheet", "Schools")
+    assert result.exit_code == 1 and "no input is a workbook" in result.output
