@@ -82,9 +82,8 @@ from geomap.errors import (
 from geomap.gaps import eligible_providers
 from geomap.locations import (
     EASTING_ALIASES,
-    GB_EASTING,
-    GB_NORTHING,
     NORTHING_ALIASES,
+    in_great_britain,
     normalise_postcode,
     postcode_lookup,
 )
@@ -907,9 +906,9 @@ def _stop(
         y = _decimal(
             fields[north], where=f"{where}.{north}", path=path, what="northing", example="254700"
         )
-        if not (GB_EASTING[0] <= x <= GB_EASTING[1] and GB_NORTHING[0] <= y <= GB_NORTHING[1]):
+        if not in_great_britain(np.array([x]), np.array([y])).all():
             raise CoordinateError(
-                "easting/northing outside Great Britain",
+                f"easting/northing ({x:.0f}, {y:.0f}) is outside Great Britain",
                 path=path,
                 row=line_of(fields[east]),
                 column=f"{where}.easting",

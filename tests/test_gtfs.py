@@ -119,6 +119,27 @@ def test_tiny_untrusted_stops(tiny):
     assert "X Placeholder stop X" in text and "Y Misplaced stop Y" in text
 
 
+def test_a_stop_off_great_britain_but_inside_its_box_is_not_trusted():
+    from geomap.travel.gtfs import check_stop_positions
+
+    stops = pd.DataFrame(
+        {
+            "stop_id": ["hereford", "belfast", "douglas"],
+            "stop_name": ["Hereford", "Belfast Europa", "Douglas (Isle of Man)"],
+            "lat": [52.0605, 54.5953, 54.1523],
+            "lon": [-2.7130, -5.9370, -4.4861],
+        }
+    )
+    no_times = pd.DataFrame({"trip_id": [], "stop_id": [], "arrival": [], "departure": []})
+    checks = check_stop_positions(stops, no_times).set_index("stop_id")
+    assert checks.loc["hereford", "trusted"]
+    for stop in ("belfast", "douglas"):
+        assert (
+            not checks.loc[stop, "trusted"]
+            and checks.loc[stop, "problem"] == "outside Great Britain"
+        )
+
+
 # --------------------------------------------------------------------------- hand-worked journeys
 
 
@@ -271,6 +292,7 @@ def test_add_trips_with_new_and_existing_stops(tiny, college):
         (["A", "nowhere"], ["08:00"], 5, "not in the timetable"),
         (["A", "X"], ["08:00"], 5, "cannot be trusted"),
         (["A", (10.0, 50.0)], ["08:00"], 5, "outside Great Britain"),
+        (["A", (-5.93, 54.597)], ["08:00"], 5, "outside Great Britain"),  # Belfast, in the old box
         (["A", "C"], ["eight"], 5, "not a time"),
         (["A", "B", "C"], ["08:00"], [5], "2 running times"),
         (["A", "C"], ["08:00"], -5, "zero or more"),

@@ -108,7 +108,7 @@ from geomap.errors import (
     TimetableError,
 )
 from geomap.io import MAX_GTFS_BYTES, ZIP_READ_ERRORS, archive_limit, check_rows, check_zip
-from geomap.locations import GB_LAT, GB_LON
+from geomap.locations import GB_LAT, GB_LON, in_great_britain
 from geomap.travel.base import TIME_COLUMNS, TravelTimes, check_points
 from geomap.travel.estimate import WALK_DETOUR
 
@@ -602,6 +602,10 @@ def check_stop_positions(
     y = np.full(len(out), np.nan)
     if (~missing).any():
         x[~missing], y[~missing] = _project(lon[~missing], lat[~missing])
+    # inside the box but off Great Britain's real outline (Northern Ireland, Man, the sea)
+    beyond = ~missing & ~outside & ~in_great_britain(x, y)
+    problem[beyond & (problem == "")] = "outside Great Britain"
+    trusted &= ~beyond
     out["x"], out["y"] = x, y
     km_from_median = np.full(len(out), np.nan)
     if trusted.any():
@@ -958,7 +962,9 @@ def add_trips(
             raise CoordinateError(
                 f"route '{route_name}' stop {number}: needs numeric lon and lat ({err})"
             ) from err
-        if not (GB_LON[0] <= lon <= GB_LON[1] and GB_LAT[0] <= lat <= GB_LAT[1]):
+        x, y = _project(np.array([lon]), np.array([lat]))
+        in_box = GB_LON[0] <= lon <= GB_LON[1] and GB_LAT[0] <= lat <= GB_LAT[1]
+        if not (in_box and in_great_britain(x, y).all()):
             raise CoordinateError(
                 f"route '{route_name}' stop {number}: ({lon:g}, {lat:g}) is outside Great Britain",
                 fix="Give WGS84 longitude and latitude, in that order",
@@ -966,7 +972,6 @@ def add_trips(
         stop_id = str(stop.get("stop_id") or f"{route_name}:stop{number}")
         if stop_id in known.index or stop_id in stop_ids:
             raise InputError(f"route '{route_name}' stop {number}: stop_id '{stop_id}' exists")
-        x, y = _project(np.array([lon]), np.array([lat]))
         new_rows.append(
             {
                 "stop_id": stop_id,
