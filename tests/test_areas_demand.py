@@ -14,6 +14,7 @@ from geomap.areas import (
     provision_by_area,
 )
 from geomap.demand import children_by_band, load_population, origin_points
+from geomap.errors import GeometryWarning, InputWarning
 from geomap.providers import offers
 
 
@@ -34,7 +35,8 @@ def test_county_is_herefordshire_sized():
 
 
 def test_partnerships_dissolve_wards(fixtures):
-    parts = load_partnerships(fixtures / "wards_partnerships.csv").set_index("area_id")
+    with pytest.warns(InputWarning, match="44 of the 53 ward areas are in no partnership"):
+        parts = load_partnerships(fixtures / "wards_partnerships.csv").set_index("area_id")
     wards = load_areas("ward").set_index("area_id")
     assert sorted(parts.index) == ["City", "North", "South"]
     assert parts.loc["City", "members"] == 4
@@ -125,7 +127,8 @@ def test_a_unit_mostly_outside_every_group_joins_none():
     points = gpd.GeoSeries(
         [shapely.Point(5, 5), shapely.Point(150, 5), shapely.Point(105, 5)], crs=crs
     )
-    lookup = group_lookup(units, groups, points=points)
+    with pytest.warns(GeometryWarning, match="lie in no group.*sliver"):
+        lookup = group_lookup(units, groups, points=points)
     assert lookup["inside"] == "G"
     assert pd.isna(lookup["sliver"])  # 5 of 105 m inside: a sliver
     assert lookup["mostly"] == "G"  # 60 of 70 m inside
