@@ -360,13 +360,20 @@ def _geojson(
 
 
 def _ages(low: Any, high: Any) -> str:
-    if pd.isna(low) and pd.isna(high):
+    """Age range as a popup shows it: ``4–11``, ``16+``, ``?–11`` or "not recorded"."""
+
+    def whole(value: Any) -> int | None:
+        if value is None or pd.isna(value):
+            return None
+        number = float(value)
+        return int(number) if np.isfinite(number) else None
+
+    lo, hi = whole(low), whole(high)
+    if lo is None and hi is None:
         return "not recorded"
-    if not pd.isna(high) and float(high) >= 25:
-        return f"{int(float(low))}+"
-    lo = "?" if pd.isna(low) else int(float(low))
-    hi = "?" if pd.isna(high) else int(float(high))
-    return f"{lo}–{hi}"
+    if hi is not None and hi >= 25:
+        return f"{lo}+" if lo is not None else "adults too"
+    return f"{'?' if lo is None else lo}–{'?' if hi is None else hi}"
 
 
 def add_providers(
@@ -414,7 +421,8 @@ def _provider_values(row: object) -> list[str]:
         else f"outside the county ({_esc(getattr(row, 'la_name', ''))})"
     )
     capacity = getattr(row, "capacity", None)
-    places = "" if capacity is None or pd.isna(capacity) else f"{int(float(capacity)):,}"
+    finite = capacity is not None and not pd.isna(capacity) and np.isfinite(float(capacity))
+    places = f"{int(float(capacity)):,}" if finite else ""
     return [
         f"<b>{_esc(get('name'))}</b>",
         _esc(settings.KIND_LABELS.get(str(get("kind")), get("kind"))),

@@ -309,6 +309,16 @@ def standardise_providers(
     for field in ("low_age", "high_age", "capacity"):
         column = find_column(table, ATTRIBUTE_ALIASES[field]) or field
         out[field] = _optional_numbers(table, out[field], field, column=column)
+    check_rows(
+        table,
+        (out["low_age"] > out["high_age"]).fillna(False).to_numpy(dtype=bool),
+        lambda pos: (
+            f"the lowest age {out['low_age'].iloc[pos]:g} is above the highest "
+            f"{out['high_age'].iloc[pos]:g}"
+        ),
+        column=find_column(table, ATTRIBUTE_ALIASES["low_age"]) or "low_age",
+        fix="Check the two ages; they may be the wrong way round",
+    )
     out["sector"] = out["sector"].astype("string").str.strip().str.lower().fillna("unknown")
     bad_sector = ~out["sector"].isin(SECTORS)
     check_rows(
@@ -409,6 +419,17 @@ def _optional_numbers(table: pd.DataFrame, raw: pd.Series, field: str, *, column
         lambda pos: f"'{raw.iloc[pos]}' is not a number",
         column=column,
         fix=f"Give {field} as a whole number or leave it blank",
+    )
+    # ages and places are counts: finite, not negative, and of a sensible size
+    limit = 1e6 if field == "capacity" else 150
+    numbers = values.astype(float)
+    out_of_range = raw.notna() & ~(np.isfinite(numbers) & (numbers >= 0) & (numbers <= limit))
+    check_rows(
+        table,
+        out_of_range.fillna(False),
+        lambda pos: f"'{raw.iloc[pos]}' is not a possible {field.replace('_', ' ')}",
+        column=column,
+        fix=f"Give {field} as a whole number from 0 to {limit:,.0f}, or leave it blank",
     )
     return values.astype("Float64")
 

@@ -70,7 +70,7 @@ import pandas as pd
 import shapely
 
 from geomap import settings
-from geomap._yaml import line_of, load_yaml, shown
+from geomap._yaml import YamlMap, YamlText, line_of, load_yaml, shown
 from geomap.errors import (
     CoordinateError,
     DuplicateIdError,
@@ -333,6 +333,7 @@ def load_scenario(
             fix="Start the file with 'scenario: <a name>' and list the routes under 'routes:', "
             "as in examples/post16_routes.yml",
         )
+    data = _fold_keys(data, path=path, where="")
     notes = _Notes()
     notes.unknown_fields(data, _SCENARIO_FIELDS, where="")
     if "routes" not in data:
@@ -408,6 +409,27 @@ def load_scenario(
         routes=routes,
         path=str(path),
     )
+
+
+def _fold_keys(raw: dict[str, Any], *, path: Path, where: str) -> YamlMap:
+    """``raw`` with keys folded to lower case, so ``Days:`` is ``days:``; a key given twice is refused."""
+    folded = YamlMap(line=line_of(raw) or 0)
+    seen: dict[str, Any] = {}
+    for key, value in raw.items():
+        text = str(key).strip().lower()
+        if text in seen:
+            raise YamlError(
+                f"{shown(text)} is given twice (as {shown(str(seen[text]))} on line "
+                f"{line_of(seen[text])} and as {shown(str(key))})",
+                path=path,
+                row=line_of(key),
+                column=f"{where}.{key}" if where else str(key),
+                fix="Keep one of them (field names do not depend on capitals)",
+            )
+        seen[text] = key
+        same = isinstance(key, str) and key == text
+        folded[key if same else YamlText(text, line_of(key) or 0)] = value
+    return folded
 
 
 class _Notes:
@@ -637,6 +659,7 @@ def _route(
             "Start each route with '- name:' and give its fields indented below it",
             error=YamlError,
         )
+    raw = _fold_keys(raw, path=path, where=where)
     notes.unknown_fields(raw, _ROUTE_FIELDS, where=where)
     for field in ("name", "stops", "first_departure", "last_departure", "headway_minutes"):
         if field not in raw:

@@ -15,6 +15,7 @@ from geomap import _yaml, errors, settings
 from geomap._yaml import YamlList, YamlMap, YamlText, line_of, load_yaml
 from geomap.cli import main
 from geomap.locations import county_boundary
+from geomap.providers import load_providers
 from geomap.routes import MAX_ROUTE_STOPS, MAX_ROUTES, load_scenario
 
 EXAMPLES = settings.data_dir().parent / "examples"
@@ -401,11 +402,11 @@ BAD = [
     ("text, not a mapping", "just some text\n", Y, 1, None, ["this one is text"]),
     (
         "no routes key",
-        "scenario: test\nRoutes: []\n",
+        "scenario: test\nroots: []\n",
         Y,
         1,
         "routes",
-        ["a list of routes under 'routes:'", "'Routes'"],
+        ["a list of routes under 'routes:'", "'roots'"],
     ),
     (
         "routes empty",
@@ -998,3 +999,19 @@ def test_cli_refuses_an_alias_bomb_cleanly(tmp_path):
     assert "Traceback" not in result.output and result.exception is not None
     assert f"{path}, row 7, " in result.output and "aliases" in result.output
     assert not out.exists()  # nothing is created for a scenario that fails to load
+
+
+def test_field_names_do_not_depend_on_capitals(tmp_path):
+    """``Days: [sat, sun]`` is the route's days, not an unknown field that is ignored."""
+    text = pathlib.Path("examples/post16_routes.yml").read_text(encoding="utf-8")
+    text = text.replace("arrive_by:", "Arrive_By:", 1)
+    text = text.replace("    days: [mon, tue, wed, thu, fri]", "    Days: [sat, sun]", 1)
+    path = tmp_path / "caps.yml"
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path, providers=load_providers(), county=county_boundary())
+    assert scenario.routes[0].days == ("sat", "sun")
+    twice = tmp_path / "twice.yml"
+    twice.write_text('scenario: x\nArrive_By: "07:00"\narrive_by: "08:00"\nroutes: []\n')
+    with pytest.raises(errors.YamlError, match="given twice") as info:
+        load_scenario(twice, providers=load_providers(), county=county_boundary())
+    assert info.value.row == 3
