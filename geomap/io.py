@@ -30,6 +30,7 @@ import lzma
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import uuid
@@ -632,7 +633,7 @@ def check_output_file(
             f"give a file name ending {names}"
         )
     if target.is_symlink():
-        target = target.resolve()
+        target = _follow_link(target, option=option)
     _check_not_below_a_file(target, option=option)
     if os.path.lexists(target) and not target.is_file():
         kind = "a folder" if target.is_dir() else "not a regular file (a device, pipe or socket)"
@@ -641,6 +642,23 @@ def check_output_file(
             "Give the name of a new or existing file"
         )
     _check_not_an_input(target, inputs, option=option)
+    return target
+
+
+def _follow_link(link: Path, *, option: str) -> Path:
+    """The file a symbolic link names, which must exist and be a regular file."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError) as err:
+        raise OutputError(
+            f"{option} {link} is a symbolic link to a file that does not exist, or a loop of "
+            "links; geomap will not create files where a link points. Give a plain file name"
+        ) from err
+    if target.suffix.lower() != link.suffix.lower():
+        raise OutputError(
+            f"{option} {link} is a symbolic link to {target}, a file of another kind. "
+            "Give a plain file name"
+        )
     return target
 
 
@@ -667,8 +685,9 @@ def check_output_folder(
             f"output folder {target} is not writable: it is a file, not a folder. "
             f"Choose another folder with {option}"
         )
-    here = Path(os.path.abspath(Path.cwd()))
-    if absolute == here or absolute in here.parents:
+    here = Path(os.path.realpath(Path.cwd()))
+    real = Path(os.path.realpath(absolute))
+    if real == here or real in here.parents:
         raise OutputError(
             f"{option} {target} is the current folder or one above it; geomap replaces its "
             f"output folder as a whole. Give a folder of its own, e.g. {option} out"
@@ -750,7 +769,9 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
     its manifest) are all written before any is renamed, so a failure while
     writing leaves every one of them as it was.
     """
-    targets = [Path(p).resolve() if Path(p).is_symlink() else Path(p) for p in paths]
+    targets = [
+        _follow_link(Path(p), option="output") if Path(p).is_symlink() else Path(p) for p in paths
+    ]
     for target in targets:
         _check_not_below_a_file(target, option="--out")
         if os.path.lexists(target) and not target.is_file():
@@ -971,6 +992,7 @@ def replace_folder(
         try:
             _tidy_leftovers(target)
             stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.geomap-staging-", dir=parent))
+            _copy_permissions(stage, like=target)
         except OSError as err:
             raise OutputError(
                 f"output folder {folder} is not writable ({err.strerror or err}). "
@@ -989,6 +1011,28 @@ def replace_folder(
             ) from err
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _copy_permissions(folder: Path, *, like: Path) -> None:
+    """Give a staging folder the permissions (and group) of the folder it will replace.
+
+    ``tempfile.mkdtemp`` makes folders only their owner can open; a new output
+    folder gets the usual permissions instead (everyone may read, as the umask
+    allows), so colleagues can open a shared output.
+    """
+    try:
+        if like.is_dir():
+            info = like.stat()
+            os.chmod(folder, stat.S_IMODE(info.st_mode))
+            if hasattr(os, "chown"):
+                with contextlib.suppress(OSError):
+                    os.chown(folder, -1, info.st_gid)
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(folder, 0o777 & ~mask)
+    except OSError as err:  # pragma: no cover - permissions are a courtesy, not a need
+        logger.info("could not set the permissions of %s (%s)", folder, err)
 
 
 def _lock_path(target: Path) -> Path:
@@ -1112,22 +1156,40 @@ def _version() -> str:
     return __version__
 
 
-def _recorded_files(folder: Path) -> set[str]:
-    """Top-level names a geomap output folder's marker says it wrote (empty if none)."""
+def _recorded_files(folder: Path) -> set[str] | None:
+    """Files (relative paths) a geomap output folder's marker says it wrote; None without a marker."""
     try:
         marker = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
-        return {str(f).split("/", 1)[0] for f in marker.get("files", [])}
+        return {str(f) for f in marker.get("files", [])}
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, AttributeError):
         return set()
 
 
 def _clutter(name: str) -> bool:
-    """Files that desktops and office programs leave in folders, and geomap's own leftovers."""
+    """Files that file browsers leave in folders, and geomap's own marker and leftovers."""
     return (
         name in CLUTTER
-        or name.startswith((".geomap", ".~lock.", "._", "~$"))
+        or name == OUTPUT_MARKER
+        or name.startswith(("._", ".geomap-staging-", ".geomap-write-test-"))
         or _LEFTOVER.fullmatch(name) is not None
     )
+
+
+def _strangers(target: Path, nested: Sequence[Path]) -> list[str]:
+    """Files in ``target`` (at any depth) that no geomap run recorded writing there."""
+    recorded = _recorded_files(target) or set()
+    skip = {p.resolve() for p in nested}
+    found: list[str] = []
+    for root, folders, files in os.walk(target):
+        here = Path(root)
+        folders[:] = [f for f in folders if (here / f).resolve() not in skip and not _clutter(f)]
+        for name in files:
+            relative = (here / name).relative_to(target).as_posix()
+            if relative not in recorded and not _clutter(name):
+                found.append(relative)
+    return sorted(found)
 
 
 def _swap_in(stage: Path, target: Path) -> None:
@@ -1136,19 +1198,27 @@ def _swap_in(stage: Path, target: Path) -> None:
         os.rename(stage, target)
         return
     new_names = {p.name for p in stage.iterdir()}
-    nested = [p for p in _nested_outputs(target) if p.name not in new_names]
-    known = _recorded_files(target) | new_names | {p.name for p in nested}
-    strangers = sorted(
-        p.name for p in target.iterdir() if p.name not in known and not _clutter(p.name)
-    )
+    nested = _nested_outputs(target)
+    clash = [p.name for p in nested if p.name in new_names]
+    if clash:
+        raise OutputError(
+            f"{target / clash[0]} is the output of another geomap command, and this run would "
+            f"write its own '{clash[0]}' there. Give this run, or that one, another --out"
+        )
+    strangers = _strangers(target, nested)
     if strangers:
         shown = ", ".join(strangers[:5]) + (
             f" and {len(strangers) - 5} more" if len(strangers) > 5 else ""
         )
+        why = (
+            "; it has no geomap marker, so it was not written by this version of geomap"
+            if _recorded_files(target) is None
+            else ""
+        )
         raise OutputError(
-            f"output folder {target} holds files geomap did not write ({shown}); geomap replaces "
-            "its output folder as a whole, so it stops rather than delete them. Move them, or "
-            "choose another folder with --out"
+            f"output folder {target} holds files geomap did not write ({shown}){why}. geomap "
+            "replaces its output folder as a whole, so it stops rather than delete them. Move "
+            "them (or close them, if a program has them open), or choose another folder with --out"
         )
     carried: list[Path] = []
     with contextlib.ExitStack() as locks:

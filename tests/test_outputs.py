@@ -303,3 +303,68 @@ def test_maps_of_modes_no_longer_run_are_not_carried_over(tmp_path):
     maps = {p.name for p in (out / "maps").iterdir()}
     assert "walk_primary.html" in maps and not any(m.startswith("bike_") for m in maps)
     assert _siblings(out) == []
+
+
+def test_files_added_inside_a_subfolder_are_never_deleted(tmp_path):
+    out = tmp_path / "out"
+    _run(out, {"index.html": "one", "maps/walk.html": "w"})
+    (out / "maps" / "my_notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"did not write \(maps/my_notes.txt\)"):
+        _run(out, {"index.html": "two", "maps/walk.html": "w2"})
+    assert (out / "maps" / "my_notes.txt").read_text() == "mine"
+
+
+def test_a_folder_geomap_never_wrote_is_not_replaced(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "post16_areas.csv").write_text("budget")  # same name as an output
+    (mine / "~$budget.xlsx").write_text("an open workbook")
+    with pytest.raises(OutputError, match="no geomap marker"):
+        _run(mine, {"post16_areas.csv": "new"})
+    assert (mine / "post16_areas.csv").read_text() == "budget"
+
+
+def test_a_nested_output_in_the_way_of_a_new_folder_is_refused(tmp_path):
+    out = tmp_path / "out"
+    _run(out, {"index.html": "one"})
+    _run(out / "maps", {"post16_map.html": "p16"})
+    with pytest.raises(OutputError, match="output of another geomap command"):
+        _run(out, {"index.html": "two", "maps/walk.html": "w"})
+    assert _tree(out) == {"index.html": "one", "maps/post16_map.html": "p16"}
+
+
+def test_output_folders_keep_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh"
+        _run(fresh, {"a.csv": "1"})
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o755
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        shared.chmod(0o2775)
+        _run(shared, {"a.csv": "1"})
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o2775
+    finally:
+        os.umask(old)
+
+
+def test_out_through_a_dangling_link_or_a_loop_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("dangling.csv").symlink_to(tmp_path / "nowhere" / "y.csv")
+    Path("loop.csv").symlink_to("loop.csv")
+    for name in ("dangling.csv", "loop.csv"):
+        result = _invoke("providers", str(ROOT / PROVIDERS), "--out", name)
+        assert result.exit_code == 1 and "symbolic link" in result.output, result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_out_may_not_be_the_current_folder_through_a_link(tmp_path, monkeypatch):
+    here = tmp_path / "work"
+    here.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "link"
+    link.symlink_to(here)
+    monkeypatch.chdir(here)
+    result = _invoke("post16", "--providers", str(ROOT / PROVIDERS), "--out", str(link))
+    assert result.exit_code == 1 and "current folder" in result.output
+    assert here.is_dir()
