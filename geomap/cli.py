@@ -14,6 +14,7 @@ import inspect
 import logging
 import math
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -41,6 +42,15 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
+#: Control characters a terminal would act on (escape sequences, bells); line breaks are kept.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with characters a terminal would act on shown as ``<U+XXXX>``."""
+    return _CONTROL.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
 def _friendly(func: F) -> F:
     """Turn errors into a one-line message and exit code 1, with no traceback.
 
@@ -55,7 +65,7 @@ def _friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GeomapError as err:
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(_printable(str(err))) from err
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -77,7 +87,7 @@ def _friendly(func: F) -> F:
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 detail += "\n" + "".join(traceback.format_exception(err))
             raise click.ClickException(
-                f"stopped on an unexpected error ({detail}); nothing was written. This is a fault "
+                f"stopped on an unexpected error ({_printable(detail)}); nothing was written. This is a fault "
                 "in geomap or an input it does not check yet: run again with -vv to see where, "
                 "and please report it"
             ) from err
@@ -148,9 +158,12 @@ class _Finite(click.ParamType):
 
     name = "number"
 
-    def __init__(self, minimum: float = 0.0, *, inclusive: bool = False) -> None:
+    def __init__(
+        self, minimum: float = 0.0, *, inclusive: bool = False, maximum: float = math.inf
+    ) -> None:
         self.minimum = minimum
         self.inclusive = inclusive
+        self.maximum = maximum
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -169,11 +182,13 @@ class _Finite(click.ParamType):
                 param,
                 ctx,
             )
+        if number > self.maximum:
+            self.fail(f"{value} is too large: give at most {self.maximum:g}", param, ctx)
         return number
 
 
-POSITIVE = _Finite(0.0)
-NON_NEGATIVE = _Finite(0.0, inclusive=True)
+#: Minutes of a journey or a limit on one: a day at most.
+MINUTES = _Finite(0.0, maximum=24 * 60)
 
 
 def _show_warning(
@@ -438,7 +453,7 @@ pt_options = _bundle(
         ),
         click.option(
             "--max-site-km",
-            type=POSITIVE,
+            type=_Finite(0.0, maximum=50.0),
             default=1.5,
             show_default=True,
             help="A provider takes the time of a table site at most this far away.",
@@ -476,14 +491,14 @@ barrier_options = _bundle(
     [
         click.option(
             "--pt-max-minutes",
-            type=POSITIVE,
+            type=MINUTES,
             default=60.0,
             show_default=True,
             help="Public transport over this many minutes is a barrier.",
         ),
         click.option(
             "--ratio",
-            type=POSITIVE,
+            type=_Finite(0.0, maximum=100.0),
             default=2.0,
             show_default=True,
             help="Public transport more than this many times the car time is a barrier.",
@@ -1063,7 +1078,7 @@ def evaluate(
 )
 @click.option(
     "--minutes",
-    type=POSITIVE,
+    type=MINUTES,
     multiple=True,
     default=(15.0, 30.0, 45.0),
     show_default=True,
@@ -1192,7 +1207,7 @@ def network() -> None:
 )
 @click.option(
     "--buffer-m",
-    type=NON_NEGATIVE,
+    type=_Finite(0.0, inclusive=True, maximum=100_000.0),
     default=settings.NETWORK_BUFFER_M,
     show_default=True,
     help="Metres to widen the area by, so border journeys are routed.",

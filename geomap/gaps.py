@@ -150,9 +150,10 @@ def parse_threshold(text: str) -> tuple[str, str, float]:
             else f"Use one of {', '.join(settings.ANALYSIS_KINDS)}"
         )
         raise InputError(f"threshold '{text}': '{kind}' is not a kind geomap analyses", fix=fix)
-    if not (math.isfinite(minutes) and minutes > 0):
+    if not (math.isfinite(minutes) and 0 < minutes <= 24 * 60):
         raise InputError(
-            f"threshold '{text}': {number.strip()} is not a number of minutes above 0",
+            f"threshold '{text}': {number.strip()} is not a number of minutes above 0 "
+            "and at most a day (1440)",
             fix="Give a positive number of minutes, e.g. walk:primary=30",
         )
     return mode, kind, minutes

@@ -45,12 +45,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
+import shapely.errors
 
 from geomap import _reading
 from geomap.errors import (
     ArchiveError,
     EmptyInputError,
     InputError,
+    InputWarning,
     MissingColumnError,
     OutputError,
     OutputWarning,
@@ -356,6 +359,7 @@ def read_table(
                 path=path,
                 fix=_reading.RESAVE,
             ) from err
+    table = _plain_text_cells(table, path=path, what=what)
     if len(table) == 0:
         sheet_name = table.attrs.get("geomap_sheet")
         raise EmptyInputError(
@@ -366,6 +370,66 @@ def read_table(
             fix="Add at least one row" if sheet_name is None else _other_sheets(table),
         )
     table.attrs["geomap_source"] = str(path)
+    return table
+
+
+#: Characters no name, id or code holds: C0 and C1 controls (but tab and line
+#: breaks) and the bidirectional overrides that can make text display reversed.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Line breaks inside a cell (Alt+Enter in Excel): read as one space.
+_BREAKS = re.compile(r"[\r\n]+")
+
+
+def _plain_text_cells(
+    table: pd.DataFrame | gpd.GeoDataFrame, *, path: Path, what: str
+) -> pd.DataFrame | gpd.GeoDataFrame:
+    """Refuse cells with hidden control characters; read a line break in a cell as a space.
+
+    A value is one line of visible text: a name with a carriage return would
+    split a row in some programs, and a bidirectional override can make a name
+    display as something else.
+    """
+    geometry = table.geometry.name if isinstance(table, gpd.GeoDataFrame) else None
+    broken = 0
+    for column in table.columns:
+        if column == geometry:
+            continue
+        series = table[column]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype("string")
+        hidden = text.str.contains(_HIDDEN).fillna(False).to_numpy(dtype=bool)
+        if hidden.any():
+            pos = int(np.flatnonzero(hidden)[0])
+            char = _HIDDEN.search(str(text.iloc[pos]))
+            code = f"U+{ord(char.group()):04X}" if char else "a control character"
+            table.attrs.setdefault("geomap_source", str(path))
+            said = f"the value holds {code}, a hidden control character"
+
+            def message(_pos: int, said: str = said) -> str:
+                return said
+
+            check_rows(
+                table,
+                hidden,
+                message,
+                column=str(column),
+                fix="Remove it (it cannot be seen, and can make text display as something "
+                "else), then save the file again",
+                path=path,
+            )
+        breaks = text.str.contains(_BREAKS).fillna(False).to_numpy(dtype=bool)
+        if breaks.any():
+            broken += int(breaks.sum())
+            table[column] = series.where(
+                ~breaks, text.str.replace(_BREAKS, " ", regex=True).str.strip()
+            )
+    if broken:
+        warnings.warn(
+            f"{path}: {broken} value(s) of this {what} held line breaks, read as spaces",
+            InputWarning,
+            stacklevel=3,
+        )
     return table
 
 
@@ -442,12 +506,24 @@ def _read_vector(path: Path, *, what: str, layer: str | None) -> gpd.GeoDataFram
                 fix=f"Choose the layer with --sheet NAME (for example --sheet '{layers[0][0]}')",
             )
         chosen = spatial[0]
-    try:
-        table = gpd.read_file(path, engine="pyogrio", layer=chosen)
-    except vector_errors as err:
-        raise InputError(
-            f"cannot read this {what} as a vector file ({err})", path=path, fix=fix
-        ) from err
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            table = gpd.read_file(path, engine="pyogrio", layer=chosen)
+        except vector_errors as err:
+            raise InputError(
+                f"cannot read this {what} as a vector file ({err})", path=path, fix=fix
+            ) from err
+        except shapely.errors.ShapelyError as err:
+            gdal = "; ".join(str(w.message) for w in said)
+            raise InputError(
+                f"a geometry in this {what} cannot be built ({err}{'; ' + gdal if gdal else ''})",
+                path=path,
+                column="geometry",
+                fix="Repair it (QGIS 'Fix geometries'), or give the locations as points",
+            ) from err
+    for note in said:  # GDAL's own remarks on the file, said once with its name
+        warnings.warn(f"{path}: {note.message}", InputWarning, stacklevel=3)
     if chosen is not None:
         table.attrs["geomap_sheet"] = chosen
     return table
@@ -890,7 +966,7 @@ def write_vector(layer: gpd.GeoDataFrame, path: str | Path, *, name: str | None 
     path = Path(path)
     driver = "GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON"
     with atomic_path(path) as tmp:
-        _write_layer(layer, tmp, driver=driver, name=name or path.stem)
+        _write_layer(layer, tmp, driver=driver, name=name or path.stem, shown=path)
     return path
 
 
@@ -898,11 +974,13 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -
     """Write several named layers into one GeoPackage atomically."""
     with atomic_path(path) as tmp:
         for name, layer in layers.items():
-            _write_layer(layer, tmp, driver="GPKG", name=name)
+            _write_layer(layer, tmp, driver="GPKG", name=name, shown=Path(path))
     return Path(path)
 
 
-def _write_layer(layer: gpd.GeoDataFrame, path: Path, *, driver: str, name: str) -> None:
+def _write_layer(
+    layer: gpd.GeoDataFrame, path: Path, *, driver: str, name: str, shown: Path
+) -> None:
     data = layer.copy()
     for column in data.columns:
         if column != data.geometry.name and pd.api.types.is_bool_dtype(data[column]):
@@ -915,12 +993,15 @@ def _write_layer(layer: gpd.GeoDataFrame, path: Path, *, driver: str, name: str)
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
     ) as err:
-        raise OutputError(f"cannot write layer '{name}' to {path.name} ({err})") from err
+        raise OutputError(
+            f"cannot write layer '{name}' to {shown.name} ({err}). If the disk is full, free "
+            "some space; otherwise this is a column geomap cannot store in a GeoPackage"
+        ) from err
 
 
 def _safe_field_names(table: pd.DataFrame, *, geometry: str) -> dict[str, str]:
     """Renames that make columns valid GeoPackage fields: no ``fid``, no names equal but for case."""
-    seen: set[str] = {"fid", geometry.lower()}
+    seen: set[str] = {"fid", "geom", geometry.lower()}
     renames: dict[str, str] = {}
     for column in table.columns:
         if column == geometry:

@@ -421,8 +421,8 @@ def _provider_values(row: object) -> list[str]:
         else f"outside the county ({_esc(getattr(row, 'la_name', ''))})"
     )
     capacity = getattr(row, "capacity", None)
-    finite = capacity is not None and not pd.isna(capacity) and np.isfinite(float(capacity))
-    places = f"{int(float(capacity)):,}" if finite else ""
+    number = np.nan if capacity is None or pd.isna(capacity) else float(capacity)
+    places = f"{int(number):,}" if np.isfinite(number) else ""
     return [
         f"<b>{_esc(get('name'))}</b>",
         _esc(settings.KIND_LABELS.get(str(get("kind")), get("kind"))),

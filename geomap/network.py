@@ -160,6 +160,13 @@ def network_info(graph: nx.MultiDiGraph) -> dict[str, str]:
 # --------------------------------------------------------------------------- download
 
 
+#: Widest area (degrees of longitude or latitude) a network is downloaded for:
+#: Great Britain spans about 10° by 11°.
+MAX_AREA_DEGREES = 12.0
+#: Most metres an area to download may be widened by.
+MAX_BUFFER_M = 100_000.0
+
+
 def fetch_graph(
     *,
     place: str | None = None,
@@ -252,8 +259,11 @@ def fetch_graph(
             "give exactly one area to download: a place, a polygon or a bbox"
             + (f" (got {', '.join(given)})" if given else ""),
         )
-    if buffer_m < 0 or not math.isfinite(buffer_m):
-        raise InputError(f"buffer_m must be 0 or more metres, not {buffer_m}")
+    if not (math.isfinite(buffer_m) and 0 <= buffer_m <= MAX_BUFFER_M):
+        raise InputError(
+            f"buffer_m must be 0 to {MAX_BUFFER_M:,.0f} metres, not {buffer_m:g}",
+            fix="Widen the area by a few kilometres at most (the default is 5,000 m)",
+        )
     url = (overpass_url or ox.settings.overpass_url).rstrip("/")
     query = _query(place=place, polygon=polygon, bbox=bbox)
     key_fields = {
@@ -494,6 +504,13 @@ def _download_area(
         shape = box(*bbox)
     else:
         shape = _lonlat_polygon(polygon)
+    left, bottom, right, top = shape.bounds
+    if right - left > MAX_AREA_DEGREES or top - bottom > MAX_AREA_DEGREES:
+        raise InputError(
+            f"the area to download spans {right - left:.1f}° by {top - bottom:.1f}° of longitude "
+            f"and latitude, more than the {MAX_AREA_DEGREES:g}° that covers Great Britain",
+            fix="Give the boundary of a council or region (lon/lat), not a country or the world",
+        )
     if buffer_m > 0:
         series = gpd.GeoSeries([shape], crs=settings.LONLAT_CRS)
         local = series.estimate_utm_crs()

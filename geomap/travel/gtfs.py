@@ -86,6 +86,7 @@ import functools
 import logging
 import math
 import re
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,7 @@ from geomap.errors import (
     ArchiveError,
     CoordinateError,
     InputError,
+    InputWarning,
     MissingColumnError,
     TimetableError,
 )
@@ -1405,6 +1407,17 @@ class TimetableTravelTimes(TravelTimes):
         dxy = np.column_stack([destinations.geometry.x, destinations.geometry.y]).astype(float)
         access = self._near(net, oxy)
         egress_lists = self._near(net, dxy)
+        for points, near, what in ((oxy, access, "origins"), (dxy, egress_lists, "destinations")):
+            served = sum(1 for stops in near if stops)
+            if len(points) and served < len(points) / 2:
+                warnings.warn(
+                    f"{self.timetable.name}: only {served} of the {len(points)} {what} are "
+                    f"within {self.max_walk_m:g} m walked of a stop of the timetable; the others "
+                    "can have no public-transport journey. Check that the feed covers the study "
+                    "area",
+                    InputWarning,
+                    stacklevel=3,
+                )
         max_journey = self.max_journey_minutes * 60.0
         max_walk_straight = self.max_walk_m / self.walk_detour
         deadline = self.deadline

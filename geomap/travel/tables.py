@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from geomap import settings
 from geomap.errors import InputError, InputWarning, TravelTimeError
 from geomap.io import check_rows, find_column, raise_missing, read_table
-from geomap.locations import points_from_table
+from geomap.locations import check_unique_ids, points_from_table
 from geomap.travel.base import TravelTimes, check_points
 from geomap.travel.estimate import default_estimate
 
@@ -133,10 +133,14 @@ def read_time_table(
         long["minutes"] = pd.to_numeric(long["minutes"], errors="coerce")
     long = long.dropna(subset=["minutes"])
     long["minutes"] = long["minutes"].astype(float)
-    negative = long["minutes"] < 0
-    if negative.any():
+    impossible = ~(np.isfinite(long["minutes"]) & (long["minutes"] >= 0))
+    if impossible.any():
+        first = long[impossible].iloc[0]
         raise InputError(
-            "a travel time is negative", path=path, fix="Check the table's minutes column"
+            f"the journey {first['from_id']} → {first['to_id']} takes {first['minutes']:g} "
+            "minutes, which is not a travel time",
+            path=path,
+            fix="Give minutes from 0 up; leave the cell blank where there is no journey",
         )
     dup = long.duplicated(["from_id", "to_id"])
     if dup.any():
@@ -158,6 +162,7 @@ def read_sites(path: str | Path, *, id_column: str | None = None) -> gpd.GeoData
     if id_c is None:
         raise_missing(sites, "id", what="of site ids ('id' or 'code')")
     sites["id"] = sites[id_c].astype("string").str.strip()
+    check_unique_ids(sites, "id", what="table sites")
     return sites
 
 
@@ -254,6 +259,15 @@ class TableTravelTimes(TravelTimes):
         dist, idx = tree.query(np.column_stack([destinations.geometry.x, destinations.geometry.y]))
         km = dist / 1000.0
         near = km <= self.max_site_km
+        if len(near) and not near.any():
+            warnings.warn(
+                f"{self.times.attrs.get('geomap_source') or self.source}: none of the "
+                f"{len(near)} destinations is within {self.max_site_km:g} km of a site of the "
+                f"travel-time table (the nearest is {km.min():.1f} km away), so none has a "
+                "public-transport time from it. Check the sites file, or --max-site-km",
+                InputWarning,
+                stacklevel=2,
+            )
         walk = (
             self._walk.minutes_for_km(km)
             if hasattr(self._walk, "minutes_for_km")
