@@ -404,6 +404,20 @@ class PtChoice:
             shipped_pt_table,
         )
 
+        if self.gtfs is None:
+            given = [
+                o for o, v in (("--date", self.service_date), ("--arrive-by", self.arrive_by)) if v
+            ]
+            if given:
+                raise InputError(
+                    f"{' and '.join(given)} only apply to a GTFS timetable, and no --gtfs was given",
+                    fix="Give the timetable with --gtfs, or leave them out",
+                )
+        if self.pt_table is None and self.pt_sites is not None:
+            raise InputError(
+                "--pt-sites goes with --pt-table, and no --pt-table was given",
+                fix="Give the travel-time table with --pt-table, or leave --pt-sites out",
+            )
         if self.gtfs is not None:
             if self.pt_table is not None:
                 raise InputError("give either --gtfs or --pt-table, not both")

@@ -859,6 +859,8 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
                 f"cannot write {target}: folder {target.parent} does not exist. "
                 "Create it or choose another output path"
             )
+    for target in targets:
+        _remove_stale_temps(target)
     temps = tuple(t.with_name(f".{t.stem}.{uuid.uuid4().hex[:8]}.tmp{t.suffix}") for t in targets)
     try:
         yield temps
@@ -875,6 +877,20 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
         for tmp in temps:
             _remove(tmp)
         raise
+
+
+#: Age (seconds) after which a temporary file beside an output is a killed run's leftover.
+STALE_TEMP_SECONDS = 24 * 3600
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Remove temporary files a killed run left beside ``target`` (a day old or more)."""
+    pattern = f".{glob.escape(target.stem)}.????????.tmp{glob.escape(target.suffix)}"
+    now = dt.datetime.now().timestamp()
+    for stale in target.parent.glob(pattern):
+        with contextlib.suppress(OSError):
+            if now - stale.lstat().st_mtime > STALE_TEMP_SECONDS and stale.is_file():
+                stale.unlink()
 
 
 def _remove(path: Path) -> None:

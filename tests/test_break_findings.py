@@ -171,3 +171,31 @@ def test_written_tables_are_one_line_per_row(tmp_path, write):
     assert _invoke("providers", str(path), "--out", str(out)).exit_code == 0
     table = pd.read_csv(out, dtype=str)
     assert table["name"].tolist() == ["'=cmd|' /C calc'!A0"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--arrive-by", "07:00"), "--arrive-by only apply to a GTFS timetable"),
+        (("--date", "2020-01-01"), "--date only apply to a GTFS timetable"),
+        (("--pt-sites", "tests/fixtures/providers_small.csv"), "--pt-sites goes with --pt-table"),
+    ],
+)
+def test_public_transport_options_that_would_be_ignored(tmp_path, args, words):
+    result = _invoke("post16", *args, "--out", str(tmp_path / "p"))
+    assert result.exit_code == 1 and words in result.output
+
+
+def test_a_killed_runs_temporary_file_is_removed_by_the_next_write(tmp_path):
+    import os
+
+    from geomap.io import write_text
+
+    target = tmp_path / "t.csv"
+    stale = tmp_path / ".t.4c692170.tmp.csv"
+    stale.write_text("half")
+    os.utime(stale, (1, 1))
+    recent = tmp_path / ".t.0123abcd.tmp.csv"  # perhaps another run writing now
+    recent.write_text("busy")
+    write_text("new", target)
+    assert not stale.exists() and recent.exists() and target.read_text() == "new"
