@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import pandas as pd
 from geomap import __version__, settings
 from geomap.areas import group_lookup, load_areas, load_partnerships, provision_by_area
 from geomap.demand import children_by_band, load_population, origin_points
-from geomap.errors import InputError
+from geomap.errors import InputError, InputWarning
 from geomap.gaps import GapAnalysis, analyse_gaps, eligible_providers, summarise_coverage
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import access_map, offline_html, post16_map, providers_map, route_map
@@ -195,7 +196,26 @@ def analyse(
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
     include_independent: bool = False,
 ) -> GapAnalysis:
-    """Gap analysis of ``inputs`` for each travel source, summarised by every grouping."""
+    """Gap analysis of ``inputs`` for each travel source, summarised by every grouping.
+
+    Warns (:class:`~geomap.errors.InputWarning`) about thresholds given for a
+    mode or kind that is not analysed, which would otherwise be ignored.
+    """
+    kinds = tuple(kinds)
+    modes = {source.mode for source in travel}
+    unused = [
+        f"{mode}:{kind}"
+        for mode, values in (thresholds or {}).items()
+        for kind in values
+        if mode not in modes or kind not in kinds
+    ]
+    if unused:
+        warnings.warn(
+            f"threshold(s) {', '.join(unused)} not used: this run analyses "
+            f"{', '.join(sorted(modes))} for {', '.join(kinds)}",
+            InputWarning,
+            stacklevel=2,
+        )
     analysis = analyse_gaps(
         inputs.origins,
         inputs.providers,

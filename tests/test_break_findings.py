@@ -199,3 +199,17 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_write(tmp_path):
     recent.write_text("busy")
     write_text("new", target)
     assert not stale.exists() and recent.exists() and target.read_text() == "new"
+
+
+def test_a_threshold_for_a_mode_not_run_is_said_to_be_unused():
+    from geomap.report import analyse, load_inputs
+    from geomap.travel.estimate import default_estimate
+
+    inputs = load_inputs(providers_path="tests/fixtures/providers_small.csv")
+    with pytest.warns(errors.InputWarning, match="walk:primary not used"):
+        analyse(
+            inputs,
+            [default_estimate("car")],
+            kinds=["primary"],
+            thresholds={"walk": {"primary": 5.0}},
+        )
