@@ -803,28 +803,6 @@ def _check_not_an_input(
             )
 
 
-def ensure_output_dir(path: str | Path) -> Path:
-    """Create ``path`` if needed and check that files can be written in it.
-
-    Raises
-    ------
-    OutputError
-        If the folder cannot be created or written to.
-    """
-    path = Path(path)
-    _check_not_below_a_file(path, option="--out", folder=True)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".geomap-write-test-"):
-            pass
-    except OSError as err:
-        raise OutputError(
-            f"output folder {path} is not writable ({err.strerror or err}). "
-            "Choose another folder with --out, or fix its permissions"
-        ) from err
-    return path
-
-
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
