@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geomap.network import add_travel_times, load_graph
+from geomap.osm import add_travel_times, load_graph
 from geomap.travel.network import (
     CompiledNetwork,
     compile_arrays,

@@ -1252,7 +1252,7 @@ def fetch(
     """
     from geomap.areas import read_polygons
     from geomap.locations import county_boundary
-    from geomap.network import add_travel_times, fetch_graph, save_graph
+    from geomap.osm import add_travel_times, fetch_graph, save_graph
 
     polygon = None
     box = None
@@ -1300,7 +1300,7 @@ def build(file: Path, mode: str, out_path: Path) -> None:
       geomap network build herefordshire-latest.osm.pbf --mode drive --out herefordshire_drive.graphml
       geomap network build town.osm --mode walk --out town_walk.graphml
     """
-    from geomap.network import add_travel_times, load_graph, save_graph
+    from geomap.osm import add_travel_times, load_graph, save_graph
 
     graph = load_graph(file, mode=mode, progress=_echo_err)
     add_travel_times(graph, mode=mode)

@@ -121,6 +121,14 @@ class TimetableError(InputError):
     """A GTFS timetable lacks a file, has a value geomap cannot read, or runs nothing on the date."""
 
 
+class UnsupportedError(InputError, NotImplementedError):
+    """A travel-time source was asked for something it cannot do (isochrones from a table...)."""
+
+
+class StudyAreaError(InputError):
+    """A study-area file is malformed, or names a file or column that is not there."""
+
+
 class ArchiveError(InputError):
     """A zip archive is corrupt, encrypted, uses an unsupported compression, or expands too far."""
 
@@ -142,6 +150,13 @@ class GeomapWarning(UserWarning):
 
 class InputWarning(GeomapWarning):
     """An input was read, but some rows or values were odd (counted in the message)."""
+
+
+class TravelWarning(GeomapWarning):
+    """Journeys computed only approximately or not at all.
+
+    Points far from the network, origins with no journey, stops with impossible positions.
+    """
 
 
 class GeometryWarning(InputWarning):

@@ -123,7 +123,7 @@ def test_geomap_warnings_print_as_one_line(tmp_path):
 
 
 def test_an_unreadable_input_is_named_without_a_traceback(tmp_path, monkeypatch):
-    import geomap.network as network
+    import geomap.osm as network
 
     graph = tmp_path / "drive.graphml"
     graph.write_text("<graphml/>")

@@ -40,7 +40,7 @@ from geomap.locations import (
     postcode_lookup,
     read_points,
 )
-from geomap.network import fetch_graph
+from geomap.osm import fetch_graph
 from geomap.providers import load_providers
 
 ROOT = Path(__file__).parent.parent
@@ -302,7 +302,7 @@ def test_a_bad_shapely_boundary_is_refused(tmp_path):
 
 
 def test_an_unclosed_boundary_is_closed_and_asked_for(geojson):
-    from geomap.network import _query
+    from geomap.osm import _query
 
     path = geojson("boundary.geojson", polygon(SQUARE[:-1]))
     with pytest.warns(errors.GeometryWarning, match="closed a ring"):
@@ -349,7 +349,7 @@ def test_cli_fetch_with_a_bad_boundary_fails_cleanly(geojson, tmp_path, monkeypa
 
 
 def test_cli_fetch_closes_an_unclosed_boundary_then_asks_for_it(geojson, tmp_path, monkeypatch):
-    import geomap.network as network
+    import geomap.osm as network
     from geomap.cli import main
     from geomap.errors import NetworkDownloadError
 

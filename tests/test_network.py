@@ -1,4 +1,4 @@
-"""Loading, timing and saving networks (geomap.network), offline."""
+"""Loading, timing and saving networks (geomap.osm), offline."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from geomap.errors import (
     NetworkFileError,
     OutputError,
 )
-from geomap.network import (
+from geomap.osm import (
     add_travel_times,
     car_speeds,
     load_graph,

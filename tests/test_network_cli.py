@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from geomap.cli import main
-from geomap.network import cached_network
+from geomap.osm import cached_network
 
 pyrosm = pytest.importorskip("pyrosm")
 PBF = Path(pyrosm.__file__).parent / "data" / "test.osm.pbf"
@@ -179,7 +179,7 @@ def test_route_running_times_follow_the_road_network(tmp_path):
     import networkx as nx
     import shapely
 
-    from geomap.network import load_graph
+    from geomap.osm import load_graph
     from geomap.travel.sources import road_distance
 
     fixture = Path(__file__).parent / "fixtures" / "network" / "riverside.osm"

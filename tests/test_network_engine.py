@@ -21,7 +21,7 @@ import shapely
 
 from geomap import settings
 from geomap.errors import EmptyNetworkError, InputError, TravelTimeError
-from geomap.network import add_travel_times, load_graph, save_graph
+from geomap.osm import add_travel_times, load_graph, save_graph
 from geomap.travel.base import TIME_COLUMNS, TravelTimes
 from geomap.travel.network import (
     CompiledNetwork,

@@ -27,7 +27,7 @@ from geomap.errors import (
     NetworkDownloadError,
     NetworkTimeoutError,
 )
-from geomap.network import add_travel_times, fetch_graph, load_graph, network_info
+from geomap.osm import add_travel_times, fetch_graph, load_graph, network_info
 from geomap.travel.network import NetworkTravelTimes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "network"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geomap import settings
-from geomap.errors import CRSError, InputError
+from geomap.errors import CRSError, InputError, UnsupportedError
 
 #: Columns of every travel-time table.
 TIME_COLUMNS = ("from_id", "to_id", "minutes", "method")
@@ -33,17 +35,116 @@ def check_points(points: gpd.GeoDataFrame, *, what: str) -> None:
         raise InputError(f"{what} ids must be unique; '{dup}' repeats", column="id")
 
 
+@dataclass(frozen=True)
+class ScenarioTrips:
+    """Extra trips along one new route, to add to a source that can take them.
+
+    Parameters
+    ----------
+    name
+        The route's name, used in new trip and stop ids and in journey legs.
+    stops
+        The stops in order, at least two, as (lon, lat) in EPSG:4326.
+    departures
+        Departure times from the first stop, minutes after midnight of the
+        service day (may pass 24 hours).
+    running_minutes
+        Minutes between consecutive stops, one per hop.
+    days
+        Weekdays the route runs (``mon`` ... ``sun``).
+    """
+
+    name: str
+    stops: tuple[tuple[float, float], ...]
+    departures: tuple[float, ...]
+    running_minutes: tuple[float, ...]
+    days: frozenset[str]
+
+
 class TravelTimes(ABC):
     """A source of travel times from origins to destinations, in minutes.
 
-    Subclasses implement :meth:`matrix`; :meth:`nearest` defaults to the
-    minimum of the matrix and may be overridden by a faster method.
+    Subclasses implement :meth:`matrix` and :meth:`describe`; :meth:`nearest`
+    defaults to the minimum of the matrix and may be overridden by a faster
+    method. What else a source can do it declares: :attr:`draws_isochrones`
+    with :meth:`isochrones`, :attr:`takes_trips` with :meth:`with_trips`, and
+    :meth:`extent_lonlat` for the area it covers. Callers ask these, never the
+    source's type.
+
+    Every table :meth:`matrix` and :meth:`nearest` return carries, in
+    ``attrs["description"]``, the description of *that* result (with, e.g., the
+    snapping distances of its own points), which captions use; :meth:`describe`
+    is the source's description in general.
     """
 
     #: car, walk, bike or pt
     mode: str
     #: what the times are based on, for tables: ``estimate:car``, ``network:drive`` ...
     method: str
+    #: whether :meth:`isochrones` can draw the areas reachable within a time
+    draws_isochrones: bool = False
+    #: whether :meth:`with_trips` can add scenario trips and route them with existing services
+    takes_trips: bool = False
+
+    def isochrones(
+        self, sites: gpd.GeoDataFrame, *, minutes: Sequence[float]
+    ) -> gpd.GeoDataFrame:
+        """Areas from which each site is reachable within each limit.
+
+        Parameters
+        ----------
+        sites
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            Time limits.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``id``, ``minutes`` and the area, one row per site and limit.
+
+        Raises
+        ------
+        UnsupportedError
+            Unless :attr:`draws_isochrones`.
+        """
+        raise UnsupportedError(
+            f"{self.method} cannot draw isochrones",
+            fix="Use a network (--network) or the straight-line estimate",
+        )
+
+    def with_trips(self, trips: Sequence[ScenarioTrips]) -> TravelTimes:
+        """A new source with scenario trips added; this one is not changed.
+
+        Parameters
+        ----------
+        trips
+            Routes to add.
+
+        Returns
+        -------
+        TravelTimes
+            The source with the trips.
+
+        Raises
+        ------
+        UnsupportedError
+            Unless :attr:`takes_trips`.
+        """
+        raise UnsupportedError(
+            f"{self.method} cannot take new trips",
+            fix="Give a GTFS timetable (--gtfs) to route new trips with existing services",
+        )
+
+    def extent_lonlat(self) -> tuple[float, float, float, float] | None:
+        """Bounds (west, south, east, north) of the area the source covers, if it has one.
+
+        Returns
+        -------
+        tuple of float or None
+            ``None`` when the source covers anywhere (an estimate).
+        """
+        return None
 
     @abstractmethod
     def describe(self) -> str:

@@ -1,6 +1,6 @@
 """Travel times over an OpenStreetMap network, with a fast multi-source engine.
 
-A network (:mod:`geomap.network`) is compiled once into two sparse matrices of
+A network (:mod:`geomap.osm`) is compiled once into two sparse matrices of
 edge travel times in seconds, ``forward[u, v]`` and its transpose, built
 straight from the edge arrays and keeping the quickest of parallel edges, plus
 node coordinates in British National Grid and a k-d tree to snap points to
@@ -54,7 +54,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geomap import settings
 from geomap.errors import EmptyNetworkError, InputError, TravelTimeError
-from geomap.network import add_travel_times, load_graph, network_info, network_mode
+from geomap.osm import add_travel_times, load_graph, network_info, network_mode
 from geomap.travel.base import TravelTimes, check_points
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class CompiledNetwork:
     tree
         k-d tree over the node coordinates, for snapping.
     info
-        Where the network came from (:func:`geomap.network.network_info`).
+        Where the network came from (:func:`geomap.osm.network_info`).
     """
 
     forward: sparse.csr_array
@@ -211,7 +211,7 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     ----------
     graph
         A network whose edges have ``weight`` in seconds (see
-        :func:`geomap.network.add_travel_times`) and whose nodes have ``x`` and
+        :func:`geomap.osm.add_travel_times`) and whose nodes have ``x`` and
         ``y`` in ``graph.graph["crs"]`` (lon/lat when not given).
     weight
         The edge attribute holding travel time in seconds.
@@ -256,7 +256,7 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     if missing:
         raise TravelTimeError(
             f"{missing:,} network edges have no '{weight}'",
-            fix="Add travel times with geomap.network.add_travel_times",
+            fix="Add travel times with geomap.osm.add_travel_times",
         )
     u = np.array(tails, dtype=np.int64)
     v = np.array(heads, dtype=np.int64)
@@ -853,7 +853,7 @@ class NetworkTravelTimes(TravelTimes):
         access_kmh: float = settings.NETWORK_ACCESS_KMH,
         max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
     ) -> NetworkTravelTimes:
-        """Load a network file (see :func:`geomap.network.load_graph`) and time its edges.
+        """Load a network file (see :func:`geomap.osm.load_graph`) and time its edges.
 
         Edges keep the travel times saved with them unless ``speeds`` is given
         or they have none.

@@ -19,7 +19,7 @@ import shapely
 from geomap import settings
 from geomap.errors import InputError
 from geomap.locations import county_boundary
-from geomap.network import cached_network, load_graph, network_info
+from geomap.osm import cached_network, load_graph, network_info
 from geomap.travel.base import TravelTimes
 from geomap.travel.estimate import default_estimate
 from geomap.travel.network import (
