@@ -25,7 +25,7 @@ def main() -> None:
         out = Path(tmp) / "out"
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "geomap.cli", "report", "--quiet", "--out", str(out)],
+            [sys.executable, "-m", "geomap", "report", "--quiet", "--out", str(out)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -33,12 +33,11 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
 
+    import geomap
     from geomap.gaps import nearest_by_kind
-    from geomap.report import load_inputs
-    from geomap.travel.estimate import default_estimate
 
-    inputs = load_inputs()
-    car = default_estimate("car")
+    inputs = geomap.load_inputs(geomap.default_study_area())
+    car = geomap.default_estimate("car")
     start = time.perf_counter()
     for _ in range(20):
         nearest_by_kind(inputs.origins, inputs.providers, car)

@@ -17,14 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from geomap.gaps import eligible_providers
-from geomap.providers import load_providers
-from geomap.report import load_inputs
+import geomap
 
 
 def main() -> None:
-    inputs = load_inputs()
-    schools = eligible_providers(load_providers(), "secondary")
+    inputs = geomap.load_inputs(geomap.default_study_area())
+    schools = geomap.eligible_providers(inputs.providers, "secondary")
     schools = schools[schools["in_county"]]
     tree = cKDTree(np.column_stack([schools.geometry.x, schools.geometry.y]))
     wards = inputs.groups["ward"]

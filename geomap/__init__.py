@@ -1,5 +1,251 @@
-"""geomap: where education provision is, who can reach it, and where the gaps are."""
+"""geomap: where education provision is, who can reach it, and where the gaps are.
+
+The front door. Everything an analyst needs is importable from here::
+
+    import geomap
+
+    study = geomap.default_study_area()  # or geomap.load_study_area("my_council.toml")
+    result = geomap.run(study)
+    geomap.write_report(result, "out")
+
+Names are imported when first used, so ``import geomap`` stays quick and the
+command line starts fast.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("geomap")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+#: Public name → the module that defines it.
+_PUBLIC = {
+    # study areas and the pipeline
+    "StudyArea": "geomap.study_area",
+    "load_study_area": "geomap.study_area",
+    "default_study_area": "geomap.study_area",
+    "Inputs": "geomap.pipeline",
+    "Result": "geomap.pipeline",
+    "load_inputs": "geomap.pipeline",
+    "run": "geomap.pipeline",
+    "analyse": "geomap.pipeline",
+    "analyse_post16": "geomap.pipeline",
+    "choose_travel": "geomap.pipeline",
+    "choose_public_transport": "geomap.pipeline",
+    "study_boundary": "geomap.pipeline",
+    # providers, areas, demand
+    "load_providers": "geomap.providers",
+    "summarise_providers": "geomap.providers",
+    "offers": "geomap.providers",
+    "load_areas": "geomap.areas",
+    "load_partnerships": "geomap.areas",
+    "provision_by_area": "geomap.areas",
+    "load_population": "geomap.demand",
+    "children_by_band": "geomap.demand",
+    "read_points": "geomap.locations",
+    # travel
+    "TravelTimes": "geomap.travel",
+    "ScenarioTrips": "geomap.travel.base",
+    "StraightLineEstimate": "geomap.travel",
+    "NetworkTravelTimes": "geomap.travel",
+    "TableTravelTimes": "geomap.travel",
+    "TimetableTravelTimes": "geomap.travel",
+    "FastestOf": "geomap.travel",
+    "default_estimate": "geomap.travel",
+    "load_gtfs": "geomap.travel",
+    "travel_sources": "geomap.travel",
+    # analyses
+    "analyse_gaps": "geomap.gaps",
+    "eligible_providers": "geomap.gaps",
+    "GapAnalysis": "geomap.gaps",
+    "BarrierThresholds": "geomap.post16",
+    "Post16Analysis": "geomap.post16",
+    "post16_barriers": "geomap.post16",
+    "young_people": "geomap.post16",
+    "POST16_FLAGS": "geomap.post16",
+    "TimeOfDay": "geomap.clock",
+    "parse_time": "geomap.clock",
+    "load_scenario": "geomap.routes",
+    "evaluate_scenario": "geomap.routes",
+    # maps and writing
+    "providers_map": "geomap.maps",
+    "access_map": "geomap.maps",
+    "post16_map": "geomap.maps",
+    "route_map": "geomap.maps",
+    "isochrone_map": "geomap.maps",
+    "offline_html": "geomap.maps",
+    "report_maps": "geomap.report",
+    "kind_map": "geomap.report",
+    "post16_map_for": "geomap.report",
+    "write_report": "geomap.report",
+    "write_post16": "geomap.report",
+    "write_scenario": "geomap.report",
+    # errors and warnings
+    "GeomapError": "geomap.errors",
+    "InputError": "geomap.errors",
+    "StudyAreaError": "geomap.errors",
+    "UnsupportedError": "geomap.errors",
+    "OutputError": "geomap.errors",
+    "GeomapWarning": "geomap.errors",
+    "InputWarning": "geomap.errors",
+    "GeometryWarning": "geomap.errors",
+    "TravelWarning": "geomap.errors",
+    "OutputWarning": "geomap.errors",
+}
+
+__all__ = [
+    "POST16_FLAGS",
+    "BarrierThresholds",
+    "FastestOf",
+    "GapAnalysis",
+    "GeomapError",
+    "GeomapWarning",
+    "GeometryWarning",
+    "InputError",
+    "InputWarning",
+    "Inputs",
+    "NetworkTravelTimes",
+    "OutputError",
+    "OutputWarning",
+    "Post16Analysis",
+    "Result",
+    "ScenarioTrips",
+    "StraightLineEstimate",
+    "StudyArea",
+    "StudyAreaError",
+    "TableTravelTimes",
+    "TimeOfDay",
+    "TimetableTravelTimes",
+    "TravelTimes",
+    "TravelWarning",
+    "UnsupportedError",
+    "__version__",
+    "access_map",
+    "analyse",
+    "analyse_gaps",
+    "analyse_post16",
+    "children_by_band",
+    "choose_public_transport",
+    "choose_travel",
+    "default_estimate",
+    "default_study_area",
+    "eligible_providers",
+    "evaluate_scenario",
+    "isochrone_map",
+    "kind_map",
+    "load_areas",
+    "load_gtfs",
+    "load_inputs",
+    "load_partnerships",
+    "load_population",
+    "load_providers",
+    "load_scenario",
+    "load_study_area",
+    "offers",
+    "offline_html",
+    "parse_time",
+    "post16_barriers",
+    "post16_map",
+    "post16_map_for",
+    "providers_map",
+    "provision_by_area",
+    "read_points",
+    "report_maps",
+    "route_map",
+    "run",
+    "study_boundary",
+    "summarise_providers",
+    "travel_sources",
+    "write_post16",
+    "write_report",
+    "write_scenario",
+    "young_people",
+]
+
+if TYPE_CHECKING:
+    from geomap.areas import load_areas, load_partnerships, provision_by_area
+    from geomap.clock import TimeOfDay, parse_time
+    from geomap.demand import children_by_band, load_population
+    from geomap.errors import (
+        GeomapError,
+        GeomapWarning,
+        GeometryWarning,
+        InputError,
+        InputWarning,
+        OutputError,
+        OutputWarning,
+        StudyAreaError,
+        TravelWarning,
+        UnsupportedError,
+    )
+    from geomap.gaps import GapAnalysis, analyse_gaps, eligible_providers
+    from geomap.locations import read_points
+    from geomap.maps import (
+        access_map,
+        isochrone_map,
+        offline_html,
+        post16_map,
+        providers_map,
+        route_map,
+    )
+    from geomap.pipeline import (
+        Inputs,
+        Result,
+        analyse,
+        analyse_post16,
+        choose_public_transport,
+        choose_travel,
+        load_inputs,
+        run,
+        study_boundary,
+    )
+    from geomap.post16 import (
+        POST16_FLAGS,
+        BarrierThresholds,
+        Post16Analysis,
+        post16_barriers,
+        young_people,
+    )
+    from geomap.providers import load_providers, offers, summarise_providers
+    from geomap.report import (
+        kind_map,
+        post16_map_for,
+        report_maps,
+        write_post16,
+        write_report,
+        write_scenario,
+    )
+    from geomap.routes import evaluate_scenario, load_scenario
+    from geomap.study_area import StudyArea, default_study_area, load_study_area
+    from geomap.travel import (
+        FastestOf,
+        NetworkTravelTimes,
+        StraightLineEstimate,
+        TableTravelTimes,
+        TimetableTravelTimes,
+        TravelTimes,
+        default_estimate,
+        load_gtfs,
+        travel_sources,
+    )
+    from geomap.travel.base import ScenarioTrips
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geomap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, for tab completion."""
+    return sorted({*globals(), *_PUBLIC})

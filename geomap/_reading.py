@@ -158,6 +158,7 @@ class Encoding:
 
     @property
     def label(self) -> str:
+        """The encoding as messages name it (``"UTF-8"``, ``"Windows-1252"``)."""
         return ENCODING_LABELS[self.name]
 
 
@@ -173,7 +174,18 @@ class _Scan:
 
 
 def letter(position: int) -> str:
-    """Spreadsheet column letter of a 0-based column position (0 → A, 26 → AA)."""
+    """Spreadsheet column letter of a 0-based column position (0 → A, 26 → AA).
+
+    Parameters
+    ----------
+    position
+        The column's 0-based position.
+
+    Returns
+    -------
+    str
+        The letters a spreadsheet heads the column with.
+    """
     name = ""
     position += 1
     while position:
@@ -183,7 +195,22 @@ def letter(position: int) -> str:
 
 
 def binary_kind(head: bytes, path: Path) -> str | None:
-    """What a file that is not text is (``"a PNG image"``), or ``None`` if it may be text."""
+    """What a file that is not text is (``"a PNG image"``), or ``None`` if it may be text.
+
+    Parameters
+    ----------
+    head
+        The first bytes of the file.
+    path
+        The file, opened when it starts like a zip archive to tell a workbook
+        from other zips.
+
+    Returns
+    -------
+    str or None
+        What the file is, for a message ("an Excel workbook"); ``None`` if
+        its first bytes match no known binary format.
+    """
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             if magic.startswith(b"PK"):
@@ -211,11 +238,31 @@ def _zip_kind(path: Path) -> str | None:
 def detect_encoding(path: Path, head: bytes, *, what: str) -> Encoding:
     """Decide how the text file at ``path`` is encoded (see the module docstring).
 
+    Parameters
+    ----------
+    path
+        The text file; read through to check that all of it decodes.
+    head
+        The first bytes of the file.
+    what
+        What the file is meant to hold, for messages ("provider list").
+
+    Returns
+    -------
+    Encoding
+        The codec that decodes the whole file, and its name.
+
     Raises
     ------
     InputError
         If the file is not text, or is neither UTF-8, UTF-16 nor Windows-1252,
         naming the row of the first byte that cannot be decoded.
+
+    Warns
+    -----
+    InputWarning
+        When UTF-8 text looks decoded twice (a file opened as Windows-1252 and
+        saved again as UTF-8), naming the first place.
     """
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
@@ -351,8 +398,28 @@ def _scan(path: Path, codec: str, *, check_mojibake: bool) -> _Scan:
 def sniff_separator(sample: str, *, truncated: bool, path: Path, what: str) -> str:
     """The separator of a text table, from its header and first rows (see the module docstring).
 
-    ``truncated`` says that ``sample`` is the start of a longer file (its last
-    row may be cut).
+    Parameters
+    ----------
+    sample
+        The start of the file, decoded.
+    truncated
+        Whether ``sample`` is the start of a longer file (its last row may be cut).
+    path
+        The file, for messages.
+    what
+        What the file is meant to hold, for messages.
+
+    Returns
+    -------
+    str
+        One of :data:`SEPARATORS`; a comma when no separator splits the header
+        into two or more columns.
+
+    Raises
+    ------
+    InputError
+        If no separator splits the rows into the header's columns, or two
+        separators do so equally well.
     """
     end = -1
     for _ in range(SNIFF_ROWS + 20):
@@ -425,7 +492,36 @@ def _filled_width(record: list[str]) -> int:
 
 
 def read_text_table(path: Path, head: bytes, *, what: str) -> pd.DataFrame:
-    """Read a delimited text file as string columns (see the module docstring)."""
+    """Read a delimited text file as string columns (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        The text file.
+    head
+        Its first bytes, as :func:`geomap.io.read_table` read them.
+    what
+        What the file is meant to hold, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        String columns (blank cells missing), with the row numbers, encoding,
+        separator and columns whose decimal commas were converted in ``attrs``.
+
+    Raises
+    ------
+    InputError
+        If the file is not text, its encoding or separator cannot be told, or
+        its header does not fit its rows (see :func:`frame_from_rows`).
+
+    Warns
+    -----
+    InputWarning
+        When text looks decoded twice (see :func:`detect_encoding`), or when
+        every comma of a column could be a decimal comma or a thousands
+        separator (the values are left as they are).
+    """
     encoding = detect_encoding(path, head, what=what)
     sample_bytes = head if len(head) < HEAD_BYTES else head[: head.rfind(b"\n") + 1] or head
     sample = sample_bytes.decode(encoding.codec, errors="replace")
@@ -554,6 +650,29 @@ def frame_from_rows(raw: pd.DataFrame, *, path: Path, what: str) -> pd.DataFrame
 
     Checks the header (see the module docstring), drops blank rows and records
     the row numbers a user sees in ``attrs``.
+
+    Parameters
+    ----------
+    raw
+        Every row of the sheet as text (or missing), the header included.
+    path
+        The file, for messages.
+    what
+        What the file is meant to hold, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows under the header, named by it; ``attrs["geomap_first_row"]``
+        and, when blank rows were dropped, ``attrs["geomap_rows"]``.
+
+    Raises
+    ------
+    EmptyInputError
+        If every row is blank.
+    InputError
+        If a column with values has no name, two columns share a name, or the
+        first row holds only numbers (no header).
     """
     if len(raw) and raw.iloc[0].notna().any():
         h = 0
@@ -673,6 +792,31 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
     """Read one worksheet of an ``.xlsx``/``.xlsm`` workbook as text (see the module docstring).
 
     The archive must have been checked with :func:`geomap.io.check_zip` first.
+
+    Parameters
+    ----------
+    path
+        The workbook.
+    what
+        What the file is meant to hold, for messages.
+    sheet
+        The worksheet to read; the first visible one by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`frame_from_rows` returns, with ``attrs["geomap_sheet"]``
+        and ``attrs["geomap_sheets"]`` (the names of all worksheets).
+
+    Raises
+    ------
+    InputError
+        If defusedxml is missing, the workbook cannot be read, the sheet is
+        not there (or none is visible), or its header does not fit its rows.
+    ArchiveError
+        If the workbook is damaged, or its XML declares entities or a document type.
+    EmptyInputError
+        If the sheet is empty or holds only blank rows.
     """
     import openpyxl
 

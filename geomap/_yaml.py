@@ -114,13 +114,37 @@ YamlValue = YamlText | YamlMap | YamlList
 
 
 def line_of(value: object) -> int | None:
-    """The line (1-based) a value read by :func:`load_yaml` starts on, or ``None``."""
+    """The line (1-based) a value read by :func:`load_yaml` starts on, or ``None``.
+
+    Parameters
+    ----------
+    value
+        A mapping, list or text from :func:`load_yaml` (anything else has no line).
+
+    Returns
+    -------
+    int or None
+        The line, for messages; ``None`` for a value not read from a file.
+    """
     line = getattr(value, "line", None)
     return line if isinstance(line, int) else None
 
 
 def shown(text: str, *, limit: int = 60) -> str:
-    """``text`` quoted for a message, shortened, with control characters as code points."""
+    """``text`` quoted for a message, shortened, with control characters as code points.
+
+    Parameters
+    ----------
+    text
+        A value from a file, as it was written.
+    limit
+        The most characters shown; longer text is cut and ends with ``…``.
+
+    Returns
+    -------
+    str
+        The text in single quotes, each hidden character shown as ``<U+XXXX>``.
+    """
     text = _UNSHOWN.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"

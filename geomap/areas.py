@@ -35,7 +35,6 @@ import logging
 import re
 import warnings
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -63,23 +62,9 @@ from geomap.io import (
     source_of,
 )
 from geomap.locations import check_crs_plausible, check_unique_ids
-from geomap.locations import county_boundary as county_boundary  # the county is an area layer too
 from geomap.providers import offers
 
 logger = logging.getLogger(__name__)
-
-#: Shipped layers: name → (id column, name column, description).
-LAYERS = {
-    "lsoa11": ("LSOA11CD", "LSOA11NM", "Lower-layer super output areas (2011)"),
-    "lsoa21": ("lsoa21cd", "lsoa21nm", "Lower-layer super output areas (2021)"),
-    "ward": ("wd22cd", "wd22nm", "Electoral wards (2022)"),
-    "msoa11": ("MSOA11CD", "MSOA11NM", "Middle-layer super output areas (2011)"),
-    "msoa21": ("msoa21cd", "msoa21nm", "Middle-layer super output areas (2021)"),
-    "lad": ("lad24cd", "lad24nm", "Council areas (2024): Herefordshire and neighbours"),
-}
-
-#: Shipped layers that reach beyond the county on purpose (not checked against it).
-BEYOND_COUNTY = ("lad",)
 
 AREA_ID_ALIASES = ("area_id", "id", "code", "area_code")
 AREA_NAME_ALIASES = ("area_name", "name", "label")
@@ -105,27 +90,31 @@ _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
 def load_areas(
-    layer: str | Path = "lsoa11",
+    path: str | Path,
     *,
     id_column: str | None = None,
     name_column: str | None = None,
-    study_area: gpd.GeoSeries | gpd.GeoDataFrame | Literal["county"] | None = "county",
+    label: str | None = None,
+    study_area: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    study_name: str = "the study area",
 ) -> gpd.GeoDataFrame:
     """Load an area layer with ``area_id``, ``area_name`` and polygons in EPSG:27700.
 
     Parameters
     ----------
-    layer
-        A shipped layer name (``lsoa11``, ``lsoa21``, ``ward``, ``msoa11``,
-        ``msoa21``, ``lad``) or the path of a polygon file of your own.
+    path
+        A polygon file (GeoJSON, GeoPackage, shapefile...).
     id_column, name_column
-        Columns of a user file holding the id and the name; guessed from
-        common names (``id``, ``code``, ``name``) when not given.
+        Columns holding the id and the name; guessed from common names
+        (``id``, ``code``, ``name``) when not given.
+    label
+        What the areas are called in outputs (``ward``, ``LSOA 2011``); the
+        file's name by default.
     study_area
-        Areas lying mostly outside this polygon are named in a warning:
-        ``"county"`` (the default) is :func:`county_boundary`, except for the
-        shipped ``lad`` layer, which covers the county's neighbours on purpose;
+        Areas lying mostly outside this polygon are named in a warning;
         ``None`` checks nothing.
+    study_name
+        The study area's name, for that warning.
 
     Returns
     -------
@@ -135,6 +124,9 @@ def load_areas(
 
     Raises
     ------
+    InputError
+        If the file is not a polygon file or cannot be read, has no id column,
+        or gives two areas the same id (:class:`~geomap.errors.DuplicateIdError`).
     CRSError
         If the file has no CRS or its coordinates contradict it.
     GeometryError
@@ -147,48 +139,32 @@ def load_areas(
         When polygons were repaired, areas overlap, or areas lie mostly outside
         the study area.
     """
-    id_c: str | None
-    name_c: str | None
-    shipped = isinstance(layer, str) and layer in LAYERS
-    if isinstance(layer, str) and layer in LAYERS:
-        id_c, name_c, description = LAYERS[layer]
-        path: Path = settings.shipped(layer)
-        label = layer
-    else:
-        path = Path(layer)
-        id_c, name_c, description, label = id_column, name_column, path.name, path.stem
-        if path.suffix.lower() not in GEO_SUFFIXES:
-            raise InputError(
-                f"'{layer}' is neither a shipped area layer ({', '.join(LAYERS)}) "
-                "nor a polygon file",
-                fix="Give a layer name or a GeoJSON/GeoPackage/shapefile of polygons",
-            )
-    table = _read_polygon_file(path, what="area layer", id_column=id_c)
-    id_found = find_column(table, AREA_ID_ALIASES, explicit=id_c)
+    path = Path(path)
+    if path.suffix.lower() not in GEO_SUFFIXES:
+        raise InputError(
+            f"'{path}' is not a polygon file",
+            path=path,
+            fix="Give a GeoJSON/GeoPackage/shapefile of polygons",
+        )
+    table = _read_polygon_file(path, what="area layer", id_column=id_column)
+    id_found = find_column(table, AREA_ID_ALIASES, explicit=id_column)
     if id_found is None:
         raise_missing(
             table,
             "id",
             what="for the area id",
-            fix="Name it with --id-column (e.g. --id-column WD22CD)",
+            fix="Name it with --id-column (e.g. --id-column WD22CD), or 'code' in the study-area file",
         )
-    name_found = find_column(table, AREA_NAME_ALIASES, explicit=name_c) or id_found
+    name_found = find_column(table, AREA_NAME_ALIASES, explicit=name_column) or id_found
     table = validate_polygons(table, what="area layer", id_column=id_found)
     areas = table.to_crs(settings.MEASURE_CRS)
     areas.insert(0, "area_id", areas[id_found].astype("string").str.strip())
     areas.insert(1, "area_name", areas[name_found].astype("string").str.strip())
     check_unique_ids(areas, "area_id", what="area layer")
-    areas.attrs.update(table.attrs, layer=label, description=description)
+    areas.attrs.update(table.attrs, layer=label or path.stem, description=label or path.name)
     _warn_overlaps(areas)
-    if isinstance(study_area, str):
-        if study_area != "county":
-            raise InputError(
-                f"study_area must be 'county', a polygon layer or None, not {study_area!r}"
-            )
-        if not (shipped and layer in BEYOND_COUNTY):
-            _warn_outside(areas, county_boundary(), study_name=settings.COUNTY_NAME)
-    elif study_area is not None:
-        _warn_outside(areas, study_area, study_name="the study area")
+    if study_area is not None:
+        _warn_outside(areas, study_area, study_name=study_name)
     return areas
 
 
@@ -219,6 +195,12 @@ def read_polygons(
     ------
     InputError, CRSError, GeometryError
         Naming the file, the row and the column, as :func:`validate_polygons`.
+
+    Warns
+    -----
+    GeometryWarning
+        When polygons were repaired (rings closed, or made valid), as
+        :func:`validate_polygons` says.
     """
     table = _read_polygon_file(Path(path), what=what, id_column=id_column)
     return validate_polygons(table, what=what, id_column=_guess_id(table, id_column))
@@ -337,6 +319,12 @@ def validate_polygons(
         points, zero area, or is invalid in a way only a guess could repair
         (the message gives the reason and where, e.g. "Self-intersection at
         (350500.0, 240500.0)").
+
+    Warns
+    -----
+    GeometryWarning
+        When polygons were repaired (rings closed, or made valid with the same
+        area and parts), naming the first few rows and what was done.
     """
     path = source_of(layer)
     check_crs_plausible(layer, what=what)
@@ -475,7 +463,7 @@ def _repair(geom: shapely.Geometry, *, geographic: bool) -> tuple[shapely.Geomet
 
 def _reason(geom: shapely.Geometry, *, geographic: bool) -> str:
     """GEOS's reason a geometry is invalid, e.g. ``Self-intersection at (350500.0, 240500.0)``."""
-    text = explain_validity(geom)
+    text: str = explain_validity(geom)
     found = re.fullmatch(r"(.*?)\s*\[(\S+) (\S+)\]", text)
     if found is None:
         return text
@@ -486,6 +474,14 @@ def _reason(geom: shapely.Geometry, *, geographic: bool) -> str:
 
 def overlapping_areas(areas: gpd.GeoDataFrame, *, min_share: float = OVERLAP_SHARE) -> pd.DataFrame:
     """Pairs of areas that overlap by more than ``min_share`` of the smaller one's area.
+
+    Parameters
+    ----------
+    areas
+        An area layer with ``area_id`` (any CRS; measured in EPSG:27700 if it
+        is not projected).
+    min_share
+        Smallest overlap worth reporting, as a fraction of the smaller area.
 
     Returns
     -------
@@ -563,7 +559,21 @@ def _warn_overlaps(areas: gpd.GeoDataFrame) -> None:
 def share_inside(
     areas: gpd.GeoDataFrame, study_area: gpd.GeoSeries | gpd.GeoDataFrame
 ) -> pd.Series:
-    """Fraction of each area's area inside ``study_area``, indexed like ``areas``."""
+    """Fraction of each area's area inside ``study_area``.
+
+    Parameters
+    ----------
+    areas
+        An area layer (polygons).
+    study_area
+        The study area's boundary; converted to the CRS of ``areas`` if needed.
+
+    Returns
+    -------
+    pandas.Series
+        ``share_inside``, from 0 (wholly outside) to 1 (wholly inside),
+        indexed like ``areas``.
+    """
     region = study_area.to_crs(areas.crs) if study_area.crs != areas.crs else study_area
     shape = shapely.union_all(np.asarray(region.geometry.array, dtype=object))
     shapely.prepare(shape)
@@ -608,7 +618,20 @@ def _warn_outside(
 def check_same_crs(
     a: gpd.GeoDataFrame | gpd.GeoSeries, b: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str
 ) -> None:
-    """Raise :class:`CRSError` naming both CRSs if ``a`` and ``b`` differ."""
+    """Raise :class:`CRSError` naming both CRSs if ``a`` and ``b`` differ.
+
+    Parameters
+    ----------
+    a, b
+        The two layers about to be compared or joined.
+    what
+        What is being done with them, for the message ("joining providers to areas").
+
+    Raises
+    ------
+    CRSError
+        If either layer has no CRS, or the two CRSs differ.
+    """
     if a.crs is None or b.crs is None:
         raise CRSError(f"{what}: a layer has no CRS ({a.crs} vs {b.crs})", fix="Set a CRS on both")
     if a.crs != b.crs:
@@ -625,6 +648,30 @@ def assign_to_areas(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Ser
     A point inside two overlapping areas is put in the smaller of them (the
     more specific one), and such points are named in a
     :class:`~geomap.errors.GeometryWarning`.
+
+    Parameters
+    ----------
+    points
+        Points (providers, postcodes) in the same CRS as ``areas``; named in
+        warnings by their ``id`` column if they have one.
+    areas
+        An area layer with ``area_id``.
+
+    Returns
+    -------
+    pandas.Series
+        ``area_id`` per point, indexed like ``points``; missing for a point in
+        no area.
+
+    Raises
+    ------
+    CRSError
+        If the two layers are not in the same CRS.
+
+    Warns
+    -----
+    GeometryWarning
+        When points lie in more than one area because the areas overlap.
     """
     check_same_crs(points, areas, what="assigning points to areas")
     geoms = np.asarray(areas.geometry.array, dtype=object)
@@ -656,7 +703,10 @@ def assign_to_areas(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Ser
             GeometryWarning,
             stacklevel=2,
         )
-    return pd.Series(values, index=points.index, name="area_id", dtype=areas["area_id"].dtype)
+    assigned: pd.Series = pd.Series(
+        values, index=points.index, name="area_id", dtype=areas["area_id"].dtype
+    )
+    return assigned
 
 
 def _point_label(points: pd.DataFrame, pos: int) -> str:
@@ -683,10 +733,31 @@ def group_lookup(
     two hold the same). Such units are named in a
     :class:`~geomap.errors.GeometryWarning`.
 
+    Parameters
+    ----------
+    units
+        The small areas to place, with ``area_id``.
+    groups
+        The larger areas they are placed in, with ``area_id`` (and
+        ``area_name`` for messages), in the same CRS as ``units``.
+    points
+        One point per unit, aligned with ``units`` (the origin points of
+        :mod:`geomap.demand`, say); each unit's representative point if not given.
+
     Returns
     -------
     pandas.Series
         Indexed by the units' ``area_id``, holding the group's ``area_id``.
+
+    Raises
+    ------
+    CRSError
+        If the two layers are not in the same CRS.
+
+    Warns
+    -----
+    GeometryWarning
+        When units fall in more than one group (the groups overlap), or in none.
     """
     check_same_crs(units, groups, what="grouping areas")
     anchor = points if points is not None else units.geometry.representative_point()
@@ -723,7 +794,8 @@ def group_lookup(
     def shares_of(u: np.ndarray, g: np.ndarray) -> np.ndarray:
         area = shapely.area(unit_geoms[u])
         inside = shapely.area(shapely.intersection(unit_geoms[u], group_geoms[g]))
-        return np.divide(inside, area, out=np.zeros_like(inside), where=area > 0)
+        share: np.ndarray = np.divide(inside, area, out=np.zeros_like(inside), where=area > 0)
+        return share
 
     u, g = tree.query(np.asarray(anchor.to_numpy(), dtype=object), predicate="within")
     hits = np.bincount(u, minlength=n)
@@ -792,7 +864,7 @@ def group_lookup(
 def load_partnerships(
     path: str | Path,
     *,
-    base: str | gpd.GeoDataFrame = "ward",
+    base: str | Path | gpd.GeoDataFrame,
     sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Dissolve a partnership definition (area code → partnership name) into polygons.
@@ -804,7 +876,7 @@ def load_partnerships(
         ``ward_code``, ``lsoa_code``, ``area_id``) and a column of partnership
         names (``partnership``, ``name``).
     base
-        The areas the codes refer to: a shipped layer name or a loaded layer.
+        The areas the codes refer to: a loaded layer, or the path of a polygon file.
     sheet
         The worksheet to read, if ``path`` is a workbook (the first by default).
 
@@ -826,7 +898,7 @@ def load_partnerships(
     InputWarning
         When base areas are in no partnership, naming the first few.
     """
-    areas = load_areas(base) if isinstance(base, str) else base
+    areas = base if isinstance(base, gpd.GeoDataFrame) else load_areas(base)
     table = read_table(path, what="partnership definition", sheet=sheet)
     code_c = find_column(
         table,
@@ -934,11 +1006,38 @@ def provision_by_area(
     travel-time nearest providers come from :mod:`geomap.gaps`. Like the gap
     analysis, independent schools are left out unless ``include_independent``.
 
+    Parameters
+    ----------
+    providers
+        Providers as :func:`geomap.providers.load_providers` gives them, in the
+        same CRS as ``areas``.
+    areas
+        An area layer with ``area_id`` and ``area_name``.
+    origins
+        Where distances are measured from in each area, aligned with
+        ``areas``; each area's representative point if not given.
+    kinds
+        The kinds of provision to count, each as in :func:`geomap.providers.offers`.
+    include_independent
+        Count independent schools too.
+
     Returns
     -------
     pandas.DataFrame
         ``area_id``, ``area_name``, then for each kind ``count_<kind>``,
         ``nearest_<kind>_id``, ``nearest_<kind>_name`` and ``nearest_<kind>_km``.
+
+    Raises
+    ------
+    CRSError
+        If providers and areas are not in the same CRS.
+    UnknownKindError
+        If ``kinds`` holds a kind geomap does not know.
+
+    Warns
+    -----
+    GeometryWarning
+        When providers lie in more than one area because the areas overlap.
     """
     check_same_crs(providers, areas, what="joining providers to areas")
     where = assign_to_areas(providers, areas)

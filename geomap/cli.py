@@ -29,8 +29,10 @@ from geomap import __version__, settings
 from geomap.errors import GeomapError, GeomapWarning, InputError
 
 if TYPE_CHECKING:
+    from geomap.clock import TimeOfDay
+    from geomap.pipeline import Inputs
     from geomap.post16 import BarrierThresholds
-    from geomap.report import Inputs
+    from geomap.study_area import StudyArea
     from geomap.travel.base import TravelTimes
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +68,10 @@ def _friendly(func: F) -> F:
             return func(*args, **kwargs)
         except GeomapError as err:
             raise click.ClickException(_printable(str(err))) from err
+        except GeomapWarning as err:  # a warning the caller turned into an error (-W error::...)
+            raise click.ClickException(
+                f"{_printable(str(err))} ({type(err).__name__}, which this run treats as an error)"
+            ) from err
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -104,6 +110,8 @@ def _paths_in(value: Any) -> Iterator[Path]:
     elif isinstance(value, tuple | list):
         for item in value:
             yield from _paths_in(item)
+    elif isinstance(value, InputChoice):
+        yield from value.files()
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for item in dataclasses.fields(value):
             yield from _paths_in(getattr(value, item.name))
@@ -153,7 +161,7 @@ def _writes(
     return decorate
 
 
-class _Finite(click.ParamType):
+class _Finite(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
     """A finite number above (or from) a lower bound: ``nan`` and ``inf`` are refused."""
 
     name = "number"
@@ -191,6 +199,37 @@ class _Finite(click.ParamType):
 MINUTES = _Finite(0.0, maximum=24 * 60)
 
 
+def _apply_warning_options(options: Sequence[str]) -> None:
+    """Apply ``-W``/``PYTHONWARNINGS`` options that name geomap's warnings.
+
+    Python reads ``-W error::geomap.GeomapWarning`` before the installed
+    package can be imported, ignores it and says so; geomap applies such
+    options itself, so the run treats its warnings as asked.
+    """
+    import geomap.errors
+
+    actions = {"default", "error", "ignore", "always", "module", "once"}
+    for option in options:
+        parts = [p.strip() for p in option.split(":")]
+        parts += [""] * (5 - len(parts))
+        action, message, category, module, lineno = parts[:5]
+        if not category.startswith("geomap.") or action not in actions:
+            continue
+        found = getattr(geomap.errors, category.rsplit(".", 1)[1], None)
+        if isinstance(found, type) and issubclass(found, Warning):
+            warnings.filterwarnings(
+                action,  # type: ignore[arg-type]
+                message,
+                found,
+                module,
+                int(lineno) if lineno.isdigit() else 0,
+            )
+
+
+#: Warnings already printed in this run.
+_SHOWN: set[str] = set()
+
+
 def _show_warning(
     message: Warning | str,
     category: type[Warning],
@@ -199,9 +238,12 @@ def _show_warning(
     file: Any = None,
     line: str | None = None,
 ) -> None:
-    """Print geomap's warnings as one plain line on stderr; others as Python does."""
+    """Print geomap's warnings as one plain line on stderr, each once; others as Python does."""
     if issubclass(category, GeomapWarning):
-        click.echo(f"Warning: {message}", err=True)
+        text = f"Warning: {_printable(str(message))}"
+        if text not in _SHOWN:
+            _SHOWN.add(text)
+            click.echo(text, err=True)
     else:
         click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)
 
@@ -229,19 +271,37 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _travel(modes: Sequence[str], networks: Sequence[Path] = ()) -> list[TravelTimes]:
-    """A travel-time source per mode: a network given or cached, else the estimate (said on stderr)."""
-    from geomap.travel.sources import travel_sources
+def _travel(
+    modes: Sequence[str], networks: Sequence[Path] = (), *, study: StudyArea
+) -> list[TravelTimes]:
+    """A travel-time source per mode: a network given, or cached (``--network auto``), else the estimate.
 
+    Which source each mode uses is said on stderr.
+    """
+    from geomap.pipeline import choose_travel
+
+    auto = [p for p in networks if str(p) == "auto"]
+    files = [p for p in networks if str(p) != "auto"]
     notes: list[str] = []
-    sources = travel_sources(modes, networks=networks, notes=notes)
+    sources = choose_travel(
+        study, modes, networks=files, use_cache=True if auto else None, notes=notes
+    )
     for note in notes:
         _echo_err(note)
     return sources
 
 
-def _hhmm(minutes: float) -> str:
-    return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+def _parse_arrive_by(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> TimeOfDay | None:
+    from geomap.clock import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value, column="--arrive-by", with_seconds=False)
+    except InputError as err:
+        raise click.BadParameter(str(err)) from err
 
 
 def _parse_thresholds(
@@ -264,30 +324,56 @@ def _parse_thresholds(
 
 @dataclass(frozen=True)
 class InputChoice:
-    """Which providers, early-years list and partnerships to analyse."""
+    """The study area, and which providers, early-years list and partnerships to analyse."""
 
+    study_area: Path | None = None
     providers_path: Path | None = None
     early_years_path: Path | None = None
     partnerships_path: Path | None = None
-    partnership_base: str = "ward"
+    partnership_base: str | None = None
     include_independent: bool = False
     sheet: str | None = None
 
-    def load(self) -> Inputs:
-        """Load and validate the inputs (see :func:`geomap.report.load_inputs`)."""
-        from geomap.report import load_inputs
+    def study(self) -> StudyArea:
+        """The study area (``--study-area``, else the default), with the user's files in place of its own."""
+        from geomap.study_area import default_study_area, load_study_area
 
+        study = (
+            load_study_area(self.study_area)
+            if self.study_area is not None
+            else default_study_area()
+        )
         paths = (self.providers_path, self.early_years_path, self.partnerships_path)
         sheets = _sheets(self.sheet, *paths)
-        return load_inputs(
-            providers_path=self.providers_path,
-            early_years_path=self.early_years_path,
-            partnerships_path=self.partnerships_path,
-            partnership_base=self.partnership_base,
+        return study.with_inputs(
+            providers=self.providers_path,
             providers_sheet=sheets[0],
+            early_years=self.early_years_path,
             early_years_sheet=sheets[1],
+            partnerships=self.partnerships_path,
+            partnership_base=self.partnership_base,
             partnerships_sheet=sheets[2],
         )
+
+    def files(self) -> list[Path]:
+        """Every file these inputs read: the study-area file, what it names, and the options."""
+        given = [
+            p
+            for p in (
+                self.study_area,
+                self.providers_path,
+                self.early_years_path,
+                self.partnerships_path,
+            )
+            if p is not None
+        ]
+        return [*given, *self.study().files()]
+
+    def load(self) -> Inputs:
+        """Load and check the inputs (see :func:`geomap.pipeline.load_inputs`)."""
+        from geomap.pipeline import load_inputs
+
+        return load_inputs(self.study())
 
 
 def _sheets(sheet: str | None, *paths: Path | None) -> list[str | None]:
@@ -319,14 +405,22 @@ sheet_option = click.option(
 )
 
 
+study_area_option = click.option(
+    "--study-area",
+    type=PATH,
+    help="Study-area file (TOML) describing the council's boundary, areas, population, "
+    "providers and travel sources; the shipped one by default (or $GEOMAP_STUDY_AREA).",
+)
+
 input_options = _bundle(
     [
+        study_area_option,
         click.option(
             "--providers",
             "providers_path",
             type=PATH,
             help="Provider list (CSV, Excel, GeoJSON, GeoPackage; a GIAS download as it comes) "
-            "instead of the shipped register.",
+            "instead of the study area's.",
         ),
         click.option(
             "--early-years",
@@ -343,10 +437,9 @@ input_options = _bundle(
         ),
         click.option(
             "--partnership-base",
-            type=click.Choice(["ward", "lsoa21", "lsoa11", "msoa11", "msoa21"]),
-            default="ward",
-            show_default=True,
-            help="Layer the partnership codes refer to.",
+            metavar="LAYER",
+            help="Layer of the study area the partnership codes refer to: 'areas' or a layer "
+            "the study-area file names (e.g. ward, lsoa21, msoa11); its first summary layer by default.",
         ),
         click.option(
             "--include-independent",
@@ -374,7 +467,8 @@ network_option = click.option(
     multiple=True,
     type=PATH,
     help="Network to route on (GraphML from `geomap network build/fetch`, or .osm/.osm.pbf); "
-    "repeat for several modes. Default: a cached network covering the county, else the straight-line estimate.",
+    "repeat for several modes; 'auto' uses a network cached by `geomap network fetch` that covers "
+    "the study area. Default: the study area's networks, else the straight-line estimate.",
 )
 
 online_tiles_option = click.option(
@@ -384,7 +478,7 @@ online_tiles_option = click.option(
 
 @dataclass(frozen=True)
 class PtChoice:
-    """Where public-transport times come from: a GTFS timetable, a routed table, or the shipped r5r table."""
+    """Where public-transport times come from: a GTFS timetable, a routed table, or the study area's."""
 
     pt_table: Path | None = None
     pt_sites: Path | None = None
@@ -392,17 +486,17 @@ class PtChoice:
     max_site_km: float = 1.5
     gtfs: Path | None = None
     service_date: str | None = None
-    arrive_by: str | None = None
+    arrive_by: TimeOfDay | None = None
 
-    def source(self, *, arrive_by: str | None = None) -> TravelTimes:
-        """The public-transport source; ``arrive_by`` is the deadline when none was given."""
+    def source(self, study: StudyArea, *, arrive_by: TimeOfDay | None = None) -> TravelTimes:
+        """The public-transport source; ``arrive_by`` is the deadline when none was given.
+
+        Without ``--gtfs`` or ``--pt-table``, the study area's own source; an
+        error if it has none.
+        """
+        from geomap.pipeline import choose_public_transport
         from geomap.travel.gtfs import TimetableTravelTimes, load_gtfs
-        from geomap.travel.tables import (
-            TableTravelTimes,
-            read_sites,
-            read_time_table,
-            shipped_pt_table,
-        )
+        from geomap.travel.tables import TableTravelTimes
 
         if self.gtfs is None:
             given = [
@@ -428,19 +522,29 @@ class PtChoice:
                 )
             timetable = load_gtfs(self.gtfs, date=self.service_date)
             return TimetableTravelTimes(
-                timetable, arrive_by=self.arrive_by or arrive_by or settings.PT_ARRIVE_BY
+                timetable,
+                arrive_by=next(
+                    t for t in (self.arrive_by, arrive_by, settings.PT_ARRIVE_BY) if t is not None
+                ),
             )
         if self.pt_table is None:
-            shipped = shipped_pt_table()
-            shipped.max_site_km = self.max_site_km
-            return shipped
+            own = choose_public_transport(study, max_site_km=self.max_site_km)
+            if own is None:
+                raise InputError(
+                    f"{study.name} has no public-transport times, and neither --gtfs nor "
+                    "--pt-table was given",
+                    path=study.path,
+                    fix="Give a timetable with --gtfs and --date, or a routed table with --pt-table "
+                    "and --pt-sites (or add [public_transport] to the study-area file)",
+                )
+            return own
         if self.pt_sites is None:
             raise InputError(
                 "--pt-table needs --pt-sites", fix="Give the table's site locations (id + location)"
             )
-        return TableTravelTimes(
-            times=read_time_table(self.pt_table),
-            sites=read_sites(self.pt_sites),
+        return TableTravelTimes.from_files(
+            self.pt_table,
+            self.pt_sites,
             source=self.pt_table.name,
             name=self.pt_name,
             max_site_km=self.max_site_km,
@@ -484,6 +588,7 @@ pt_options = _bundle(
         ),
         click.option(
             "--arrive-by",
+            callback=_parse_arrive_by,
             help="GTFS journeys arrive by this time (HH:MM); 09:00, or the scenario's arrive_by.",
         ),
     ],
@@ -541,6 +646,8 @@ def main(verbose: int) -> None:
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     warnings.showwarning = _show_warning
+    _SHOWN.clear()
+    _apply_warning_options(sys.warnoptions)
 
 
 @main.command()
@@ -583,21 +690,23 @@ def report(
       geomap report --out out --partnerships examples/high_school_localities_example.csv
       geomap report --out out --early-years my_nurseries.csv --threshold walk:primary=30
       geomap report --out out --network drive.graphml --network walk.graphml
+      geomap report --study-area shropshire.toml --out out/shropshire
     """
-    from geomap.report import build_report, write_report
+    from geomap.pipeline import run
+    from geomap.report import write_report
 
     progress = None if quiet else _echo_err
     if progress:
-        progress("[1/6] loading providers, areas, population and origins")
-    result = build_report(
-        inputs.load(),
-        travel=_travel(modes, networks),
+        progress("[1/5] loading providers, areas, population and origins")
+    loaded = inputs.load()
+    result = run(
+        loaded,
+        travel=_travel(modes, networks, study=loaded.study),
         thresholds=thresholds,
         include_independent=inputs.include_independent,
-        online_tiles=online_tiles,
         progress=progress,
     )
-    files = write_report(result, out_dir, progress=progress)
+    files = write_report(result, out_dir, online_tiles=online_tiles, progress=progress)
     click.echo(f"Wrote {len(files)} files to {out_dir}; open {out_dir / 'index.html'}")
     for note in result.notes:
         click.echo(f"- {note}")
@@ -613,8 +722,9 @@ def report(
 @click.option(
     "--postcodes",
     type=PATH,
-    help="Postcode lookup CSV (postcode, easting, northing) instead of the shipped one.",
+    help="Postcode lookup CSV (postcode, easting, northing) instead of the study area's.",
 )
+@study_area_option
 @click.option(
     "--out", "out_path", type=PATH, help="Write the normalised list (.csv, .geojson or .gpkg)."
 )
@@ -627,8 +737,9 @@ def providers(
     postcodes: Path | None,
     out_path: Path | None,
     sheet: str | None,
+    study_area: Path | None,
 ) -> None:
-    """Load, validate and summarise a provider list (the shipped register by default).
+    """Load, validate and summarise a provider list (the study area's by default).
 
     FILE is a table (CSV or other text in any common encoding and separator,
     or an Excel workbook), GeoJSON or GeoPackage with id, name, kind and a
@@ -644,15 +755,19 @@ def providers(
       geomap providers settings.xlsx --sheet Nurseries --kind early_years
     """
     from geomap.io import write_csv, write_vector
+    from geomap.pipeline import study_boundary
     from geomap.providers import load_providers, summarise_providers
     from geomap.report import provider_output
 
+    study = InputChoice(study_area=study_area).study()
     loaded = load_providers(
-        file,
+        file if file is not None else study.providers.path,
         kind=kind,
         include_closed=include_closed,
-        postcodes=postcodes,
-        sheet=_sheets(sheet, file)[0],
+        postcodes=postcodes if postcodes is not None else study.postcodes,
+        boundary=study_boundary(study),
+        sheet=_sheets(sheet, file)[0] if file is not None else study.providers.sheet,
+        columns=None if file is not None else study.providers.columns,
     )
     click.echo(f"{loaded.attrs['source']}: {len(loaded)} providers")
     click.echo(summarise_providers(loaded).to_string(index=False))
@@ -660,11 +775,12 @@ def providers(
     if closed:
         click.echo(f"{closed} closed providers excluded (use --include-closed to keep them).")
     click.echo(
-        f"{loaded.attrs.get('outside_county', 0)} providers lie outside Herefordshire; "
+        f"{loaded.attrs.get('outside_county', 0)} providers lie outside {study.name}; "
         "they are kept (families cross the border) and flagged in_county=False."
     )
-    if loaded["offers_early_years"].any() and kind is None and file is None:
-        click.echo(settings.EARLY_YEARS_NOTE)
+    note = study.providers.early_years_note
+    if loaded["offers_early_years"].any() and kind is None and file is None and note:
+        click.echo(note)
     if out_path is not None:
         out = provider_output(loaded)
         suffix = out_path.suffix.lower()
@@ -698,7 +814,7 @@ def providers(
     type=click.Choice(["car", "walk", "bike", "pt"]),
     default="car",
     show_default=True,
-    help="Travel mode; pt is public transport (the shipped r5r table, or --gtfs/--pt-table).",
+    help="Travel mode; pt is public transport (the study area's, or --gtfs/--pt-table).",
 )
 @click.option("--nearest", is_flag=True, help="Only the nearest destination for each origin.")
 @click.option(
@@ -707,6 +823,7 @@ def providers(
 @network_option
 @pt_options
 @sheet_option
+@study_area_option
 @_writes(files={"out_path": (".csv",)})
 def times(
     origins_path: Path,
@@ -717,13 +834,14 @@ def times(
     networks: tuple[Path, ...],
     pt: PtChoice,
     sheet: str | None,
+    study_area: Path | None,
 ) -> None:
     """Travel times from every origin to every destination.
 
     Points may give lon/lat, easting/northing or a postcode, and need an id.
     Public transport (--mode pt) takes a GTFS timetable (--gtfs, --date,
-    --arrive-by) or a routed table (--pt-table, --pt-sites); the shipped r5r
-    table to Herefordshire's NHS sites otherwise.
+    --arrive-by) or a routed table (--pt-table, --pt-sites); the study area's
+    own public-transport times otherwise.
 
     \b
     Examples:
@@ -733,22 +851,34 @@ def times(
     """
     from geomap.io import write_csv
     from geomap.locations import read_points
+    from geomap.travel import description_of
 
-    source = pt.source() if mode == "pt" else _travel([mode], networks)[0]
-    # points may lie anywhere in Great Britain, or within the network routed on
-    network = getattr(source, "network", None)
-    extent = network.extent_lonlat() if network is not None else None
+    study = InputChoice(study_area=study_area).study()
+    source = pt.source(study) if mode == "pt" else _travel([mode], networks, study=study)[0]
+    # points may lie anywhere in Great Britain, or within the area the source covers
+    extent = source.extent_lonlat()
     sheets = _sheets(sheet, origins_path, destinations_path)
-    origins = read_points(origins_path, what="origins", also_within=extent, sheet=sheets[0])
+    origins = read_points(
+        origins_path,
+        what="origins",
+        postcodes=study.postcodes,
+        also_within=extent,
+        sheet=sheets[0],
+    )
     destinations = read_points(
-        destinations_path, what="destinations", also_within=extent, sheet=sheets[1]
+        destinations_path,
+        what="destinations",
+        postcodes=study.postcodes,
+        also_within=extent,
+        sheet=sheets[1],
     )
     table = (
         source.nearest(origins, destinations) if nearest else source.matrix(origins, destinations)
     )
+    description = description_of(table, source)
     write_csv(table, out_path)
     click.echo(f"Wrote {len(table):,} travel times to {out_path}")
-    click.echo(source.describe())
+    click.echo(description)
 
 
 @main.command()
@@ -800,11 +930,12 @@ def gaps(
       geomap gaps --out gaps.csv --summary-out wards.csv
     """
     from geomap.io import atomic_paths, write_csv
-    from geomap.report import analyse
+    from geomap.pipeline import analyse
 
+    loaded = inputs.load()
     analysis = analyse(
-        inputs.load(),
-        _travel(modes, networks),
+        loaded,
+        _travel(modes, networks, study=loaded.study),
         kinds=kinds or settings.ANALYSIS_KINDS,
         thresholds=thresholds,
         include_independent=inputs.include_independent,
@@ -873,7 +1004,8 @@ def map_command(
     """
     from geomap.io import write_text
     from geomap.maps import offline_html, providers_map
-    from geomap.report import analyse, caption_for, kind_map
+    from geomap.pipeline import analyse
+    from geomap.report import caption_for, kind_map
 
     loaded = inputs.load()
     independent = inputs.include_independent
@@ -889,7 +1021,7 @@ def map_command(
     else:
         analysis = analyse(
             loaded,
-            _travel([mode], networks),
+            _travel([mode], networks, study=loaded.study),
             kinds=[kind],
             thresholds=thresholds,
             include_independent=independent,
@@ -935,7 +1067,7 @@ def post16(
     For every area: car and public-transport time to the nearest post-16
     provider, which one, the ratio, the 16-18 population and barrier flags,
     aggregated to wards (and partnerships) and ranked by young people affected.
-    Public-transport times come from the shipped r5r table by default.
+    Public-transport times come from the study area by default.
 
     \b
     Examples:
@@ -944,14 +1076,15 @@ def post16(
       geomap post16 --pt-table r5r_times.csv --pt-sites sites.geojson --pt-name r5r-2025
       geomap post16 --gtfs england_gtfs.zip --date 2026-11-25 --arrive-by 09:00
     """
+    from geomap.pipeline import analyse_post16
     from geomap.post16 import FLAGS
-    from geomap.report import analyse_post16, post16_map_for, write_post16
+    from geomap.report import post16_map_for, write_post16
 
     loaded = inputs.load()
     analysis = analyse_post16(
         loaded,
-        car=_travel(["car"], networks)[0],
-        pt=pt.source(),
+        car=_travel(["car"], networks, study=loaded.study)[0],
+        pt=pt.source(loaded.study),
         thresholds=barriers,
         include_independent=inputs.include_independent,
     )
@@ -1028,7 +1161,6 @@ def evaluate(
       geomap routes evaluate examples/post16_routes.yml --out out/routes
       geomap routes evaluate examples/route_serving_nobody.yml
     """
-    from geomap.locations import county_boundary
     from geomap.post16 import young_people
     from geomap.report import write_scenario
     from geomap.routes import evaluate_scenario, load_scenario
@@ -1038,7 +1170,8 @@ def evaluate(
     plan = load_scenario(
         scenario,
         providers=loaded.providers,
-        county=county_boundary(),
+        county=loaded.boundary.geometry,
+        postcodes=loaded.study.postcodes,
         road_km=road_distance(networks),
     )
     result = evaluate_scenario(
@@ -1046,8 +1179,8 @@ def evaluate(
         origins=loaded.origins,
         providers=loaded.providers,
         young_people=young_people(loaded.children),
-        car=_travel(["car"], networks)[0],
-        pt=pt.source(arrive_by=_hhmm(plan.arrive_by)),
+        car=_travel(["car"], networks, study=loaded.study)[0],
+        pt=pt.source(loaded.study, arrive_by=plan.arrive_by),
         thresholds=barriers,
         include_independent=inputs.include_independent,
     )
@@ -1058,9 +1191,7 @@ def evaluate(
         include_independent=inputs.include_independent,
         online_tiles=online_tiles,
     )
-    click.echo(
-        f"Scenario: {plan.name} ({len(plan.routes)} route(s), arriving by {_hhmm(plan.arrive_by)})"
-    )
+    click.echo(f"Scenario: {plan.name} ({len(plan.routes)} route(s), arriving by {plan.arrive_by})")
     for effect in [*result.effects, result.combined]:
         s = effect.summary
         if s["young_who_gain"] == 0:
@@ -1101,7 +1232,7 @@ def evaluate(
 @click.option("--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode.")
 @input_options
 @click.option(
-    "--in-county", "in_county_only", is_flag=True, help="Only providers inside the county."
+    "--in-county", "in_county_only", is_flag=True, help="Only providers inside the study area."
 )
 @click.option(
     "--out",
@@ -1137,6 +1268,7 @@ def isochrones(
     from geomap.gaps import eligible_providers
     from geomap.io import atomic_paths, write_text, write_vector
     from geomap.maps import isochrone_map, offline_html
+    from geomap.travel import description_of
 
     loaded = inputs.load()
     chosen = eligible_providers(
@@ -1148,10 +1280,9 @@ def isochrones(
         raise InputError(
             f"no {kind} providers to draw around", fix="Check --kind, --providers and --in-county"
         )
-    source = _travel([mode], networks)[0]
-    if not hasattr(source, "isochrones"):
-        raise InputError(f"no isochrones from {source.method}")
+    source = _travel([mode], networks, study=loaded.study)[0]
     bands = source.isochrones(chosen[["id", "geometry"]], minutes=list(minutes))
+    description = description_of(bands, source)
     bands = bands.merge(chosen[["id", "name", "kind"]], on="id").assign(method=source.method)
     empty = bands.geometry.is_empty
     if empty.all():
@@ -1167,9 +1298,9 @@ def isochrones(
     if map_path is not None:
         caption = "\n".join(
             [
-                source.describe(),
+                description,
                 "Areas from which the provider can be reached within each limit.",
-                settings.ATTRIBUTION,
+                loaded.study.attribution,
             ]
         )
         m = isochrone_map(
@@ -1202,18 +1333,19 @@ def network() -> None:
 
     \b
     Examples:
-      geomap network fetch --boundary herefordshire --mode drive --out herefordshire_drive.graphml
-      geomap network build herefordshire-latest.osm.pbf --mode walk --out herefordshire_walk.graphml
+      geomap network fetch --boundary study --mode drive --out county_drive.graphml
+      geomap network build county-latest.osm.pbf --mode walk --out county_walk.graphml
     """
 
 
 @network.command()
 @_friendly
-@click.option("--place", help="Place name for Nominatim, e.g. 'Herefordshire, England'.")
+@click.option("--place", help="Place name for Nominatim, e.g. 'Ludlow, England'.")
 @click.option(
     "--boundary",
-    help="'herefordshire' (the shipped county boundary) or a polygon file (GeoJSON, GeoPackage...).",
+    help="'study' (the study area's boundary) or a polygon file (GeoJSON, GeoPackage...).",
 )
+@study_area_option
 @click.option("--bbox", help="left,bottom,right,top in lon/lat degrees.")
 @click.option("--mode", type=NETWORK_MODE, default="drive", show_default=True, help="Network type.")
 @click.option(
@@ -1238,6 +1370,7 @@ def fetch(
     buffer_m: float,
     refresh: bool,
     out_path: Path,
+    study_area: Path | None,
 ) -> None:
     """Download a network from OpenStreetMap (Overpass) and cache it for offline use.
 
@@ -1246,19 +1379,19 @@ def fetch(
 
     \b
     Examples:
-      geomap network fetch --boundary herefordshire --mode drive --out herefordshire_drive.graphml
+      geomap network fetch --boundary study --mode drive --out county_drive.graphml
       geomap network fetch --bbox -2.80,52.00,-2.65,52.10 --mode walk --out hereford_walk.graphml
       geomap network fetch --place "Leominster, England" --overpass-url http://overpass.example.gov.uk/api --out l.graphml
     """
     from geomap.areas import read_polygons
-    from geomap.locations import county_boundary
     from geomap.osm import add_travel_times, fetch_graph, save_graph
+    from geomap.pipeline import study_boundary
 
     polygon = None
     box = None
     if boundary is not None:
-        if boundary.strip().lower() == "herefordshire":
-            polygon = county_boundary()
+        if boundary.strip().lower() == "study":
+            polygon = study_boundary(InputChoice(study_area=study_area).study())
         else:
             polygon = read_polygons(boundary, what="boundary")
     if bbox is not None:
@@ -1297,7 +1430,7 @@ def build(file: Path, mode: str, out_path: Path) -> None:
 
     \b
     Examples:
-      geomap network build herefordshire-latest.osm.pbf --mode drive --out herefordshire_drive.graphml
+      geomap network build county-latest.osm.pbf --mode drive --out county_drive.graphml
       geomap network build town.osm --mode walk --out town_walk.graphml
     """
     from geomap.osm import add_travel_times, load_graph, save_graph

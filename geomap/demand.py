@@ -1,12 +1,12 @@
 """Demand: children by age band per small area, and one origin point per area.
 
-The shipped table is ONS's mid-2020 small-area population estimates by single
-year of age for Herefordshire's 116 LSOAs (2011 boundaries). Each area's
-journeys start from one origin point, chosen in this order and recorded in
-``origin_source``:
+A population table gives children by single year of age per small area (for
+example ONS's small-area population estimates for LSOAs), wide or long (see
+:func:`load_population`). Each area's journeys start from one origin point,
+chosen in this order and recorded in ``origin_source``:
 
-1. ``trip_point``: the routing trip point (a point on a named road near the
-   population-weighted centroid) that the shipped routed travel times used;
+1. ``trip_point``: a routing trip point (a point on a named road near the
+   population-weighted centroid), as routed travel-time tables use;
 2. ``population_weighted_centroid``: ONS's population-weighted centroid;
 3. ``label_point``: ONS's label point, which is not population-weighted;
 4. ``representative_point``: a point inside the polygon, as a last resort.
@@ -14,6 +14,9 @@ journeys start from one origin point, chosen in this order and recorded in
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,9 +24,17 @@ import numpy as np
 import pandas as pd
 
 from geomap import settings
-from geomap.errors import InputError
-from geomap.io import check_rows, find_column, raise_missing, read_table
-from geomap.locations import check_unique_ids
+from geomap.errors import DuplicateIdError, InputError, InputWarning
+from geomap.io import (
+    check_rows,
+    find_column,
+    normalise_name,
+    raise_missing,
+    read_table,
+    row_number,
+    source_of,
+)
+from geomap.schema import Column, Schema
 
 ORIGIN_SOURCES = (
     "trip_point",
@@ -33,59 +44,276 @@ ORIGIN_SOURCES = (
 )
 
 
-def load_population(path: str | Path | None = None) -> pd.DataFrame:
-    """Read a single-year-of-age population table.
+#: Spellings of the area code column of a population table, folded.
+AREA_ALIASES = (
+    "area_id",
+    "area_code",
+    "lsoa11_code",
+    "lsoa21_code",
+    "lsoa11cd",
+    "lsoa21cd",
+    "lsoa_code",
+    "code",
+)
+#: Spellings of the single year of age column of a long population table.
+AGE_ALIASES = ("age", "single_year_of_age", "age_years", "year_of_age")
+#: Spellings of the head count column of a long population table.
+COUNT_ALIASES = ("count", "population", "persons", "people", "value", "obs_value")
+
+_WIDE_AGE = re.compile(r"(?:age_?)?(\d{1,3})(\+?)")
+_COUNT_FIX = "Give whole numbers, 0 where there is nobody"
+_AGE_FIX = "Give single years of age: 0, 1, 2 ... and, for the oldest, for example 90+"
+
+
+def _area_column() -> Column:
+    return Column(
+        "area_id",
+        AREA_ALIASES[1:],
+        required=True,
+        blank=False,
+        label="area code",
+        missing="Add a column of area codes, or name it",
+    )
+
+
+def _count_column(name: str, *, label: str = "count of people") -> Column:
+    return Column(
+        name,
+        type="integer",
+        required=True,
+        blank=False,
+        minimum=0,
+        label=label,
+        fix=_COUNT_FIX,
+    )
+
+
+#: The columns of a population table in long form: one row per area and single year of age.
+LONG_POPULATION_SCHEMA = Schema(
+    columns=(
+        _area_column(),
+        Column(
+            "age",
+            AGE_ALIASES[1:],
+            required=True,
+            blank=False,
+            fix=_AGE_FIX,
+            missing="Add a column of single years of age, or name it",
+        ),
+        dataclasses.replace(
+            _count_column("count"),
+            aliases=COUNT_ALIASES[1:],
+            missing="Add a column of head counts, or name it",
+        ),
+    )
+)
+
+
+def load_population(
+    path: str | Path,
+    *,
+    area: str | None = None,
+    age: str | None = None,
+    count: str | None = None,
+) -> pd.DataFrame:
+    """Read a single-year-of-age population table, wide or long.
+
+    Two layouts are read:
+
+    * **wide**: one row per area, one column per single year of age, headed
+      ``age_0``, ``age_1`` ... ``age_90+`` or ``0``, ``1`` ... ``90+``;
+    * **long**: one row per area and single year of age, with an age column
+      (``age``; ages such as ``90+`` allowed) and a head count column
+      (``count``, ``population``, ``persons``, ``value``). An area missing
+      some ages counts nobody at them, and such areas are counted in an
+      :class:`~geomap.errors.InputWarning`.
+
+    A table is read as long when ``age`` or ``count`` is given, or when it has
+    no age columns but an age column and a count column.
 
     Parameters
     ----------
     path
-        CSV with an area code column (``lsoa11_code``, ``area_id``, ``code``)
-        and columns ``age_0`` … ``age_90+``; the shipped ONS mid-2020 table by default.
+        CSV, workbook or other table :func:`geomap.io.read_table` reads.
+    area
+        The column of area codes; found by its usual names (``area_id``,
+        ``area_code``, ``lsoa11_code``, ``lsoa11cd`` ...) by default.
+    age, count
+        The age and head count columns of a long table.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``area_id``; columns ``age_0`` … (integers), plus
-        ``total_population`` and the ONS label point where the file has them.
+        Indexed by ``area_id`` (in the table's order); columns ``age_0`` …
+        (whole numbers, the oldest possibly ``age_90+``), then
+        ``total_population`` (the file's own where it has one, else the sum
+        of the ages) and the ONS label point (``label_pt_easting``,
+        ``label_pt_northing``) where a wide file has it.
+
+    Raises
+    ------
+    MissingColumnError
+        If there is no area code column, no age columns, or a named column is absent.
+    InputError
+        For the first bad cell: a count that is blank, not a whole number or
+        negative, an age that is not one; a repeated area (naming both rows),
+        or in a long table a repeated area and age (naming both rows).
+
+    Warns
+    -----
+    InputWarning
+        When areas of a long table lack a row for some ages (nobody is counted
+        at those ages), naming the first three.
+
+    Examples
+    --------
+    >>> load_population("lsoa11_population_mid2020_syoa.csv",
+    ...                 area="lsoa11_code")  # doctest: +SKIP
     """
-    path = Path(path) if path is not None else settings.shipped("population")
     table = read_table(path, what="population table")
-    id_c = find_column(
-        table, ("area_id", "lsoa11_code", "lsoa21_code", "lsoa11cd", "lsoa21cd", "code")
-    )
-    if id_c is None:
-        raise_missing(table, "area_id", what="of area codes ('area_id')")
-    ages = [c for c in table.columns if c.startswith("age_") and c[4:].rstrip("+").isdigit()]
-    if not ages:
-        raise_missing(table, "age_0", what="of single years of age ('age_0', 'age_1', ...)")
-    out = pd.DataFrame({"area_id": table[id_c].astype("string").str.strip()})
-    out.attrs.update(table.attrs)
-    check_unique_ids(out, "area_id", what="population table")
-    for column in ages:
-        raw = table[column]
-        values = pd.to_numeric(raw.str.replace(",", ""), errors="coerce")
-
-        def not_a_count(pos: int, raw: pd.Series = raw) -> str:
-            return f"'{raw.iloc[pos]}' is not a count of people"
-
-        check_rows(
-            table,
-            values.isna() | (values < 0),
-            not_a_count,
-            column=column,
-            fix="Give whole numbers, 0 where there is nobody",
-        )
-        out[column] = values.astype(int)
-    for extra in ("total_population", "label_pt_easting", "label_pt_northing"):
-        if extra in table.columns:
-            out[extra] = pd.to_numeric(table[extra], errors="coerce")
-    out = out.set_index("area_id")
+    wide = _wide_age_columns(table)
+    age_c = find_column(table, AGE_ALIASES, explicit=age)
+    count_c = find_column(table, COUNT_ALIASES, explicit=count)
+    if age is not None or count is not None or (not wide and age_c and count_c):
+        out = _from_long(table, area=area, age=age, count=count)
+    else:
+        out = _from_wide(table, wide, area=area)
     out.attrs.update(table.attrs)
     return out
 
 
+def _wide_age_columns(table: pd.DataFrame) -> dict[str, str]:
+    """Columns of single years of age (``age_5``, ``5``, ``90+``) → geomap's name (``age_5``)."""
+    found: dict[str, str] = {}
+    for column in table.columns:
+        match = _WIDE_AGE.fullmatch(normalise_name(str(column)))
+        if match is not None:
+            found[str(column)] = f"age_{int(match[1])}{match[2]}"
+    return found
+
+
+def _from_wide(table: pd.DataFrame, ages: dict[str, str], *, area: str | None) -> pd.DataFrame:
+    if not ages:
+        raise_missing(
+            table,
+            "age_0",
+            what="of single years of age ('age_0', 'age_1', ...), or an age and a count "
+            "column for a table with one row per area and age",
+        )
+    schema = Schema(
+        columns=(
+            dataclasses.replace(_area_column(), unique=True),
+            *(_count_column(column) for column in ages),
+            Column("total_population", type="number", minimum=0, label="total population"),
+            Column("label_pt_easting", type="number"),
+            Column("label_pt_northing", type="number"),
+        )
+    )
+    clean = schema.validate(
+        table,
+        what="population table",
+        named={"area_id": area, **{column: column for column in ages}},
+    )
+    out = pd.DataFrame({"area_id": clean["area_id"]})
+    for column, name in ages.items():
+        out[name] = clean[column].astype("int64")
+    found = clean.attrs["geomap_columns"]
+    _add_total(out, given=clean["total_population"] if found["total_population"] else None)
+    for extra in ("label_pt_easting", "label_pt_northing"):
+        if found[extra] is not None:
+            out[extra] = _plain(clean[extra])
+    return out.set_index("area_id")
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    """Whole numbers as int64, others as float64 (NaN where blank)."""
+    floats = values.to_numpy(dtype=float, na_value=np.nan)
+    if np.isfinite(floats).all() and (floats == np.round(floats)).all():
+        return pd.Series(floats.astype("int64"), index=values.index)
+    return pd.Series(floats, index=values.index)
+
+
+def _add_total(out: pd.DataFrame, *, given: pd.Series | None) -> None:
+    ages = [c for c in out.columns if c.startswith("age_")]
+    if given is None or given.isna().any():
+        out["total_population"] = out[ages].sum(axis=1).astype("int64")
+    else:
+        out["total_population"] = _plain(given)
+
+
+def _from_long(
+    table: pd.DataFrame, *, area: str | None, age: str | None, count: str | None
+) -> pd.DataFrame:
+    clean = LONG_POPULATION_SCHEMA.validate(
+        table, what="population table", named={"area_id": area, "age": age, "count": count}
+    )
+    found = clean.attrs["geomap_columns"]
+    text = clean["age"]
+    parsed = text.str.fullmatch(r"(\d{1,3})\s*(\+?)", flags=0)
+    match = text.str.extract(r"^(\d{1,3})\s*(\+?)$")
+    bad = ~parsed.fillna(False).to_numpy(dtype=bool)
+    check_rows(
+        table,
+        bad,
+        lambda pos: f"'{text.iloc[pos]}' is not a single year of age",
+        column=found["age"],
+        fix=_AGE_FIX,
+    )
+    names = "age_" + match[0].astype(int).astype(str) + match[1]
+    keys = pd.DataFrame({"area_id": clean["area_id"], "age": names})
+    twice = keys.duplicated(keep=False).to_numpy(dtype=bool)
+    if twice.any():
+        first = int(np.flatnonzero(twice)[0])
+        same = np.flatnonzero(
+            (keys["area_id"] == keys["area_id"].iloc[first]).to_numpy(dtype=bool)
+            & (keys["age"] == keys["age"].iloc[first]).to_numpy(dtype=bool)
+        )
+        rows = [row_number(table, int(p)) for p in same]
+        raise DuplicateIdError(
+            f"area '{keys['area_id'].iloc[first]}' has age {text.iloc[first]} in rows "
+            f"{', '.join(map(str, rows))}",
+            path=source_of(table),
+            row=rows[1],
+            column=found["age"],
+            fix="Give each area and age once: remove the repeated row, or add the counts up",
+        )
+    counts = pd.DataFrame(
+        {"area_id": keys["area_id"], "age": keys["age"], "count": clean["count"].astype("int64")}
+    )
+    wide = counts.pivot(index="area_id", columns="age", values="count")
+    order = sorted(wide.columns, key=lambda c: (int(c[4:].rstrip("+")), c.endswith("+")))
+    areas = list(dict.fromkeys(keys["area_id"]))
+    wide = wide.loc[areas, order]
+    gaps = wide.isna().any(axis=1)
+    if gaps.any():
+        shown = ", ".join(str(a) for a in wide.index[gaps.to_numpy()][:3])
+        warnings.warn(
+            f"{source_of(table)}: {int(gaps.sum())} area(s) lack a row for some ages "
+            f"({shown}{' ...' if gaps.sum() > 3 else ''}); nobody is counted at those ages",
+            InputWarning,
+            stacklevel=4,
+        )
+    out = wide.fillna(0).astype("int64").reset_index()
+    out.columns = [str(c) for c in out.columns]
+    out["area_id"] = out["area_id"].astype("string")
+    _add_total(out, given=None)
+    return out.set_index("area_id")
+
+
 def single_ages(population: pd.DataFrame) -> pd.DataFrame:
-    """The single-year columns as a frame with integer column labels (90+ as 90)."""
+    """The single-year columns as a frame with integer column labels (90+ as 90).
+
+    Parameters
+    ----------
+    population
+        From :func:`load_population`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Head counts indexed like ``population``, one column per age (``0``,
+        ``1`` ... ``90``; the oldest column may count everyone of that age or over).
+    """
     ages = [c for c in population.columns if c.startswith("age_") and c[4:].rstrip("+").isdigit()]
     frame = population[ages].copy()
     frame.columns = [int(c[4:].rstrip("+")) for c in ages]
@@ -111,6 +339,11 @@ def children_by_band(
     -------
     pandas.DataFrame
         Indexed by ``area_id``; one column per band.
+
+    Raises
+    ------
+    InputError
+        If a band's first age is after its last.
     """
     bands = dict(settings.AGE_BANDS) if bands is None else bands
     ages = single_ages(population)
@@ -139,7 +372,9 @@ def origin_points(
     areas
         Areas with ``area_id`` (EPSG:27700).
     trip_points, centroids
-        Point files keyed by area code (shipped LSOA 2011 files by default).
+        Point files keyed by area code (a column such as ``lsoa11cd`` or
+        ``area_id``): routing trip points, and population-weighted centroids.
+        A layer not given is skipped.
     population
         Population table with ONS label points (``label_pt_easting``/``northing``).
 
@@ -147,6 +382,17 @@ def origin_points(
     -------
     geopandas.GeoDataFrame
         ``area_id``, ``origin_source`` and the point, aligned with ``areas``.
+
+    Raises
+    ------
+    InputError
+        If a point file cannot be read, is not a point layer or has no area
+        code column.
+
+    Warns
+    -----
+    InputWarning
+        As :func:`geomap.io.read_table` does, for oddities in a point file.
     """
     ids = areas["area_id"].to_numpy()
     x = np.full(len(ids), np.nan)
@@ -162,10 +408,11 @@ def origin_points(
         source[use] = label
 
     for path, label in (
-        (trip_points or settings.shipped("trip_points11"), "trip_point"),
-        (centroids or settings.shipped("pwc11"), "population_weighted_centroid"),
+        (trip_points, "trip_point"),
+        (centroids, "population_weighted_centroid"),
     ):
-        fill(points_by_code(path), label)
+        if path is not None:
+            fill(points_by_code(path), label)
     if population is not None and {"label_pt_easting", "label_pt_northing"} <= set(
         population.columns
     ):
@@ -187,16 +434,45 @@ def origin_points(
     )
 
 
-def points_by_code(path: str | Path) -> pd.DataFrame:
-    """Read a point file keyed by area code into a frame of ``x``, ``y`` (EPSG:27700) indexed by code."""
+def points_by_code(path: str | Path, *, code: str | None = None) -> pd.DataFrame:
+    """Read a point file keyed by area code.
+
+    Parameters
+    ----------
+    path
+        A point layer (GeoJSON, GeoPackage ...) with one point per area.
+    code
+        The column of area codes; by default the first of ``lsoa11cd``,
+        ``lsoa21cd``, ``area_id``, ``code``, ``id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``x``, ``y`` (EPSG:27700) indexed by area code.
+
+    Raises
+    ------
+    InputError
+        If the file is not a point layer, or has no area code column (or not
+        the one named).
+
+    Warns
+    -----
+    InputWarning
+        As :func:`geomap.io.read_table` does (GDAL's remarks on the file, say).
+    """
     layer = read_table(path, what="origin points")
     if not isinstance(layer, gpd.GeoDataFrame):
-        raise InputError("origin points must be a point layer", path=path)
-    code = find_column(layer, ("lsoa11cd", "lsoa21cd", "area_id", "code", "id"))
-    if code is None:
+        raise InputError(
+            "origin points must be a point layer",
+            path=path,
+            fix="Give a GeoJSON or GeoPackage of points",
+        )
+    column = find_column(layer, ("lsoa11cd", "lsoa21cd", "area_id", "code", "id"), explicit=code)
+    if column is None:
         raise_missing(layer, "area_id", what="of area codes")
     pts = layer.to_crs(settings.MEASURE_CRS)
     return pd.DataFrame(
         {"x": pts.geometry.x.to_numpy(), "y": pts.geometry.y.to_numpy()},
-        index=pts[code].astype("string").to_numpy(),
+        index=pts[column].astype("string").to_numpy(),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,7 @@ import pandas as pd
 from geomap import settings
 from geomap.errors import InputError
 from geomap.providers import offers
-from geomap.travel.base import TravelTimes
+from geomap.travel.base import TravelTimes, describe_result, description_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,28 @@ logger = logging.getLogger(__name__)
 def eligible_providers(
     providers: gpd.GeoDataFrame, kind: str, *, include_independent: bool = False
 ) -> gpd.GeoDataFrame:
-    """Providers offering ``kind`` that count for coverage."""
+    """Providers offering ``kind`` that count for coverage.
+
+    Parameters
+    ----------
+    providers
+        From :func:`geomap.providers.load_providers`.
+    kind
+        The kind of provision (see :func:`geomap.providers.offers`).
+    include_independent
+        Count independent (fee-paying) schools too; left out by default, since
+        they are not open to every family.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of ``providers`` that offer places of ``kind``.
+
+    Raises
+    ------
+    UnknownKindError
+        If ``kind`` is not one geomap knows.
+    """
     mask = offers(providers, kind)
     if not include_independent:
         mask &= providers["sector"] != "independent"
@@ -70,12 +91,29 @@ def nearest_by_kind(
         ``area_id``, ``kind``, ``mode``, ``method``, ``minutes`` (NaN where no
         provider can be reached), ``provider_id``, ``provider_name``,
         ``provider_in_county``; with a network source also ``origin_snap_m``
-        and ``provider_snap_m``, the distances at which each end joined the network.
+        and ``provider_snap_m``, the distances at which each end joined the
+        network. ``attrs["description"]`` is the caption of these times (see
+        :func:`describe_kinds`) and ``attrs["descriptions"]`` the caption of
+        each kind's.
+
+    Raises
+    ------
+    UnknownKindError
+        If ``kinds`` holds a kind geomap does not know.
+
+    Warns
+    -----
+    TravelWarning
+        As the travel source's ``nearest`` does: for origins or providers far
+        from its network, or origins with no journey to any provider.
     """
     frames = []
+    texts: dict[str, str] = {}
     for kind in kinds:
         chosen = eligible_providers(providers, kind, include_independent=include_independent)
         best = travel.nearest(origins, chosen[["id", "geometry"]])
+        # read straight away: later pandas operations may drop attrs
+        texts[kind] = description_of(best, travel)
         info = chosen.set_index("id")
         frame = pd.DataFrame(
             {
@@ -94,13 +132,55 @@ def nearest_by_kind(
             if column in best.columns:
                 frame[name] = best[column].to_numpy()
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    result = pd.concat(frames, ignore_index=True)
+    result.attrs["descriptions"] = dict(texts)
+    return describe_result(result, describe_kinds(texts))
+
+
+def describe_kinds(texts: Mapping[str, str]) -> str:
+    """One caption for the times to several kinds of provider from one source.
+
+    Parameters
+    ----------
+    texts
+        Kind → the caption of the times to that kind's providers.
+
+    Returns
+    -------
+    str
+        The caption once when every kind's is the same (as for an estimate);
+        otherwise each kind's, labelled.
+    """
+    unique = list(dict.fromkeys(texts.values()))
+    if len(unique) <= 1:
+        return unique[0] if unique else ""
+    return " ".join(
+        f"{kind.replace('_', ' ').capitalize()}: {text}" for kind, text in texts.items()
+    )
 
 
 def resolve_thresholds(
     overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Default thresholds with ``{mode: {kind: minutes}}`` overrides applied."""
+    """Default thresholds with ``{mode: {kind: minutes}}`` overrides applied.
+
+    Parameters
+    ----------
+    overrides
+        Mode → kind → minutes, replacing those of
+        :data:`geomap.settings.THRESHOLDS`; ``None`` keeps the defaults.
+
+    Returns
+    -------
+    dict
+        Mode → kind → minutes, every default with the overrides applied (a new
+        table; the defaults are not changed).
+
+    Raises
+    ------
+    InputError
+        For a mode or kind with no default threshold, or minutes that are not positive.
+    """
     table = {mode: dict(values) for mode, values in settings.THRESHOLDS.items()}
     for mode, values in (overrides or {}).items():
         if mode not in table:
@@ -125,6 +205,22 @@ def parse_threshold(text: str) -> tuple[str, str, float]:
     the kind one of :data:`geomap.settings.ANALYSIS_KINDS` (sixth forms and
     colleges share the ``post16`` threshold), and the minutes a finite
     positive number.
+
+    Parameters
+    ----------
+    text
+        The threshold as typed on the command line.
+
+    Returns
+    -------
+    tuple
+        The mode and the kind (both in lower case) and the minutes.
+
+    Raises
+    ------
+    InputError
+        If the text is not of that form, or names a mode or kind with no gap
+        analysis, or minutes that are not above 0 and at most a day (1440).
     """
     try:
         key, number = text.split("=", 1)
@@ -183,6 +279,12 @@ def coverage(
         ``nearest`` plus ``threshold``, ``children``, ``unreachable`` (no
         journey at all), ``beyond`` (over the threshold or unreachable) and
         ``children_beyond``.
+
+    Raises
+    ------
+    InputError
+        For an unknown threshold (see :func:`resolve_thresholds`), or a kind
+        of ``nearest`` with no column in ``children``.
     """
     table = resolve_thresholds(thresholds)
     out = nearest.copy()
@@ -274,6 +376,13 @@ def summarise_coverage(
 def rank_gaps(cover: pd.DataFrame, *, names: pd.Series | None = None) -> pd.DataFrame:
     """Areas beyond the threshold, most children affected first.
 
+    Parameters
+    ----------
+    cover
+        From :func:`coverage`.
+    names
+        Area id → area name, added as ``area_name``.
+
     Returns
     -------
     pandas.DataFrame
@@ -303,10 +412,12 @@ class GapAnalysis:
     by_group: pd.DataFrame
     #: ranked gap areas (from :func:`rank_gaps`)
     ranking: pd.DataFrame
-    #: mode → caption text of the travel-time source used
+    #: mode → caption of the times used (from the results themselves)
     methods: dict[str, str]
     #: the thresholds applied
     thresholds: dict[str, dict[str, float]]
+    #: mode → kind → caption of the times to that kind's providers
+    methods_by_kind: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def analyse_gaps(
@@ -326,18 +437,56 @@ def analyse_gaps(
 
     See :func:`nearest_by_kind`, :func:`coverage`, :func:`summarise_coverage`
     and :func:`rank_gaps` for the parts.
+
+    Parameters
+    ----------
+    origins
+        One point per area, with ``id``, in EPSG:27700.
+    providers
+        From :func:`geomap.providers.load_providers`.
+    children
+        Children per area and band (one column per kind).
+    travel
+        One travel-time source per mode.
+    kinds
+        Kinds to analyse.
+    thresholds
+        ``{mode: {kind: minutes}}`` overriding the defaults.
+    lookup
+        Area id → group id, to summarise by.
+    group_names, area_names
+        Names of the groups and areas.
+    include_independent
+        Count independent schools as provision.
+
+    Returns
+    -------
+    GapAnalysis
+        With, per mode, the caption of the times actually used (``methods``).
+
+    Raises
+    ------
+    InputError
+        For an unknown threshold or a kind with no age band.
+
+    Warns
+    -----
+    TravelWarning
+        As :func:`nearest_by_kind` does.
     """
     kinds = tuple(kinds)
     sources = list(travel)
-    nearest = pd.concat(
-        [
-            nearest_by_kind(
-                origins, providers, source, kinds=kinds, include_independent=include_independent
-            )
-            for source in sources
-        ],
-        ignore_index=True,
-    )
+    parts = []
+    methods: dict[str, str] = {}
+    by_kind: dict[str, dict[str, str]] = {}
+    for source in sources:
+        part = nearest_by_kind(
+            origins, providers, source, kinds=kinds, include_independent=include_independent
+        )
+        methods[source.mode] = description_of(part, source)
+        by_kind[source.mode] = dict(part.attrs.get("descriptions", {}))
+        parts.append(part)
+    nearest = pd.concat(parts, ignore_index=True)
     table = resolve_thresholds(thresholds)
     cover = coverage(nearest, children, thresholds=table)
     by_group = (
@@ -349,6 +498,7 @@ def analyse_gaps(
         coverage=cover,
         by_group=by_group,
         ranking=rank_gaps(cover, names=area_names),
-        methods={source.mode: source.describe() for source in sources},
+        methods=methods,
         thresholds=table,
+        methods_by_kind=by_kind,
     )

@@ -123,6 +123,23 @@ def archive_limit(setting: str, default: int) -> int:
 
     The variable holds bytes (``40000000000``) or a size with a unit
     (``40GB``, ``500 MB``; decimal units).
+
+    Parameters
+    ----------
+    setting
+        Name of the environment variable (``GEOMAP_MAX_ZIP_BYTES``, say).
+    default
+        The limit when the variable is not set or blank.
+
+    Returns
+    -------
+    int
+        The limit in bytes.
+
+    Raises
+    ------
+    InputError
+        If the variable is set but is not a size.
     """
     value = os.environ.get(setting, "").strip()
     if not value:
@@ -307,6 +324,14 @@ def read_table(
         encoding or layout geomap cannot read, or has a header that does not
         fit its rows. :class:`~geomap.errors.ArchiveError` for a workbook that is
         a damaged or hostile zip archive.
+
+    Warns
+    -----
+    InputWarning
+        When cells held line breaks (read as spaces), when GDAL remarked on a
+        vector file, or when a text table looks decoded twice or has columns
+        whose commas could be decimal commas or thousands separators (see
+        :func:`geomap._reading.read_text_table`).
     """
     path = Path(path)
     if not path.exists():
@@ -558,13 +583,39 @@ def _read_workbook(path: Path, head: bytes, *, what: str, sheet: str | None) -> 
 
 
 def source_of(table: pd.DataFrame | pd.Series) -> str | None:
-    """The file a table was read from, if known."""
+    """The file a table was read from, if known.
+
+    Parameters
+    ----------
+    table
+        A table read by :func:`read_table`, or derived from one with its ``attrs``.
+
+    Returns
+    -------
+    str or None
+        The path, as given when it was read; ``None`` for a table made in code.
+    """
     source = table.attrs.get("geomap_source")
     return None if source is None else str(source)
 
 
 def row_number(table: pd.DataFrame | pd.Series, position: int) -> int:
-    """The row number a user sees for the record at 0-based ``position``."""
+    """The row number a user sees for the record at 0-based ``position``.
+
+    Parameters
+    ----------
+    table
+        A table read by :func:`read_table` (its ``attrs`` say where records start
+        and which rows were skipped).
+    position
+        The record's 0-based position in ``table``.
+
+    Returns
+    -------
+    int
+        The row number in the file, as a spreadsheet numbers it (the header row
+        of a CSV is row 1, so its first record is row 2).
+    """
     rows = table.attrs.get("geomap_rows")
     if rows is not None and 0 <= position < len(rows):
         return int(rows[position])
@@ -587,6 +638,29 @@ def check_rows(
     the error names the table's file (or ``path``), the row as the user sees it
     and ``column``. A table not read by :func:`read_table` (a CSV inside a zip,
     say) counts rows as a spreadsheet does: the header is row 1.
+
+    Parameters
+    ----------
+    table
+        The table the rows belong to.
+    bad
+        One boolean per row of ``table``: true where the row is wrong.
+    message
+        Says what is wrong with the row at a 0-based position.
+    column
+        The column at fault, named in the error.
+    fix
+        How to put it right, added to the message.
+    error
+        The error class to raise: :class:`~geomap.errors.InputError` or one of
+        its subclasses.
+    path
+        The file to name, when ``table`` does not know it.
+
+    Raises
+    ------
+    InputError
+        Of class ``error``, for the first bad row.
     """
     mask = np.asarray(bad, dtype=bool)
     if not mask.any():
@@ -597,7 +671,19 @@ def check_rows(
 
 
 def normalise_name(name: str) -> str:
-    """Column name folded for matching: lower case, spaces and dashes to ``_``."""
+    """Column name folded for matching: lower case, spaces and dashes to ``_``.
+
+    Parameters
+    ----------
+    name
+        A column name as a file spells it (``"Postcode "``, ``"Low-Age"``).
+
+    Returns
+    -------
+    str
+        The name stripped and in lower case, with runs of spaces, dashes and
+        full stops as one ``_`` (``"postcode"``, ``"low_age"``).
+    """
     return "_".join(str(name).strip().lower().replace("-", " ").replace(".", " ").split())
 
 
@@ -606,7 +692,25 @@ def find_column(
 ) -> str | None:
     """Name of the first column matching one of ``aliases`` (folded), or ``None``.
 
-    ``explicit`` (a column the user named) wins and must exist.
+    Parameters
+    ----------
+    table
+        The table to look in.
+    aliases
+        Usual names of the column, already folded as :func:`normalise_name`
+        folds them, most likely first.
+    explicit
+        A column the user named; it wins, matched as given or folded, and must exist.
+
+    Returns
+    -------
+    str or None
+        The column's name as the table spells it; ``None`` if no alias matches.
+
+    Raises
+    ------
+    MissingColumnError
+        If ``explicit`` is given and not in the table.
     """
     folded = {normalise_name(c): c for c in table.columns}
     if explicit is not None:
@@ -624,7 +728,26 @@ def find_column(
 def raise_missing(
     table: pd.DataFrame, column: str, *, what: str, fix: str | None = None
 ) -> NoReturn:
-    """Raise :class:`MissingColumnError` listing the columns the table has."""
+    """Raise :class:`MissingColumnError` listing the columns the table has.
+
+    Parameters
+    ----------
+    table
+        The table that lacks the column.
+    column
+        The column's name, as geomap calls it.
+    what
+        Which column it is, completing "missing required column ..."
+        (``"'id'"``, ``"of area codes"``).
+    fix
+        How to put it right; for a workbook with other sheets, how to choose
+        one is added.
+
+    Raises
+    ------
+    MissingColumnError
+        Always.
+    """
     have = ", ".join(str(c) for c in table.columns if c != "geometry")
     sheet = table.attrs.get("geomap_sheet")
     where = f" in sheet '{sheet}'" if sheet is not None else ""
@@ -748,6 +871,20 @@ def check_output_folder(
     current folder or one above it, be a file, lie below a file, or be
     read-only.
 
+    Parameters
+    ----------
+    path
+        The output folder; it need not exist yet.
+    inputs
+        Files this run reads: the folder may not be or hold one of them.
+    option
+        The option that named ``path``, for messages.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, as a :class:`~pathlib.Path`.
+
     Raises
     ------
     OutputError
@@ -807,9 +944,24 @@ def _check_not_an_input(
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    If the block raises, the temporary file is removed and ``path`` is left as it was. An existing ``path`` that is
-    not a regular file (a folder, a device such as ``/dev/null``) is never
-    replaced.
+    If the block raises, the temporary file is removed and ``path`` is left as
+    it was. An existing ``path`` that is not a regular file (a folder, a
+    device such as ``/dev/null``) is never replaced.
+
+    Parameters
+    ----------
+    path
+        The file to write (a symbolic link is followed to the file it names).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write to, in the same folder as ``path``.
+
+    Raises
+    ------
+    OutputError
+        As for :func:`atomic_paths`.
     """
     with atomic_paths([path]) as (tmp,):
         yield tmp
@@ -822,6 +974,22 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, ...]]:
     Several files that belong together (a table and its summary, a graph and
     its manifest) are all written before any is renamed, so a failure while
     writing leaves every one of them as it was.
+
+    Parameters
+    ----------
+    paths
+        The files to write.
+
+    Yields
+    ------
+    tuple of pathlib.Path
+        One temporary file per path, in the same order.
+
+    Raises
+    ------
+    OutputError
+        If a path exists but is not a regular file, lies below a file or in a
+        folder that does not exist, or cannot be written (the disk is full, say).
     """
     targets = [
         _follow_link(Path(p), option="output") if Path(p).is_symlink() else Path(p) for p in paths
@@ -877,7 +1045,25 @@ def _remove(path: Path) -> None:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write text (UTF-8) atomically."""
+    """Write text (UTF-8) atomically.
+
+    Parameters
+    ----------
+    text
+        What to write.
+    path
+        The file to write; replaced only once the text is fully written.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        If the file cannot be written (see :func:`atomic_paths`).
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
@@ -889,6 +1075,16 @@ def is_formula(text: str) -> bool:
     True when the first character that is not a space is one of
     :data:`FORMULA_PREFIXES` and the text is not simply a number (``-2.71``,
     ``+1``, ``1e-3`` are numbers, and stay as they are).
+
+    Parameters
+    ----------
+    text
+        A cell's text or a column name.
+
+    Returns
+    -------
+    bool
+        Whether it needs neutralising before it is written to a CSV.
     """
     head = text.lstrip(" ")
     if not head.startswith(FORMULA_PREFIXES) and not text.startswith(FORMULA_PREFIXES):
@@ -907,6 +1103,16 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     A text cell or column name that :func:`is_formula` flags gets a leading
     apostrophe, which spreadsheets show as text. Numbers (in numeric columns,
     or written as text such as ``-2.71``) are left alone.
+
+    Parameters
+    ----------
+    table
+        The table about to be written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; ``table`` is not changed.
     """
     out = table.copy()
     for column in out.columns:
@@ -936,6 +1142,23 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     symbols correctly) and CRLF line ends (RFC 4180); any cell holding a comma,
     a quote, a carriage return or a line feed is quoted, so it stays one cell
     when read back.
+
+    Parameters
+    ----------
+    table
+        The table to write; a GeoDataFrame loses its geometry column.
+    path
+        The CSV file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        If the file cannot be written (see :func:`atomic_paths`).
     """
     if isinstance(table, gpd.GeoDataFrame):
         table = pd.DataFrame(table.drop(columns=table.geometry.name))
@@ -955,7 +1178,25 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
 def write_vector(layer: gpd.GeoDataFrame, path: str | Path, *, name: str | None = None) -> Path:
     """Write one layer to GeoJSON or GeoPackage (by suffix) atomically.
 
-    The layer is called ``name``, the file's stem by default.
+    Parameters
+    ----------
+    layer
+        The layer to write. Boolean columns are stored as 0/1, and columns
+        renamed where GeoPackage needs it (``fid``, names equal but for case).
+    path
+        A ``.gpkg`` file, or a GeoJSON file (any other suffix).
+    name
+        The layer's name in the file; the file's stem by default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        If the file or a column cannot be written.
     """
     path = Path(path)
     driver = "GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON"
@@ -965,7 +1206,26 @@ def write_vector(layer: gpd.GeoDataFrame, path: str | Path, *, name: str | None 
 
 
 def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write several named layers into one GeoPackage atomically."""
+    """Write several named layers into one GeoPackage atomically.
+
+    Parameters
+    ----------
+    layers
+        Layer name → layer, written in this order (columns adjusted as by
+        :func:`write_vector`).
+    path
+        The ``.gpkg`` file to write; replaced only once every layer is written.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        If the file or a column cannot be written.
+    """
     with atomic_path(path) as tmp:
         for name, layer in layers.items():
             _write_layer(layer, tmp, driver="GPKG", name=name, shown=Path(path))
@@ -1047,11 +1307,22 @@ def replace_folder(
     inputs
         Files the run reads; see :func:`check_output_folder`.
 
+    Yields
+    ------
+    pathlib.Path
+        The empty staging folder to write the run's files into.
+
     Raises
     ------
     OutputError
         If the folder is locked by another run, holds files geomap did not
         write, or cannot be written; ``folder`` is then as it was.
+
+    Warns
+    -----
+    OutputWarning
+        When a leftover of an interrupted run, or the previous output moved
+        aside, could not be removed (it is named, to delete by hand).
     """
     check_output_folder(folder, inputs=inputs)
     target = Path(os.path.realpath(folder))

@@ -7,7 +7,12 @@ should be, a point outside Great Britain, latitude and longitude swapped,
 eastings and northings in lon/lat columns (or the reverse), an unknown
 postcode, a vector layer with no or the wrong coordinate reference system, a
 multi-part point whose parts are far apart, a polygon too large to be one site.
-Results are in British National Grid (EPSG:27700).
+Results are in British National Grid (EPSG:27700). A single point given in
+code or in a document (a scenario's stop: ``{"lon": ..., "lat": ...}`` or
+``{"postcode": ...}``) goes through the same checks with :func:`locate_point`.
+Numbers are read by :func:`geomap.schema.parse_numbers`. Postcodes are looked up
+in the study area's postcode lookup, passed in as ``postcodes``; there is none
+by default.
 
 "Great Britain" is the real outline of England, Scotland and Wales and their
 islands (``data/boundaries/great_britain_outline_ne10m.geojson``, built from
@@ -24,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,6 +48,7 @@ from geomap.errors import (
     PostcodeError,
 )
 from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
+from geomap.schema import parse_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +80,29 @@ MULTIPOINT_SPREAD_M = 250.0
 #: fit in a circle this many metres across; it is located at a point inside it.
 SITE_SIZE_M = 5_000.0
 
+#: How to fix a row that gives only a postcode when there is no postcode lookup.
+NEED_LOOKUP = (
+    "Give the study area a postcode lookup (OS Code-Point Open or the ONS Postcode "
+    "Directory), or give lon/lat or easting/northing for these rows"
+)
+
 #: Columns that may identify a feature in messages about it.
 _ID_ALIASES = ("id", "urn", "provider_id", "provider_urn", "setting_id", "site_id", "code")
 
 
 def normalise_postcode(value: str) -> str:
-    """Postcode folded for lookup: upper case, no spaces (``"hr1 1aa"`` → ``"HR11AA"``)."""
+    """Postcode folded for lookup: upper case, no spaces (``"hr1 1aa"`` → ``"HR11AA"``).
+
+    Parameters
+    ----------
+    value
+        A postcode as typed in a file, in any case and spacing.
+
+    Returns
+    -------
+    str
+        The postcode as the keys of :func:`postcode_lookup` spell it.
+    """
     return "".join(str(value).upper().split())
 
 
@@ -103,13 +127,32 @@ def _postcode_table(path: str) -> dict[str, tuple[float, float]]:
     )
 
 
-def postcode_lookup(path: str | Path | None = None) -> dict[str, tuple[float, float]]:
-    """Postcode → (easting, northing) from OS Code-Point Open (the shipped extract by default).
+def postcode_lookup(path: str | Path) -> dict[str, tuple[float, float]]:
+    """Postcode → (easting, northing) from a postcode lookup CSV.
 
-    The shipped extract covers HR postcodes and the neighbouring districts. Pass a
-    fuller Code-Point Open or ONS Postcode Directory CSV for other areas.
+    Parameters
+    ----------
+    path
+        OS Code-Point Open or ONS Postcode Directory CSV, with postcode,
+        easting and northing columns (the study area's postcode lookup).
+
+    Returns
+    -------
+    dict
+        Postcodes folded by :func:`normalise_postcode` → British National Grid
+        (easting, northing) in metres. Rows without a grid reference are left out.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or lacks the three columns.
+
+    Warns
+    -----
+    InputWarning
+        As :func:`geomap.io.read_table` does, for cells it reads past.
     """
-    return _postcode_table(str(path or settings.shipped("postcodes")))
+    return _postcode_table(str(path))
 
 
 def points_from_table(
@@ -131,7 +174,8 @@ def points_from_table(
     table
         Rows as read by :func:`geomap.io.read_table`.
     postcodes
-        Postcode lookup CSV; the shipped Code-Point Open extract by default.
+        Postcode lookup CSV (see :func:`postcode_lookup`). Without one, a row
+        that gives only a postcode is a :class:`~geomap.errors.PostcodeError`.
     what
         What the rows are, for messages ("provider list").
     also_within
@@ -148,6 +192,13 @@ def points_from_table(
     ------
     CoordinateError, PostcodeError, CRSError, MissingColumnError
         Naming the file, row and column and how to fix it.
+
+    Warns
+    -----
+    InputWarning
+        When features of a vector layer are MultiPoints whose parts lie close
+        together (one site drawn more than once); each is located at the
+        centre of its parts.
     """
     path = source_of(table)
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
@@ -221,6 +272,17 @@ def points_from_table(
     if pc_c is not None:
         todo = np.isnan(x) & table[pc_c].notna().to_numpy()
         if todo.any():
+            if postcodes is None:
+                pos = int(np.flatnonzero(todo)[0])
+                raise PostcodeError(
+                    f"this row gives only a postcode ('{table[pc_c].iloc[pos]}'), and no "
+                    f"postcode lookup was given to place it ({int(todo.sum())} row(s) of the "
+                    f"{what} need one)",
+                    path=path,
+                    row=row_number(table, pos),
+                    column=pc_c,
+                    fix=NEED_LOOKUP,
+                )
             lookup = postcode_lookup(postcodes)
             for found in np.flatnonzero(todo):
                 pos = int(found)
@@ -232,9 +294,9 @@ def points_from_table(
                         path=path,
                         row=row_number(table, pos),
                         column=pc_c,
-                        fix="Check it for typing errors; the shipped lookup covers HR "
-                        "postcodes and neighbouring districts. Give easting/northing or "
-                        "lon/lat instead, or a fuller lookup with --postcodes",
+                        fix="Check it for typing errors, and that the postcode lookup "
+                        "covers this area. Give easting/northing or lon/lat instead, or a "
+                        "fuller lookup with --postcodes",
                     )
                 x[pos], y[pos] = hit
                 source[pos] = "postcode"
@@ -270,19 +332,15 @@ def points_from_table(
 
 
 def _numbers(table: pd.DataFrame, column: str, *, what: str) -> pd.Series:
-    raw = table[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & values.isna()
-    check_rows(
+    return parse_numbers(
         table,
-        bad,
-        lambda pos: f"'{raw.iloc[pos]}' is not a number",
-        column=column,
+        column,
+        finite=False,
+        label="coordinate",
         fix="Coordinates must be plain numbers (decimal degrees for lon/lat, "
         "metres for easting/northing)",
         error=CoordinateError,
     )
-    return values.astype(float)
 
 
 def _within(values: pd.Series, bounds: tuple[float, float]) -> pd.Series:
@@ -578,6 +636,21 @@ def in_great_britain(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series) -> np
     Scotland, Wales and their islands, with a margin at sea; not Northern
     Ireland, the Isle of Man or the Channel Islands. Vectorised: 50,000 points
     take milliseconds. Missing or infinite coordinates are outside.
+
+    Parameters
+    ----------
+    x, y
+        Eastings and northings, in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans, one per point.
+
+    Raises
+    ------
+    InputError
+        If the outline of Great Britain shipped with geomap is missing.
     """
     shape, _margin = _gb_outline()
     xs = np.asarray(x, dtype=float)
@@ -594,6 +667,21 @@ def km_from_great_britain(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series) 
     0 for points inside :func:`in_great_britain`; measured to the outline and
     adding its margin, so accurate to about a kilometre. Infinite for
     coordinates that are not finite.
+
+    Parameters
+    ----------
+    x, y
+        Eastings and northings, in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Kilometres, one per point.
+
+    Raises
+    ------
+    InputError
+        If the outline of Great Britain shipped with geomap is missing.
     """
     shape, margin = _gb_outline()
     xs = np.asarray(x, dtype=float)
@@ -679,6 +767,19 @@ def check_crs_plausible(layer: gpd.GeoDataFrame, *, what: str) -> None:
 
     Catches the common mistake of British National Grid metres saved in a file
     that declares WGS84 degrees (or the reverse).
+
+    Parameters
+    ----------
+    layer
+        A vector layer as read (``attrs`` name the file for messages).
+    what
+        What the layer is, for messages ("area layer", "boundary").
+
+    Raises
+    ------
+    CRSError
+        If the layer has no CRS, declares degrees but holds coordinates beyond
+        ±180/±90, or declares metres but holds only coordinates within them.
     """
     path = source_of(layer)
     if layer.crs is None:
@@ -721,9 +822,46 @@ def read_points(
 ) -> gpd.GeoDataFrame:
     """Read a table (CSV, workbook) or vector file of points with an ``id`` column.
 
-    Returns a GeoDataFrame in EPSG:27700 whose ``id`` column holds unique text ids.
-    ``also_within`` is as for :func:`points_from_table`; ``sheet`` names the
-    worksheet of a workbook (or layer of a GeoPackage) to read.
+    Each row is located as :func:`points_from_table` says: by ``lon``/``lat``,
+    ``easting``/``northing``, ``postcode`` or the file's own point geometry.
+
+    Parameters
+    ----------
+    path
+        A CSV, workbook or vector file, one row per point (sites, stops,
+        proposed settings).
+    id_column
+        The column of ids; ``id`` by default.
+    postcodes
+        Postcode lookup CSV (see :func:`postcode_lookup`), needed for rows
+        located by postcode.
+    what
+        What the points are, for messages ("candidate sites").
+    also_within
+        As for :func:`points_from_table`.
+    sheet
+        The worksheet of a workbook, or layer of a GeoPackage, to read.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The file's columns, ``location_source`` and the points in EPSG:27700;
+        ``id`` holds unique text ids.
+
+    Raises
+    ------
+    MissingColumnError
+        If there is no id column (or not the one named).
+    DuplicateIdError
+        If an id is repeated (naming the rows); a blank id is an
+        :class:`~geomap.errors.InputError`.
+    CoordinateError, PostcodeError, CRSError
+        For a row that cannot be located, as for :func:`points_from_table`.
+
+    Warns
+    -----
+    InputWarning
+        As for :func:`points_from_table`.
     """
     table = read_table(path, what=what, sheet=sheet)
     points = points_from_table(table, postcodes=postcodes, what=what, also_within=also_within)
@@ -735,8 +873,99 @@ def read_points(
     return points
 
 
+def locate_point(
+    point: Mapping[str, object],
+    *,
+    postcodes: str | Path | None = None,
+    what: str = "point",
+    path: str | Path | None = None,
+    row: int | None = None,
+    also_within: tuple[float, float, float, float] | None = None,
+) -> shapely.Point:
+    """Locate one point given in code or in a document (a scenario's stop) in EPSG:27700.
+
+    The point is read exactly as a row of a table is by :func:`points_from_table`:
+    by ``lon``/``lat``, by ``easting``/``northing``, or by ``postcode`` (keys
+    matched as column names are, so ``longitude`` or ``Post code`` are found
+    too), and checked to be in Great Britain.
+
+    Parameters
+    ----------
+    point
+        For example ``{"lon": -2.71, "lat": 52.06}`` or ``{"postcode": "HR1 1DT"}``.
+    postcodes
+        Postcode lookup CSV, needed for a point given by postcode.
+    what
+        What the point is, for messages ("route stop 'Ross bus station'").
+    path, row
+        The file and row (or item number) the point came from, named in messages.
+    also_within
+        As for :func:`points_from_table`.
+
+    Returns
+    -------
+    shapely.Point
+        The point in British National Grid metres.
+
+    Raises
+    ------
+    CoordinateError, PostcodeError, MissingColumnError
+        As for :func:`points_from_table`, naming ``path``, ``row`` and the key.
+
+    Examples
+    --------
+    >>> locate_point({"lon": -2.7160, "lat": 52.0565})  # doctest: +SKIP
+    """
+    table = pd.DataFrame({str(k): [None if v is None else str(v)] for k, v in point.items()})
+    table.attrs["geomap_source"] = None if path is None else str(path)
+    table.attrs["geomap_first_row"] = 1 if row is None else int(row)
+    try:
+        located = points_from_table(table, postcodes=postcodes, what=what, also_within=also_within)
+    except InputError as err:
+        if row is not None:
+            raise
+        raise _without_row(err) from None
+    geometry = located.geometry.iloc[0]
+    assert isinstance(geometry, shapely.Point)
+    return geometry
+
+
+def _without_row(err: InputError) -> InputError:
+    """``err`` again, not naming a row (a point given in code has none)."""
+    where = [p for p in (err.path, f"row {err.row}" if err.row is not None else None) if p]
+    if err.column is not None:
+        where.append(f"column '{err.column}'")
+    text = str(err)
+    prefix = f"{', '.join(where)}: " if where else ""
+    suffix = f". {err.fix}" if err.fix else ""
+    message = text[len(prefix) :] if text.startswith(prefix) else text
+    if suffix and message.endswith(suffix):
+        message = message[: -len(suffix)]
+    column = err.column
+    if column is not None and column in ("lon/lat",):
+        column = None
+    return type(err)(message, path=err.path, column=column, fix=err.fix)
+
+
 def check_unique_ids(table: pd.DataFrame, column: str, *, what: str) -> None:
-    """Raise if ids are blank or repeated, naming the rows."""
+    """Raise if ids are blank or repeated, naming the rows.
+
+    Parameters
+    ----------
+    table
+        The table as read (``attrs`` name the file and first row for messages).
+    column
+        The column of ids.
+    what
+        What the rows are, for the fix ("area layer").
+
+    Raises
+    ------
+    InputError
+        For the first blank id.
+    DuplicateIdError
+        For the first repeated id, naming every row that has it.
+    """
     ids = table[column]
     blank = ids.isna() | (ids.astype("string").str.strip() == "")
     check_rows(
@@ -758,14 +987,3 @@ def check_unique_ids(table: pd.DataFrame, column: str, *, what: str) -> None:
             column=column,
             fix="Ids must be unique: remove the repeated row or give it its own id",
         )
-
-
-@functools.lru_cache(maxsize=1)
-def _county() -> gpd.GeoSeries:
-    lsoa = gpd.read_file(settings.shipped("lsoa21"), engine="pyogrio").to_crs(settings.MEASURE_CRS)
-    return gpd.GeoSeries([lsoa.union_all()], crs=settings.MEASURE_CRS)
-
-
-def county_boundary() -> gpd.GeoSeries:
-    """Herefordshire's boundary (the shipped 2021 LSOAs, dissolved) in EPSG:27700."""
-    return _county().copy()

@@ -131,6 +131,16 @@ def inert(text: str) -> str:
 
     Use on strings that are already HTML (escaped data, labels); :func:`_esc`
     escapes and neutralises in one step.
+
+    Parameters
+    ----------
+    text
+        HTML that is safe to show (already escaped, or written by geomap).
+
+    Returns
+    -------
+    str
+        ``text`` with every ``{`` and ``}`` written as ``&#123;`` and ``&#125;``.
     """
     return text.translate(_BRACES)
 
@@ -251,6 +261,17 @@ class OfflineMap(folium.Map):
 def offline_html(m: folium.Map) -> str:
     """The map as one self-contained HTML page (UTF-8 text).
 
+    Parameters
+    ----------
+    m
+        A map made by one of the builders here (they start from :func:`new_map`).
+
+    Returns
+    -------
+    str
+        The whole page, with Leaflet, jQuery, styles and data inlined, so it
+        opens from a file without a network connection.
+
     Raises
     ------
     GeomapError
@@ -281,7 +302,7 @@ class _Box(MacroElement):
     )
 
     def __init__(self, body: str, *, css_class: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca: unannotated
         self._name = "GeomapBox"
         self.body = body
         self.css_class = css_class
@@ -307,6 +328,11 @@ def new_map(
         Polygons drawn as a light, non-interactive base (council boundaries).
     online_tiles
         Add OpenStreetMap tiles (needs a reachable tile server).
+
+    Returns
+    -------
+    folium.Map
+        The framed map, ready for layers; end with :func:`finish`.
     """
     m = OfflineMap(tiles=None, control_scale=True, zoom_snap=0.25)
     frame = shapely.box(*bounds)
@@ -339,7 +365,7 @@ def new_map(
 
 def _geojson(
     layer: gpd.GeoDataFrame, columns: Iterable[str], *, simplify: float | None = SIMPLIFY_M
-) -> dict:
+) -> dict[str, Any]:
     """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties."""
     cols = [c for c in columns if c in layer.columns]
     geoms = layer.geometry
@@ -353,7 +379,7 @@ def _geojson(
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
-    data = json.loads(out.to_json(drop_id=True, na="null"))
+    data: dict[str, Any] = json.loads(out.to_json(drop_id=True, na="null"))
     for feature in data["features"]:
         feature["properties"] = _inert_json(feature["properties"])
     return data
@@ -388,7 +414,24 @@ def add_providers(
 
     Markers are coloured circles with a letter per kind (:data:`KIND_STYLE`);
     providers outside the county have a dashed ring. Popups give name, kind,
-    ages, rating and sector; tooltips the name.
+    ages, places, rating, sector, id and whether the provider is in the county;
+    tooltips the name.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    providers
+        Providers as :func:`geomap.providers.load_providers` gives them: ``id``,
+        ``name``, ``kind``, ``low_age``, ``high_age``, ``rating``, ``sector`` and
+        ``in_county`` (``capacity`` and ``la_name`` are shown when present).
+    kinds
+        The kinds to draw, one layer each in this order; providers of other
+        kinds are left off. Not used when ``name`` is given.
+    name
+        Draw all of ``providers`` as a single layer with this name instead.
+    show
+        Whether the layers start visible.
     """
     groups = [(kind, providers[providers["kind"] == kind]) for kind in kinds]
     if name is not None:
@@ -436,12 +479,38 @@ def _provider_values(row: object) -> list[str]:
 
 
 def time_bins(threshold: float) -> list[float]:
-    """Class breaks (minutes) for a choropleth around ``threshold``; the threshold itself is one."""
+    """Class breaks (minutes) for a choropleth around ``threshold``; the threshold itself is one.
+
+    Parameters
+    ----------
+    threshold
+        Minutes beyond which a journey counts as too long.
+
+    Returns
+    -------
+    list of float
+        The upper edge of each class: ``threshold`` times :data:`TIME_CLASSES`,
+        rounded to whole minutes except the threshold itself.
+    """
     return [threshold if f == 1.0 else float(round(threshold * f)) for f in TIME_CLASSES]
 
 
 def time_colour(minutes: float, bins: Sequence[float]) -> str:
-    """Colour of a travel time for the given class breaks."""
+    """Colour of a travel time for the given class breaks.
+
+    Parameters
+    ----------
+    minutes
+        The travel time; NaN (or None) when there is no journey.
+    bins
+        Class breaks from :func:`time_bins`.
+
+    Returns
+    -------
+    str
+        A colour from :data:`TIME_COLOURS` (a time equal to a break is in the
+        class that ends there), or :data:`NO_JOURNEY_COLOUR` when there is no journey.
+    """
     if minutes is None or np.isnan(minutes):
         return NO_JOURNEY_COLOUR
     return TIME_COLOURS[int(np.searchsorted(np.asarray(bins), minutes, side="left"))]
@@ -518,7 +587,21 @@ def add_time_layer(
 def add_outline_layer(
     m: folium.Map, areas: gpd.GeoDataFrame, *, name: str, style: dict[str, Any], show: bool = True
 ) -> None:
-    """Outline ``areas`` (no fill, not clickable) as a layer of its own; nothing if there are none."""
+    """Outline ``areas`` (no fill, not clickable) as a layer of its own; nothing if there are none.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    areas
+        Polygons with ``area_name``.
+    name
+        Layer name in the layer control.
+    style
+        Leaflet path options for the outline (``color``, ``weight``, ``dashArray``).
+    show
+        Whether the layer starts visible.
+    """
     if len(areas) == 0:
         return
     folium.GeoJson(
@@ -550,8 +633,22 @@ def add_time_legend(
 ) -> None:
     """Legend: time classes in minutes, no-journey grey, outlines, marker kinds and extra rows.
 
-    ``outlines`` lists (style, label) pairs for outline layers; by default the
-    gap outline "beyond ``threshold`` min". ``extra`` rows are trusted HTML.
+    Parameters
+    ----------
+    m
+        The map to add to.
+    title
+        Heading of the legend (plain text).
+    threshold
+        Minutes beyond which a journey counts as too long, as given to
+        :func:`add_time_layer`.
+    kinds
+        Provider kinds whose markers are explained.
+    outlines
+        (style, label) pairs for outline layers; by default the gap outline
+        "beyond ``threshold`` min".
+    extra
+        Further rows, as trusted HTML (written by geomap, never from data).
     """
     bins = time_bins(threshold)
     edges = [0, *bins]
@@ -587,12 +684,33 @@ def _kind_rows(kinds: Iterable[str]) -> list[str]:
 
 
 def add_kind_legend(m: folium.Map, *, title: str, kinds: Iterable[str] = settings.KINDS) -> None:
-    """Legend of marker kinds only."""
+    """Legend of marker kinds only.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    title
+        Heading of the legend (plain text).
+    kinds
+        Provider kinds whose markers are explained.
+    """
     _Box(f"<b>{_esc(title)}</b>" + "".join(_kind_rows(kinds)), css_class="gm-legend").add_to(m)
 
 
 def finish(m: folium.Map) -> folium.Map:
-    """Add the layer control (call last)."""
+    """Add the layer control (call last).
+
+    Parameters
+    ----------
+    m
+        The map, with all its layers added.
+
+    Returns
+    -------
+    folium.Map
+        The same map, for chaining.
+    """
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -609,7 +727,30 @@ def providers_map(
     caption: str = "",
     online_tiles: bool = False,
 ) -> folium.Map:
-    """Providers by kind over area outlines."""
+    """Providers by kind over area outlines.
+
+    Parameters
+    ----------
+    providers
+        Providers as :func:`geomap.providers.load_providers` gives them; one
+        layer per kind present.
+    areas
+        Area polygons with ``area_name`` and ``area_id``, drawn as outlines
+        with a popup each; the map is framed on them when given.
+    base
+        Council boundaries drawn as the base.
+    title
+        Title shown at the top of the map.
+    caption
+        Data, method and attribution text.
+    online_tiles
+        Add OpenStreetMap tiles.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
+    """
     frame = areas if areas is not None else providers
     m = new_map(
         title=title,
@@ -676,6 +817,11 @@ def access_map(
         layer that starts hidden.
     online_tiles
         Add OpenStreetMap tiles.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
     """
     label = settings.KIND_LABELS[kind]
     title = f"{label}: {mode} time to the nearest provider"
@@ -755,6 +901,11 @@ def post16_map(
         The public-transport time limit (the choropleth's threshold).
     caption, title, base, online_tiles
         As for :func:`new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
     """
     m = new_map(
         title=title,
@@ -832,11 +983,16 @@ def route_map(
     route
         The route as a line (EPSG:27700) with ``name``.
     stops
-        Route stops (points) with ``name``.
+        Route stops (points) with ``name`` and ``departures`` (shown in the popup).
     providers
         Post-16 providers.
     pt_max_minutes, caption, title, base, online_tiles
         As for :func:`post16_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
     """
     m = new_map(
         title=title,
@@ -942,6 +1098,11 @@ def isochrone_map(
         The providers they are drawn around.
     title, caption, base, online_tiles
         As for :func:`new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
     """
     frame = bands[~bands.geometry.is_empty] if len(bands) else providers
     m = new_map(

@@ -128,6 +128,16 @@ def network_mode(mode: str) -> str:
 
     ``car`` is accepted for ``drive``.
 
+    Parameters
+    ----------
+    mode
+        A network mode, or ``car``; case and surrounding spaces are ignored.
+
+    Returns
+    -------
+    str
+        ``drive``, ``walk`` or ``bike``.
+
     Raises
     ------
     InputError
@@ -149,6 +159,16 @@ def network_info(graph: nx.MultiDiGraph) -> dict[str, str]:
 
     Keys include ``mode``, ``source``, ``query``, ``date``, ``osmnx_version`` and,
     after :func:`add_travel_times`, ``speeds``; a key is missing when unknown.
+
+    Parameters
+    ----------
+    graph
+        A network from :func:`fetch_graph` or :func:`load_graph`.
+
+    Returns
+    -------
+    dict of str to str
+        The attributes as text, for captions and manifests.
     """
     return {
         key.removeprefix("geomap_"): str(value)
@@ -195,12 +215,12 @@ def fetch_graph(
     Parameters
     ----------
     place
-        A place name Nominatim knows, e.g. ``"Herefordshire, England"``
+        A place name Nominatim knows, e.g. ``"Shropshire, England"``
         (geocoding needs internet access too).
     polygon
         The area in lon/lat (EPSG:4326): a shapely polygon, or a GeoSeries or
-        GeoDataFrame in any CRS (its shapes are merged), e.g. the shipped
-        Herefordshire boundary.
+        GeoDataFrame in any CRS (its shapes are merged), e.g. a study area's
+        boundary.
     bbox
         ``(left, bottom, right, top)`` in lon/lat degrees.
     mode
@@ -247,6 +267,12 @@ def fetch_graph(
         The area has no network of this mode.
     InputError
         Not exactly one area was given, or it is not valid.
+
+    Warns
+    -----
+    GeometryWarning
+        When the polygon given was repaired before download (see
+        :func:`geomap.areas.validate_polygons`).
     """
     net_mode = network_mode(mode)
     given = [
@@ -378,7 +404,7 @@ def _query(
     if place is not None:
         if not str(place).strip():
             raise InputError(
-                "the place name is blank", fix="Give a place, e.g. 'Herefordshire, England'"
+                "the place name is blank", fix="Give a place, e.g. 'Shropshire, England'"
             )
         return {"place": str(place).strip()}
     if bbox is not None:
@@ -679,6 +705,18 @@ def cached_network(
         (e.g. the county's bounds).
     cache_dir
         Folder of cached networks (as for :func:`fetch_graph`).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The GraphML file of the newest such network (by the date in its
+        manifest); ``None`` if none covers the area. Unreadable manifests are
+        passed over.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode.
     """
     net_mode = network_mode(mode)
     folder = Path(cache_dir) if cache_dir is not None else settings.cache_dir() / "networks"
@@ -884,7 +922,7 @@ def _graph_from_pbf(path: Path, *, mode: str, simplify: bool, retain_all: bool) 
         raise NetworkFileError(
             f"cannot read this file as an OSM PBF extract ({err})",
             path=path,
-            fix="Give an .osm.pbf extract, e.g. Geofabrik's herefordshire-latest.osm.pbf",
+            fix="Give an .osm.pbf extract, e.g. Geofabrik's shropshire-latest.osm.pbf",
         ) from err
     if found is None or len(found[1]) == 0:
         raise EmptyNetworkError(f"the extract has no {mode} network", path=path)
@@ -971,6 +1009,25 @@ def save_graph(graph: nx.MultiDiGraph, path: str | Path) -> Path:
 
     The file is written beside ``path`` under a temporary name and renamed over
     it only when complete, so an interrupted save never leaves half a graph.
+
+    Parameters
+    ----------
+    graph
+        The network to save.
+    path
+        A file name ending ``.graphml``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        If ``path`` does not end ``.graphml``.
+    OutputError
+        If the file cannot be written.
     """
     target = Path(path)
     if not target.name.lower().endswith(".graphml"):
@@ -984,16 +1041,38 @@ def save_graph(graph: nx.MultiDiGraph, path: str | Path) -> Path:
     return target
 
 
+#: geomap's table of car speeds by road class (national DfT figures, shipped with the package).
+CAR_SPEEDS = (
+    Path(__file__).resolve().parent
+    / "_assets"
+    / "dft_jts2017_am_peak_car_speeds_by_osm_highway.csv"
+)
+
 # --------------------------------------------------------------------------- speeds
 
 
 def car_speeds(path: str | Path | None = None) -> dict[str, float]:
-    """Car speed (km/h) by OSM highway class from the DfT speed table (the shipped one by default).
+    """Car speed (km/h) by OSM highway class from a DfT speed table.
 
-    The CSV has columns ``dft_road_type``, ``osm_highway_tags`` (semicolon
-    separated) and ``kmh``.
+    Parameters
+    ----------
+    path
+        A CSV with columns ``dft_road_type``, ``osm_highway_tags`` (semicolon
+        separated) and ``kmh``; geomap's own by default: DfT Journey Time
+        Statistics 2017 morning-peak speeds, which are national.
+
+    Returns
+    -------
+    dict of str to float
+        km/h by OSM ``highway`` value.
+
+    Raises
+    ------
+    InputError
+        If the table lacks the ``osm_highway_tags`` or ``kmh`` column, or a
+        speed is not a positive number (naming the row).
     """
-    source = Path(path) if path is not None else settings.shipped("car_speeds")
+    source = Path(path) if path is not None else CAR_SPEEDS
     table = pd.read_csv(source)
     need = {"osm_highway_tags", "kmh"}
     if not need <= set(table.columns):
@@ -1027,6 +1106,17 @@ def parse_maxspeed(value: object) -> float | None:
     :data:`geomap.settings.UK_NATIONAL_LIMITS_MPH`), and several values
     (a list, or ``"30;40"``), taking the lowest. ``none``, ``walk``, ``signals``
     and anything else unreadable give ``None``.
+
+    Parameters
+    ----------
+    value
+        The edge's ``maxspeed`` as osmnx keeps it: text, a number, a list, or
+        a list written as text (``"['30 mph', '40 mph']"``).
+
+    Returns
+    -------
+    float or None
+        The limit in km/h.
     """
     values = _as_list(value)
     if len(values) != 1:
@@ -1104,6 +1194,18 @@ def add_travel_times(
     -------
     networkx.MultiDiGraph
         ``graph``, with ``graph.graph["geomap_speeds"]`` describing the speeds used.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode, a mode other than the one the network was built
+        for, or a speed that is not a positive number of km/h (or a table of
+        speeds for walking or cycling, or one speed for cars).
+    EmptyNetworkError
+        If the network has no edges.
+    NetworkFileError
+        If edges have no usable length (and lengths cannot be added because
+        the network is not in lon/lat).
     """
     net_mode = network_mode(mode or graph.graph.get("geomap_mode") or "")
     recorded = graph.graph.get("geomap_mode")

@@ -14,8 +14,8 @@ the young people aged 16–18 who live there. Flags, with configurable threshold
   as the car.
 
 Bus and car are compared over the same providers: those the public-transport
-source has times for (all of them with a national GTFS feed; with the shipped
-r5r table, the campuses near its sites), plus any within a walk. Where the
+source has times for (all of them with a national GTFS feed; with a routed
+table to a few sites, the providers near those sites), plus any within a walk. Where the
 nearest provider by car is not among them (``nearest_has_pt_data`` false), the
 comparison is with the providers that are, and the tables say so: the source
 cannot tell whether a bus reaches the nearer one.
@@ -31,15 +31,19 @@ import numpy as np
 import pandas as pd
 
 from geomap.gaps import eligible_providers
-from geomap.travel.base import TravelTimes, fastest, nearest_from_matrix
+from geomap.travel.base import TravelTimes, description_of, fastest, nearest_from_matrix
 from geomap.travel.estimate import default_estimate
 
 #: Flags, in order of severity, with their labels.
+#: Barrier flags of :func:`flag_barriers` (columns of the per-area table) and their labels.
 FLAGS = {
     "no_pt": "no public-transport journey",
     "pt_over": "public transport over the time limit",
     "pt_vs_car": "public transport much slower than car",
 }
+
+#: The barrier flags, under the name the front door (:mod:`geomap`) exports.
+POST16_FLAGS = FLAGS
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,13 @@ class BarrierThresholds:
     walk_minutes: float = 30.0
 
     def describe(self) -> str:
-        """The thresholds in words."""
+        """The thresholds in words.
+
+        Returns
+        -------
+        str
+            One line for captions and reports.
+        """
         return (
             f"barrier: no public-transport journey, over {self.pt_max_minutes:g} min by public "
             f"transport, or more than {self.ratio:g}× the car time (for journeys of "
@@ -75,7 +85,7 @@ class Post16Analysis:
     #: one row per group (ward, partnership), ranked by young people facing a barrier
     by_group: pd.DataFrame
     thresholds: BarrierThresholds
-    #: caption sentences for each mode's source
+    #: caption of the times used for each mode (from the results themselves)
     methods: dict[str, str] = field(default_factory=dict)
     #: post-16 providers with any public-transport time from this source
     pt_providers: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -115,12 +125,28 @@ def post16_barriers(
     Returns
     -------
     Post16Analysis
+        Per area: the quickest public-transport journey (or a walk, when
+        quicker and within :attr:`BarrierThresholds.walk_minutes`) and the
+        quickest car journey to the post-16 providers the public-transport
+        source has times for, the barrier flags of :func:`flag_barriers`, and
+        the same per group; with the caption of the times used per mode.
+
+    Raises
+    ------
+    InputError
+        If the origins or providers have no unique ``id`` or are not in EPSG:27700.
+
+    Warns
+    -----
+    TravelWarning
+        As the travel sources' ``matrix`` does, for points far from their network.
     """
     limits = thresholds or BarrierThresholds()
     post16 = eligible_providers(providers, "post16", include_independent=include_independent)
     names = post16.set_index("id")["name"]
     points = post16[["id", "geometry"]]
     pt_times = pt.matrix(origins, points)
+    pt_text = description_of(pt_times, pt)
     walk_times = default_estimate("walk").matrix(origins, points)
     combined = fastest([pt_times, walk_times], limits=[None, limits.walk_minutes])
     by_pt = nearest_from_matrix(combined, origins, method=pt.method)
@@ -129,6 +155,7 @@ def post16_barriers(
     # source has times for, and any within a walk; a provider the source knows
     # nothing about says nothing about the bus
     car_times = car.matrix(origins, points)
+    car_text = description_of(car_times, car)
     comparable = (
         car_times["to_id"].isin(covered).to_numpy() | combined["minutes"].notna().to_numpy()
     )
@@ -167,7 +194,7 @@ def post16_barriers(
         areas=table,
         by_group=pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(),
         thresholds=limits,
-        methods={"car": car.describe(), "pt": pt.describe()},
+        methods={"car": car_text, "pt": pt_text},
         pt_providers=post16[post16["id"].isin(reached)][
             ["id", "name", "kind", "in_county"]
         ].reset_index(drop=True),
@@ -175,7 +202,23 @@ def post16_barriers(
 
 
 def flag_barriers(table: pd.DataFrame, limits: BarrierThresholds) -> pd.DataFrame:
-    """Add the ratio and barrier flags to a table with ``car_minutes`` and ``pt_minutes``."""
+    """Add the ratio and barrier flags to a table with ``car_minutes`` and ``pt_minutes``.
+
+    Parameters
+    ----------
+    table
+        One row per area, with ``car_minutes`` and ``pt_minutes`` (NaN where
+        there is no journey).
+    limits
+        When public transport counts as a barrier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``table`` with ``pt_car_ratio``, one boolean column per flag
+        of :data:`FLAGS`, ``barrier`` (any flag) and ``worst_flag`` (the first
+        flag raised, in the order of :data:`FLAGS`; blank for none).
+    """
     out = table.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pt_car_ratio"] = np.round(out["pt_minutes"] / out["car_minutes"], 2)
@@ -194,7 +237,25 @@ def flag_barriers(table: pd.DataFrame, limits: BarrierThresholds) -> pd.DataFram
 def summarise_barriers(
     table: pd.DataFrame, lookup: pd.Series, *, names: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Young people facing each barrier, per group, ranked by young people facing any."""
+    """Young people facing each barrier, per group, ranked by young people facing any.
+
+    Parameters
+    ----------
+    table
+        From :func:`flag_barriers`, with ``area_id`` and ``young_people``.
+    lookup
+        Area id → group id (:func:`geomap.areas.group_lookup`).
+    names
+        Group id → group name, added as ``group_name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: ``rank``, ``group_id``, ``areas``, ``young_people``,
+        ``young_<flag>`` for each flag and for any barrier, ``max_pt_minutes``,
+        ``mean_pt_minutes`` (weighted by young people; areas without a journey
+        left out) and ``share_barrier``.
+    """
     data = table.assign(group_id=table["area_id"].map(lookup))
     for flag in (*FLAGS, "barrier"):
         data[f"young_{flag}"] = np.where(data[flag], data["young_people"], 0)
@@ -230,5 +291,16 @@ def summarise_barriers(
 
 
 def young_people(children: pd.DataFrame) -> pd.Series:
-    """People of post-16 age (16–18 by default) per area, from :func:`geomap.demand.children_by_band`."""
+    """People of post-16 age (16–18 by default) per area, from :func:`geomap.demand.children_by_band`.
+
+    Parameters
+    ----------
+    children
+        Children per area and band, with a ``post16`` band.
+
+    Returns
+    -------
+    pandas.Series
+        The ``post16`` column, indexed by ``area_id``.
+    """
     return children["post16"]

@@ -20,6 +20,11 @@ location                     ``lon``/``lat``, ``easting``/``northing`` or ``post
 
 Any other columns are kept. A list with no ``kind`` column can be loaded with
 ``kind="early_years"`` (e.g. a list of nurseries with name, postcode and places).
+The columns are declared once, in :data:`PROVIDER_SCHEMA` (names, the other
+spellings accepted, types, bounds), and checked in one pass: the first bad cell
+stops the load with one message naming the file, row and column. Locations go
+through :func:`geomap.locations.points_from_table`; a row that gives only a
+postcode needs the study area's postcode lookup (``postcodes``).
 
 National registers
 ------------------
@@ -99,6 +104,7 @@ import datetime as dt
 import logging
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,23 +113,10 @@ import numpy as np
 import pandas as pd
 
 from geomap import settings
-from geomap.errors import InputError, InputWarning, PostcodeError, UnknownKindError
-from geomap.io import (
-    check_rows,
-    find_column,
-    normalise_name,
-    raise_missing,
-    read_table,
-    row_number,
-    source_of,
-)
-from geomap.locations import (
-    check_unique_ids,
-    county_boundary,
-    normalise_postcode,
-    points_from_table,
-    postcode_lookup,
-)
+from geomap.errors import CRSError, InputError, InputWarning, PostcodeError, UnknownKindError
+from geomap.io import find_column, normalise_name, read_table, row_number, source_of
+from geomap.locations import NEED_LOOKUP, normalise_postcode, points_from_table, postcode_lookup
+from geomap.schema import Column, Rule, Schema
 
 logger = logging.getLogger(__name__)
 
@@ -210,48 +203,158 @@ COLUMNS = (
 )
 
 
+def _provider_schema() -> Schema:
+    kinds = ", ".join(settings.KINDS)
+    return Schema(
+        columns=(
+            Column("id", ID_ALIASES[1:], unique=True),
+            Column("name", NAME_ALIASES[1:], required=True, missing="Add a name column"),
+            Column(
+                "kind",
+                ATTRIBUTE_ALIASES["kind"][1:],
+                type="choice",
+                required=True,
+                blank=False,
+                choices=KIND_SYNONYMS,
+                fix=f"Use one of: {kinds}",
+                missing=f"Add a kind column ({kinds}) or, for a list of one kind, pass "
+                "--kind (for example --kind early_years)",
+                error=UnknownKindError,
+            ),
+            Column(
+                "sector",
+                type="choice",
+                choices={s: s for s in SECTORS},
+                fix=f"Use one of: {', '.join(SECTORS)}",
+            ),
+            Column(
+                "low_age",
+                ATTRIBUTE_ALIASES["low_age"][1:],
+                type="number",
+                minimum=0,
+                maximum=MAX_AGE,
+                label="low age",
+            ),
+            Column(
+                "high_age",
+                ATTRIBUTE_ALIASES["high_age"][1:],
+                type="number",
+                minimum=0,
+                maximum=MAX_AGE,
+                label="high age",
+            ),
+            *(Column(f"offers_{phase}", type="bool") for phase in PHASES),
+            Column(
+                "capacity",
+                ATTRIBUTE_ALIASES["capacity"][1:],
+                type="number",
+                minimum=0,
+                maximum=MAX_PLACES,
+            ),
+            Column("rating", ATTRIBUTE_ALIASES["rating"][1:]),
+            Column("postcode", ("post_code", "postal_code")),
+            Column("status"),
+            Column(
+                "closed_date",
+                ATTRIBUTE_ALIASES["closed_date"][1:],
+                type="date",
+                label="closing date",
+            ),
+        ),
+        rules=(
+            Rule(
+                bad=lambda t: (t["low_age"] > t["high_age"]).fillna(False),
+                message=lambda t, pos: (
+                    f"the lowest age {t['low_age'].iloc[pos]:g} is above the highest "
+                    f"{t['high_age'].iloc[pos]:g}"
+                ),
+                column="low_age",
+                fix="Check the two ages; they may be the wrong way round",
+            ),
+        ),
+    )
+
+
+#: Oldest age a provider's age range may give, and most places it may offer.
+MAX_AGE = 150
+MAX_PLACES = 1_000_000
+
+#: The columns of a provider list, declared once (see the module docstring).
+PROVIDER_SCHEMA = _provider_schema()
+
+
 def load_providers(
-    path: str | Path | None = None,
+    path: str | Path,
     *,
+    postcodes: str | Path | None = None,
+    boundary: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     kind: str | None = None,
     include_closed: bool = False,
-    postcodes: str | Path | None = None,
-    county: gpd.GeoSeries | None = None,
     sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load, locate, classify and validate a provider list.
 
     Parameters
     ----------
     path
-        CSV, Excel workbook or vector file; the shipped Herefordshire and border
-        register by default. A GIAS establishment extract or an Ofsted
-        early-years register extract is recognised and read as downloaded (see
-        the module docstring).
+        CSV, Excel workbook or vector file. A GIAS establishment extract or an
+        Ofsted early-years register extract is recognised and read as
+        downloaded (see the module docstring).
+    postcodes
+        Postcode lookup (OS Code-Point Open or ONS Postcode Directory CSV) for
+        rows located by postcode. Without one, a row that gives only a
+        postcode is an error.
+    boundary
+        The study area's polygon(s), in EPSG:27700. Providers outside it are
+        kept (families cross the border), flagged ``in_county=False``, counted
+        in ``attrs["outside_county"]`` and in one
+        :class:`~geomap.errors.InputWarning`. Without a boundary nothing can
+        be called outside: every provider has ``in_county=True``.
     kind
-        Kind for every row of a list that has no ``kind`` column (for example
-        ``"early_years"`` for an Ofsted early-years register extract).
+        Kind for every row of a list that has no ``kind`` column, and for blank
+        kinds (for example ``"early_years"`` for a list of nurseries).
     include_closed
         Keep closed providers. By default they are dropped and counted in
         ``attrs["closed_excluded"]``.
-    postcodes
-        Postcode lookup for rows located by postcode (shipped Code-Point Open by default).
-    county
-        Polygon(s) of the planning area in EPSG:27700 for the ``in_county`` flag;
-        Herefordshire by default.
     sheet
         The worksheet (of a workbook) or layer (of a GeoPackage) to read.
+    columns
+        geomap's name → the file's name, for columns geomap would not find by
+        their usual names (``{"id": "school_id", "kind": "type"}``).
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns :data:`COLUMNS` then any others from the file, in EPSG:27700.
-        ``attrs`` has ``source``, ``closed_excluded`` and ``outside_county``
-        (and, for a national register, ``register`` and
+        ``attrs`` has ``source``, ``closed_excluded``, ``closed_total`` and
+        ``outside_county`` (and, for a national register, ``register`` and
         ``not_providers_excluded``).
+
+    Raises
+    ------
+    InputError
+        For the first bad cell (naming the file, row and column), a missing
+        column, a repeated id, a location that cannot be placed, or a row that
+        gives only a postcode when no postcode lookup was given.
+
+    Warns
+    -----
+    InputWarning
+        When providers lie outside ``boundary`` (kept and flagged), when the
+        list has no id column (ids are made from row numbers), when a national
+        register holds establishments geomap leaves out, or places providers
+        only by their postcode district.
+
+    Examples
+    --------
+    >>> load_providers("council_providers.csv", postcodes="codepoint.csv",
+    ...                boundary=county)  # doctest: +SKIP
     """
-    path = Path(path) if path is not None else settings.shipped("providers")
+    path = Path(path)
     table = read_table(path, what="provider list", sheet=sheet)
+    if columns:
+        table = rename_columns(table, columns, what="provider list")
     table, closed_before = _from_register(table, include_closed=include_closed, postcodes=postcodes)
     providers = standardise_providers(table, kind=kind, postcodes=postcodes)
     closed = providers["status"] == "closed"
@@ -260,9 +363,7 @@ def load_providers(
         providers = providers.loc[~closed].copy()
         if n_closed:
             logger.info("%s: %d closed providers excluded", path, n_closed)
-    if county is None:
-        county = county_boundary()
-    providers["in_county"] = providers.within(county.union_all())
+    providers["in_county"] = flag_inside(providers, boundary=boundary)
     providers.attrs.update(
         source=str(path),
         closed_excluded=0 if include_closed else n_closed,
@@ -274,6 +375,93 @@ def load_providers(
     return providers.reset_index(drop=True)
 
 
+def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], *, what: str) -> pd.DataFrame:
+    """Give a table's columns geomap's names, as a caller (a study-area file) says.
+
+    Parameters
+    ----------
+    table
+        The table as read.
+    columns
+        geomap's name → the table's name.
+    what
+        What the table is, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with those columns renamed; a column that already had one
+        of geomap's names keeps its values under ``<name>_in_file``.
+
+    Raises
+    ------
+    MissingColumnError
+        If a named column is not in the table (the message lists those it has).
+    """
+    renames: dict[str, str] = {}
+    for ours, theirs in columns.items():
+        found = find_column(table, (theirs,), explicit=theirs)
+        assert found is not None
+        if found != ours:
+            renames[found] = ours
+    clashes = {
+        c: f"{c}_in_file" for c in table.columns if c in renames.values() and c not in renames
+    }
+    out = table.rename(columns={**clashes, **renames})
+    out.attrs.update(table.attrs)
+    return out
+
+
+def flag_inside(
+    providers: gpd.GeoDataFrame, *, boundary: gpd.GeoDataFrame | gpd.GeoSeries | None
+) -> pd.Series:
+    """Whether each provider lies in the study area; warn once, counting those outside.
+
+    Parameters
+    ----------
+    providers
+        Located providers (EPSG:27700).
+    boundary
+        The study area's polygon(s) in EPSG:27700, or ``None`` (every provider
+        is then inside).
+
+    Returns
+    -------
+    pandas.Series
+        Booleans aligned with ``providers`` (the ``in_county`` column).
+
+    Raises
+    ------
+    CRSError
+        If ``boundary`` is not in EPSG:27700.
+
+    Warns
+    -----
+    InputWarning
+        When providers lie outside the boundary, counting them and naming the first three.
+    """
+    if boundary is None:
+        return pd.Series(True, index=providers.index, dtype=bool)
+    if boundary.crs is None or not boundary.crs.equals(providers.crs):
+        raise CRSError(
+            f"the study area boundary is in {boundary.crs}, the providers in {providers.crs}",
+            fix="Give the boundary in British National Grid (EPSG:27700)",
+        )
+    inside = providers.within(boundary.union_all())
+    outside = ~inside.to_numpy(dtype=bool)
+    if outside.any():
+        names = providers["name"].to_numpy(dtype=object)[outside][:3]
+        shown = ", ".join(str(n) for n in names) + (" ..." if outside.sum() > 3 else "")
+        warnings.warn(
+            f"{source_of(providers) or 'provider list'}: {int(outside.sum())} providers lie "
+            "outside the study area; kept, because families cross the border, and flagged "
+            f"in_county=False ({shown})",
+            InputWarning,
+            stacklevel=3,
+        )
+    return pd.Series(inside.to_numpy(dtype=bool), index=providers.index)
+
+
 def standardise_providers(
     table: pd.DataFrame,
     *,
@@ -282,65 +470,72 @@ def standardise_providers(
 ) -> gpd.GeoDataFrame:
     """Map a raw provider table onto geomap's schema and locate each row.
 
-    See :func:`load_providers`; this does the same for a table already in memory
-    (``table.attrs["geomap_source"]`` names the file in messages).
+    Parameters
+    ----------
+    table
+        As read by :func:`geomap.io.read_table` (``attrs["geomap_source"]``
+        names the file in messages).
+    kind, postcodes
+        As for :func:`load_providers`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`load_providers` returns, closed providers included, every
+        ``in_county`` True.
+
+    Raises
+    ------
+    InputError
+        As for :func:`load_providers`.
+
+    Warns
+    -----
+    InputWarning
+        As for :func:`load_providers` (all but the warning about providers
+        outside the study area).
     """
     table, _ = _from_register(table, include_closed=True, postcodes=postcodes)
     path = source_of(table)
-    id_c = find_column(table, ID_ALIASES)
-    name_c = find_column(table, NAME_ALIASES)
-    if name_c is None:
-        raise_missing(table, "name", what="'name'", fix="Add a name column")
+    fill = {"kind": normalise_kind(kind)} if kind is not None else None
+    clean = PROVIDER_SCHEMA.validate(table, what="provider list", fill=fill)
+    found: dict[str, str | None] = clean.attrs["geomap_columns"]
+    id_c, name_c = found["id"], found["name"]
     out = pd.DataFrame(index=table.index)
     out.attrs.update(table.attrs)
     if id_c is None:
         stem = Path(path).stem if path else "provider"
         out["id"] = [f"{stem}-{row_number(table, i)}" for i in range(len(table))]
-        logger.warning("%s: no id column; ids made from the row numbers", path)
+        warnings.warn(
+            f"{path or 'provider list'}: no id column; ids made from the row numbers "
+            f"({out['id'].iloc[0]}, ...)",
+            InputWarning,
+            stacklevel=3,
+        )
     else:
-        out["id"] = table[id_c].astype("string").str.strip()
-    out["name"] = table[name_c].astype("string").str.strip()
-    for field, aliases in ATTRIBUTE_ALIASES.items():
-        column = find_column(table, aliases)
-        out[field] = table[column] if column is not None else pd.NA
-    out["kind"] = _kinds(
-        table, out["kind"], default=kind, column=find_column(table, ATTRIBUTE_ALIASES["kind"])
-    )
-    for field in ("low_age", "high_age", "capacity"):
-        column = find_column(table, ATTRIBUTE_ALIASES[field]) or field
-        out[field] = _optional_numbers(table, out[field], field, column=column)
-    check_rows(
-        table,
-        (out["low_age"] > out["high_age"]).fillna(False).to_numpy(dtype=bool),
-        lambda pos: (
-            f"the lowest age {out['low_age'].iloc[pos]:g} is above the highest "
-            f"{out['high_age'].iloc[pos]:g}"
-        ),
-        column=find_column(table, ATTRIBUTE_ALIASES["low_age"]) or "low_age",
-        fix="Check the two ages; they may be the wrong way round",
-    )
-    out["sector"] = out["sector"].astype("string").str.strip().str.lower().fillna("unknown")
-    bad_sector = ~out["sector"].isin(SECTORS)
-    check_rows(
-        table,
-        bad_sector,
-        lambda pos: f"unknown sector '{out['sector'].iloc[pos]}'",
-        column="sector",
-        fix=f"Use one of: {', '.join(SECTORS)}",
-    )
+        out["id"] = clean["id"]
+    out["name"] = clean["name"]
+    out["kind"] = clean["kind"]
+    out["sector"] = clean["sector"].fillna("unknown")
+    for field in ("low_age", "high_age"):
+        out[field] = clean[field]
     for phase in PHASES:
-        column = find_column(table, (f"offers_{phase}",))
-        if column is not None:
-            out[f"offers_{phase}"] = _booleans(table, column)
+        given = clean[f"offers_{phase}"]
+        if found[f"offers_{phase}"] is not None:
+            out[f"offers_{phase}"] = given.fillna(False).astype(bool)
         else:
             out[f"offers_{phase}"] = _derived_offer(out, phase)
-    status = out["status"].astype("string").str.strip().str.lower()
-    closed = status.str.startswith("closed").fillna(False) | out["closed_date"].notna()
+    out["capacity"] = clean["capacity"]
+    out["rating"] = table[found["rating"]] if found["rating"] else pd.NA
+    out["postcode"] = table[found["postcode"]] if found["postcode"] else pd.NA
+    status = clean["status"].str.lower()
+    closed = status.str.startswith("closed").fillna(False) | clean["closed_date"].notna()
     out["status"] = np.where(closed, "closed", "open")
-    pc_c = find_column(table, ("postcode", "post_code", "postal_code"))
-    out["postcode"] = table[pc_c] if pc_c is not None else pd.NA
-    id_label = id_c or "id"
-    check_unique_ids(out.rename(columns={"id": id_label}), id_label, what="provider list")
+    out["closed_date"] = (
+        table[found["closed_date"]].where(clean["closed_date"].notna())
+        if found["closed_date"]
+        else pd.NA
+    )
     located = points_from_table(table, postcodes=postcodes, what="provider list")
     extras = [
         c
@@ -366,88 +561,30 @@ def standardise_providers(
     return providers
 
 
-def _kinds(
-    table: pd.DataFrame, raw: pd.Series, *, default: str | None, column: str | None
-) -> pd.Series:
-    path = source_of(table)
-    if default is not None:
-        default = normalise_kind(default)
-    if column is None:
-        if default is None:
-            raise_missing(
-                table,
-                "kind",
-                what="'kind'",
-                fix=f"Add a kind column ({', '.join(settings.KINDS)}) or, for a list of one "
-                "kind, pass --kind (for example --kind early_years)",
-            )
-        return pd.Series(default, index=table.index, dtype="string")
-    folded = raw.astype("string").str.strip().str.lower()
-    kinds = folded.map(KIND_SYNONYMS)
-    if default is not None:
-        kinds = kinds.where(folded.notna(), default)
-    unknown = kinds.isna()
-    if unknown.any():
-        pos = int(np.flatnonzero(unknown.to_numpy())[0])
-        value = raw.iloc[pos]
-        raise UnknownKindError(
-            "missing kind" if pd.isna(value) else f"unknown kind '{value}'",
-            path=path,
-            row=row_number(table, pos),
-            column=column,
-            fix=f"Use one of: {', '.join(settings.KINDS)}",
-        )
-    return kinds.astype("string")
-
-
 def normalise_kind(value: str) -> str:
-    """Canonical kind for a kind name or synonym; raises :class:`UnknownKindError`."""
+    """Canonical kind for a kind name or synonym.
+
+    Parameters
+    ----------
+    value
+        A kind as a file or a caller spells it ("Nursery", "high school", "FE").
+
+    Returns
+    -------
+    str
+        One of :data:`geomap.settings.KINDS`.
+
+    Raises
+    ------
+    UnknownKindError
+        If ``value`` is not a kind or a known synonym of one.
+    """
     kind = KIND_SYNONYMS.get(str(value).strip().lower())
     if kind is None:
         raise UnknownKindError(
             f"unknown kind '{value}'", fix=f"Use one of: {', '.join(settings.KINDS)}"
         )
     return kind
-
-
-def _optional_numbers(table: pd.DataFrame, raw: pd.Series, field: str, *, column: str) -> pd.Series:
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & values.isna()
-    check_rows(
-        table,
-        bad,
-        lambda pos: f"'{raw.iloc[pos]}' is not a number",
-        column=column,
-        fix=f"Give {field} as a whole number or leave it blank",
-    )
-    # ages and places are counts: finite, not negative, and of a sensible size
-    limit = 1e6 if field == "capacity" else 150
-    numbers = values.astype(float)
-    out_of_range = raw.notna() & ~(np.isfinite(numbers) & (numbers >= 0) & (numbers <= limit))
-    check_rows(
-        table,
-        out_of_range.fillna(False),
-        lambda pos: f"'{raw.iloc[pos]}' is not a possible {field.replace('_', ' ')}",
-        column=column,
-        fix=f"Give {field} as a whole number from 0 to {limit:,.0f}, or leave it blank",
-    )
-    return values.astype("Float64")
-
-
-def _booleans(table: pd.DataFrame, column: str) -> pd.Series:
-    folded = table[column].astype("string").str.strip().str.lower()
-    mapping = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False}
-    mapping.update({"no": False, "n": False})
-    values = folded.map(mapping)
-    bad = folded.notna() & values.isna()
-    check_rows(
-        table,
-        bad,
-        lambda pos: f"'{table[column].iloc[pos]}' is not true or false",
-        column=column,
-        fix="Use True/False, yes/no or 1/0",
-    )
-    return values.fillna(False).astype(bool)
 
 
 def _derived_offer(out: pd.DataFrame, phase: str) -> pd.Series:
@@ -473,6 +610,23 @@ def offers(providers: pd.DataFrame, kind: str) -> pd.Series:
     ``early_years``, ``primary``, ``secondary`` and ``post16`` use the
     ``offers_*`` flags (a primary school with a nursery class is early-years
     provision too); ``sixth_form``, ``college`` and ``special`` use the main kind.
+
+    Parameters
+    ----------
+    providers
+        Providers as :func:`load_providers` gives them.
+    kind
+        A kind of :data:`geomap.settings.KINDS`, or ``post16``.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans aligned with ``providers``.
+
+    Raises
+    ------
+    UnknownKindError
+        If ``kind`` is none of those.
     """
     if kind in ("early_years", "primary", "secondary", "post16"):
         return providers[f"offers_{kind}"].astype(bool)
@@ -486,6 +640,11 @@ def offers(providers: pd.DataFrame, kind: str) -> pd.Series:
 
 def summarise_providers(providers: gpd.GeoDataFrame) -> pd.DataFrame:
     """Counts per kind: all, offering places of the kind, in the county, across the border, by sector.
+
+    Parameters
+    ----------
+    providers
+        Providers as :func:`load_providers` gives them.
 
     Returns
     -------
@@ -520,6 +679,25 @@ def merge_provider_lists(base: gpd.GeoDataFrame, extra: gpd.GeoDataFrame) -> gpd
 
     Ids are prefixed by nothing; an id present in both lists is an error,
     since the same setting would otherwise be counted twice.
+
+    Parameters
+    ----------
+    base
+        Providers as :func:`load_providers` gives them.
+    extra
+        A further list, loaded the same way and in the same CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of ``base`` then those of ``extra``. ``attrs`` are those of
+        ``base``, with ``closed_excluded`` summed over both lists,
+        ``outside_county`` recounted, and ``source`` naming both.
+
+    Raises
+    ------
+    InputError
+        If an id is in both lists (naming the first and counting the rest).
     """
     clash = set(base["id"]) & set(extra["id"])
     if clash:
@@ -664,7 +842,19 @@ def classify_gias(
 
 
 def gias_sector(type_: str | None, group: str | None) -> str:
-    """Sector of a GIAS establishment from its type and type group."""
+    """Sector of a GIAS establishment from its type and type group.
+
+    Parameters
+    ----------
+    type_, group
+        ``TypeOfEstablishment (name)`` and ``EstablishmentTypeGroup (name)``
+        as GIAS spells them (``None`` if blank).
+
+    Returns
+    -------
+    str
+        ``academy``, ``maintained``, ``independent``, ``college`` or ``unknown``.
+    """
     t = (type_ or "").strip().casefold()
     g = (group or "").strip().casefold()
     if "academy" in t or t.startswith("free school") or g in ("academies", "free schools"):
@@ -718,46 +908,50 @@ def _text(table: pd.DataFrame, *names: str) -> pd.Series:
     return text.mask(text == "")
 
 
-def _register_numbers(table: pd.DataFrame, *names: str, what: str) -> pd.Series:
-    """The first of columns ``names`` as numbers (NaN if blank), naming the file's column if not."""
-    column = find_column(table, names)
-    if column is None:
-        return pd.Series(np.nan, index=table.index, dtype=float)
-    raw = _text(table, normalise_name(column))
-    values = pd.Series(
-        pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
-        index=table.index,
-    )
-    check_rows(
-        table,
-        raw.notna() & values.isna(),
-        lambda pos: f"'{raw.iloc[pos]}' is not a number",
-        column=column,
-        fix=f"Give {what} as a number or leave it blank",
-    )
-    return values
+def _floats(values: pd.Series) -> pd.Series:
+    """A validated number column as plain floats (NaN where blank)."""
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
 
 
-def _register_dates(table: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` as dates: GIAS's ``dd-mm-yyyy``, or ``dd/mm/yyyy`` or ISO."""
-    column = find_column(table, (name,))
-    if column is None:
-        return pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
-    raw = _text(table, normalise_name(column))
-    dates = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
-    for fmt in ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d"):
-        todo = raw.notna() & dates.isna()
-        if not todo.any():
-            break
-        dates[todo] = pd.to_datetime(raw[todo], format=fmt, errors="coerce")
-    check_rows(
-        table,
-        raw.notna() & dates.isna(),
-        lambda pos: f"'{raw.iloc[pos]}' is not a date",
-        column=column,
-        fix="Give dates as DD-MM-YYYY (as GIAS does) or YYYY-MM-DD",
+def _register_number(name: str, label: str) -> Column:
+    return Column(
+        name, type="number", label=label, fix=f"Give the {label} as a number or leave it blank"
     )
-    return dates
+
+
+#: The columns of a GIAS extract that geomap converts (the others are read as text).
+GIAS_SCHEMA = Schema(
+    columns=(
+        Column("urn", unique=True),
+        _register_number("statutorylowage", "statutory low age"),
+        _register_number("statutoryhighage", "statutory high age"),
+        _register_number("schoolcapacity", "school capacity"),
+        _register_number("numberofpupils", "number of pupils"),
+        _register_number("easting", "easting"),
+        _register_number("northing", "northing"),
+        Column(
+            "closedate",
+            type="date",
+            label="closing date",
+            fix="Give dates as DD-MM-YYYY (as GIAS does) or YYYY-MM-DD",
+        ),
+    )
+)
+#: The columns of an Ofsted early-years register extract that geomap converts.
+OFSTED_SCHEMA = Schema(
+    columns=(
+        Column("provider_urn", unique=True),
+        Column(
+            "registered_places",
+            ("places",),
+            type="number",
+            minimum=0,
+            maximum=MAX_PLACES,
+            label="registered places",
+            fix="Give registered places as a number or leave it blank",
+        ),
+    )
+)
 
 
 def _keep_rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -773,20 +967,25 @@ def _from_gias(table: pd.DataFrame, *, include_closed: bool) -> tuple[pd.DataFra
     path = source_of(table)
     urn_c = find_column(table, ("urn",))
     assert urn_c is not None  # recognised by its columns
-    check_unique_ids(table, urn_c, what="establishment list")
+    clean = GIAS_SCHEMA.validate(table, what="establishment list")
     type_ = _text(table, "typeofestablishment_(name)")
     group = _text(table, "establishmenttypegroup_(name)")
     phase = _text(table, "phaseofeducation_(name)")
     sixth = _text(table, "officialsixthform_(name)")
     nursery = _text(table, "nurseryprovision_(name)")
     status = _text(table, "establishmentstatus_(name)")
-    low = _register_numbers(table, "statutorylowage", what="the statutory low age")
-    high = _register_numbers(table, "statutoryhighage", what="the statutory high age")
-    capacity = _register_numbers(table, "schoolcapacity", what="the school capacity")
-    pupils = _register_numbers(table, "numberofpupils", what="the number of pupils")
-    east = _register_numbers(table, "easting", what="the easting")
-    north = _register_numbers(table, "northing", what="the northing")
-    close = _register_dates(table, "closedate")
+    low, high, capacity, pupils, east, north = (
+        _floats(clean[name])
+        for name in (
+            "statutorylowage",
+            "statutoryhighage",
+            "schoolcapacity",
+            "numberofpupils",
+            "easting",
+            "northing",
+        )
+    )
+    close = clean["closedate"]
     today = pd.Timestamp(dt.date.today())
 
     decided = [
@@ -892,8 +1091,8 @@ def _from_ofsted(
     path = source_of(table)
     urn_c = find_column(table, ("provider_urn",))
     assert urn_c is not None  # recognised by its columns
-    check_unique_ids(table, urn_c, what="early-years register")
-    urn = table[urn_c].astype("string").str.strip()
+    clean = OFSTED_SCHEMA.validate(table, what="early-years register")
+    urn = clean["provider_urn"]
     provider_type = _text(table, "provider_type")
     name = _text(table, "provider_name")
     withheld = name.str.casefold().isin(["redacted", "withheld", "not published"]).fillna(False)
@@ -930,9 +1129,7 @@ def _from_ofsted(
             "name": name,
             "kind": "early_years",
             "sector": "unknown",
-            "capacity": _register_numbers(
-                table, "registered_places", "places", what="registered places"
-            ),
+            "capacity": _floats(clean["registered_places"]),
             "rating": _text(
                 table, "most_recent_full:_overall_effectiveness", "overall_effectiveness"
             ),
@@ -991,6 +1188,16 @@ def _locate_districts(
     district = folded.str.fullmatch(_OUTWARD_CODE).fillna(False).to_numpy(dtype=bool)
     if not district.any():
         return table
+    if postcodes is None:
+        first = int(np.flatnonzero(district)[0])
+        raise PostcodeError(
+            f"postcode district '{table['postcode'].iloc[first]}' needs a postcode lookup to be "
+            f"placed ({int(district.sum())} provider(s) give only a district)",
+            path=source_of(table),
+            row=row_number(table, first),
+            column=column,
+            fix=NEED_LOOKUP,
+        )
     lookup = postcode_lookup(postcodes)
     sums: dict[str, list[float]] = {}
     for key, (e, n) in lookup.items():

@@ -17,7 +17,11 @@ A scenario file (YAML) describes candidate routes::
           - {name: Hereford colleges, provider: "130710"}
 
 Stops are given by ``postcode``, ``lon``/``lat``, ``easting``/``northing`` or
-``provider`` (a provider id). In-vehicle time comes from ``running_minutes``
+``provider`` (a provider id). A stop not at a provider is located and checked
+as every other point is (:func:`geomap.locations.locate_point`: in Great
+Britain, latitude and longitude not swapped, a postcode in the lookup given to
+:func:`load_scenario`), and must lie within :data:`STOP_BUFFER_KM` of the
+planning area. In-vehicle time comes from ``running_minutes``
 between consecutive stops or from ``speed_kmh`` over the road distance between
 stops: the route length on a road network when one is given, otherwise the
 straight-line distance × :data:`ROAD_DETOUR` (an estimate, and said so).
@@ -26,7 +30,8 @@ Every value is read as the text written (:func:`geomap._yaml.load_yaml`, which
 also bounds the file's size, nesting and aliases) and converted field by field:
 
 - times are ``HH:MM`` on the 24-hour clock, 00:00 to 23:59 (a scenario is one
-  school day): ``9:00``, ``09:00`` and ``"09:00"`` are the same time;
+  school day): ``9:00``, ``09:00`` and ``"09:00"`` are the same time, read by
+  :func:`geomap.clock.parse_time` into a :class:`~geomap.clock.TimeOfDay`;
 - numbers are plain decimals (``30``, ``12.5``, ``-2.598``); ``yes``, ``.inf``,
   ``nan``, ``1e3``, ``0x10``, ``1_000`` or ``9:00`` where a number belongs are
   refused. Headways run from 1 minute to a day (:data:`HEADWAY_MINUTES`),
@@ -44,7 +49,10 @@ A file has at most :data:`MAX_ROUTES` routes of at most :data:`MAX_ROUTE_STOPS`
 stops. Fields geomap does not know are ignored with an
 :class:`~geomap.errors.InputWarning` naming them.
 
-For travel-time tables (no timetable to add trips to), a route offers, from
+A public-transport source that takes trips (a GTFS timetable, see
+:attr:`~geomap.travel.base.TravelTimes.takes_trips`) gets each route's trips
+and routes them with its own services. For other sources (travel-time tables,
+with no timetable to add trips to), a route offers, from
 every origin within walking distance of a stop to every post-16 provider within
 walking distance of a later stop: walk + wait (half the headway) + ride + walk,
 if some trip arrives at the alighting stop by ``arrive_by`` on a weekday (a
@@ -56,7 +64,6 @@ the post-16 barrier analysis recomputed.
 from __future__ import annotations
 
 import itertools
-import logging
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -71,28 +78,20 @@ import shapely
 
 from geomap import settings
 from geomap._yaml import YamlMap, YamlText, line_of, load_yaml, shown
+from geomap.clock import TimeOfDay, parse_time
 from geomap.errors import (
-    CoordinateError,
     DuplicateIdError,
     InputError,
     InputWarning,
     PostcodeError,
+    TravelWarning,
     YamlError,
 )
 from geomap.gaps import eligible_providers
-from geomap.locations import (
-    EASTING_ALIASES,
-    NORTHING_ALIASES,
-    in_great_britain,
-    normalise_postcode,
-    postcode_lookup,
-)
+from geomap.locations import EASTING_ALIASES, NORTHING_ALIASES, locate_point
 from geomap.post16 import FLAGS, BarrierThresholds, Post16Analysis, post16_barriers
-from geomap.travel.base import FastestOf, Remembered, TravelTimes, check_points
+from geomap.travel.base import FastestOf, Remembered, ScenarioTrips, TravelTimes, check_points
 from geomap.travel.estimate import default_estimate
-from geomap.travel.gtfs import TimetableTravelTimes, add_trips
-
-logger = logging.getLogger(__name__)
 
 #: Road distance ÷ straight-line distance between stops when no network is given.
 ROAD_DETOUR = 1.3
@@ -117,7 +116,6 @@ MAX_NAME_CHARS = 200
 
 # plain decimal numerals only: no exponent, underscore, hex/octal, infinity or NaN
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 # words YAML 1.1 would have read as true/false/null
 _WORDS_NOT_NUMBERS = frozenset(
     {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "none", "~"}
@@ -162,9 +160,9 @@ class Route:
     #: stop points (EPSG:27700), in running order
     stops: gpd.GeoSeries
     days: tuple[str, ...]
-    #: first and last departure from the first stop, minutes after midnight
-    first_departure: float
-    last_departure: float
+    #: first and last departure from the first stop
+    first_departure: TimeOfDay
+    last_departure: TimeOfDay
     headway_minutes: float
     #: minutes from the first stop to each stop (0 for the first)
     offsets: tuple[float, ...]
@@ -172,15 +170,30 @@ class Route:
     running_basis: str
 
     @property
-    def departures(self) -> list[float]:
-        """Departure times from the first stop, minutes after midnight."""
-        count = (
-            int(
-                np.floor((self.last_departure - self.first_departure) / self.headway_minutes + 1e-9)
-            )
-            + 1
+    def departures(self) -> list[TimeOfDay]:
+        """Departures from the first stop, every ``headway_minutes`` from the first to the last."""
+        first = self.first_departure.minutes
+        span = self.last_departure.minutes - first
+        count = int(np.floor(span / self.headway_minutes + 1e-9)) + 1
+        return [TimeOfDay.from_minutes(first + i * self.headway_minutes) for i in range(count)]
+
+    def trips(self) -> ScenarioTrips:
+        """The route's trips, for a source that takes them (:meth:`TravelTimes.with_trips`).
+
+        Returns
+        -------
+        ScenarioTrips
+            Stops in lon/lat, departures in minutes after midnight, one running
+            time per hop.
+        """
+        lonlat = self.stops.to_crs(settings.LONLAT_CRS)
+        return ScenarioTrips(
+            name=self.name,
+            stops=tuple((float(p.x), float(p.y)) for p in lonlat),
+            departures=tuple(d.minutes for d in self.departures),
+            running_minutes=tuple(float(m) for m in np.diff(self.offsets)),
+            days=frozenset(self.days),
         )
-        return [self.first_departure + i * self.headway_minutes for i in range(count)]
 
     def line(self) -> gpd.GeoDataFrame:
         """The route as a straight-segment line (EPSG:27700)."""
@@ -193,7 +206,9 @@ class Route:
     def stop_table(self) -> gpd.GeoDataFrame:
         """Stops with their departure times as text."""
         departures = [
-            ", ".join(clock(d + offset) for d in self.departures[:6])
+            ", ".join(
+                TimeOfDay.from_minutes(d.minutes + offset).hhmm() for d in self.departures[:6]
+            )
             + (" …" if len(self.departures) > 6 else "")
             for offset in self.offsets
         ]
@@ -207,29 +222,16 @@ class Route:
         """One line: stops, times, headway, running basis."""
         return (
             f"{self.name}: {len(self.stop_names)} stops ({self.stop_names[0]} → {self.stop_names[-1]}), "
-            f"{'/'.join(self.days)}, departures {clock(self.first_departure)}–{clock(self.last_departure)} "
+            f"{'/'.join(self.days)}, departures {self.first_departure.hhmm()}–{self.last_departure.hhmm()} "
             f"every {self.headway_minutes:g} min, {self.offsets[-1]:.0f} min end to end ({self.running_basis})"
         )
 
 
-def clock(minutes: float) -> str:
-    """Minutes after midnight as ``HH:MM``."""
-    minutes = round(minutes)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def _scenario_time(value: object, *, where: str, path: str | Path) -> TimeOfDay:
+    """A scenario's time of day: ``HH:MM`` on the 24-hour clock, 00:00 to 23:59.
 
-
-def parseclock(value: object, *, where: str, path: str | Path) -> float:
-    """A time of day, ``HH:MM`` on the 24-hour clock, as minutes after midnight.
-
-    ``"07:45"`` and an unquoted ``7:45`` both give 465.0. Hours run from 00 to
-    23: a scenario is one school day, so trips after midnight (GTFS's
-    ``25:30``) are not modelled.
-
-    Raises
-    ------
-    YamlError
-        Naming ``path``, the line (for a value read by :func:`~geomap._yaml.load_yaml`)
-        and ``where``.
+    ``"07:45"`` and an unquoted ``7:45`` are the same time. A scenario is one
+    school day, so trips after midnight (GTFS's ``25:30``) are not modelled.
     """
     if isinstance(value, dict | list):
         raise YamlError(
@@ -239,27 +241,15 @@ def parseclock(value: object, *, where: str, path: str | Path) -> float:
             column=where,
             fix="Write times as HH:MM on the 24-hour clock, e.g. 07:45",
         )
-    text = str(value).strip()
-    match = _CLOCK.fullmatch(text)
-    if not match or int(match.group(2)) > 59:
-        found = shown(text) if text else "empty"
-        raise YamlError(
-            f"{found} is not a time of day",
-            path=path,
-            row=line_of(value),
-            column=where,
-            fix="Write times as HH:MM on the 24-hour clock, e.g. 07:45",
-        )
-    if int(match.group(1)) > 23:
-        raise YamlError(
-            f"{shown(text)} is not a time of day: hours run from 00 to 23",
-            path=path,
-            row=line_of(value),
-            column=where,
-            fix="Give a time from 00:00 to 23:59; a scenario is one school day, "
-            "so trips after midnight are not modelled",
-        )
-    return float(int(match.group(1)) * 60 + int(match.group(2)))
+    return parse_time(
+        value,
+        path=path,
+        row=line_of(value),
+        column=where,
+        with_seconds=False,
+        within_day=True,
+        error=YamlError,
+    )
 
 
 @dataclass(frozen=True)
@@ -267,7 +257,7 @@ class Scenario:
     """A scenario file: its routes and deadline."""
 
     name: str
-    arrive_by: float
+    arrive_by: TimeOfDay
     routes: tuple[Route, ...]
     path: str
 
@@ -277,6 +267,7 @@ def load_scenario(
     *,
     providers: gpd.GeoDataFrame,
     county: gpd.GeoSeries,
+    postcodes: str | Path | None = None,
     road_km: Callable[[shapely.Point, shapely.Point], float] | None = None,
     buffer_km: float = STOP_BUFFER_KM,
 ) -> Scenario:
@@ -294,11 +285,21 @@ def load_scenario(
         Providers, for stops given by ``provider`` id.
     county
         The planning area (EPSG:27700); stops must be within ``buffer_km`` of it.
+    postcodes
+        Postcode lookup CSV (OS Code-Point Open or ONS Postcode Directory), for
+        stops given by ``postcode``; without one such a stop is a
+        :class:`~geomap.errors.PostcodeError`.
     road_km
         Road distance (km) between two points, from a network; straight line ×
         :data:`ROAD_DETOUR` when not given.
     buffer_km
         How far outside the county a stop may be.
+
+    Returns
+    -------
+    Scenario
+        The scenario's name, arrival deadline and routes, each with located
+        stops, departures and running times.
 
     Raises
     ------
@@ -370,7 +371,7 @@ def load_scenario(
             column="routes",
             fix="Split the routes over several scenario files",
         )
-    arrive_by = parseclock(
+    arrive_by = _scenario_time(
         data.get("arrive_by", settings.PT_ARRIVE_BY), where="arrive_by", path=path
     )
     name = ""
@@ -386,6 +387,7 @@ def load_scenario(
             area=area,
             buffer_km=buffer_km,
             road_km=road_km,
+            postcodes=postcodes,
             notes=notes,
         )
         for i, raw in enumerate(routes_raw)
@@ -632,6 +634,7 @@ def _route(
     area: shapely.Geometry,
     buffer_km: float,
     road_km: Callable[[shapely.Point, shapely.Point], float] | None,
+    postcodes: str | Path | None = None,
     notes: _Notes | None = None,
 ) -> Route:
     notes = notes or _Notes()
@@ -690,7 +693,12 @@ def _route(
     names, points = [], []
     for j, stop in enumerate(stops_raw):
         label, point = _stop(
-            stop, where=f"{where}.stops[{j}]", path=path, providers=providers, notes=notes
+            stop,
+            where=f"{where}.stops[{j}]",
+            path=path,
+            providers=providers,
+            postcodes=postcodes,
+            notes=notes,
         )
         if not area.contains(point):
             raise fail(
@@ -702,11 +710,11 @@ def _route(
         names.append(label)
         points.append(point)
     days = _days(raw["days"], where=f"{where}.days", path=path) if "days" in raw else WEEKDAYS
-    first = parseclock(raw["first_departure"], where=f"{where}.first_departure", path=path)
-    last = parseclock(raw["last_departure"], where=f"{where}.last_departure", path=path)
+    first = _scenario_time(raw["first_departure"], where=f"{where}.first_departure", path=path)
+    last = _scenario_time(raw["last_departure"], where=f"{where}.last_departure", path=path)
     if last < first:
         raise fail(
-            f"last departure {clock(last)} is before the first {clock(first)}",
+            f"last departure {last} is before the first {first}",
             "last_departure",
             "Give the last departure at or after the first",
             value=raw["last_departure"],
@@ -803,8 +811,10 @@ def _stop(
     where: str,
     path: Path,
     providers: gpd.GeoDataFrame,
+    postcodes: str | Path | None = None,
     notes: _Notes | None = None,
 ) -> tuple[str, shapely.Point]:
+    """A stop's name and point (EPSG:27700): a provider's site, or a place read as any other point."""
     notes = notes or _Notes()
     if not isinstance(stop, dict):
         raise YamlError(
@@ -816,6 +826,7 @@ def _stop(
             fix="Write each stop as {name: Bromyard, postcode: HR7 4DP}",
         )
     fields: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
     for key, value in stop.items():
         folded = str(key).strip().lower()
         if folded in fields:
@@ -827,6 +838,7 @@ def _stop(
                 fix="Keep one of them",
             )
         fields[folded] = value
+        keys[folded] = key
     notes.unknown_fields(stop, _STOP_FIELDS, where=where)
     label = ""
     if "name" in fields:
@@ -868,6 +880,7 @@ def _stop(
                 fix="Use an id from the provider list (for schools, the URN), written exactly as there",
             )
         return label or str(match["name"].iloc[0]), match.geometry.iloc[0]
+    place: dict[str, object]
     if kind == "postcode":
         postcode = _text(
             fields["postcode"],
@@ -876,17 +889,18 @@ def _stop(
             what="a postcode",
             fix="Give one postcode, such as HR7 4DP",
         )
-        hit = postcode_lookup().get(normalise_postcode(postcode))
-        if hit is None:
+        if postcodes is None:
             raise PostcodeError(
-                f"unknown postcode {shown(postcode)}",
+                f"the stop gives only a postcode ({shown(postcode)}), and no postcode lookup "
+                "was given to place it",
                 path=path,
                 row=line_of(fields["postcode"]),
                 column=f"{where}.postcode",
-                fix="Check it, or give lon/lat instead",
+                fix="Give the study area a postcode lookup, or the stop's lon/lat or "
+                "easting/northing",
             )
-        return label or postcode, shapely.Point(hit)
-    if kind == "lon/lat":
+        place, first, named = {"postcode": postcode}, fields["postcode"], postcode
+    elif kind == "lon/lat":
         if "lon" not in fields or "lat" not in fields:
             missing = "lat" if "lon" in fields else "lon"
             raise YamlError(
@@ -898,21 +912,8 @@ def _stop(
             )
         lon = _decimal(fields["lon"], where=f"{where}.lon", path=path, what="lon", example="-2.598")
         lat = _decimal(fields["lat"], where=f"{where}.lat", path=path, what="lat", example="52.115")
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise CoordinateError(
-                f"lon {lon:g}, lat {lat:g} are not degrees of longitude and latitude",
-                path=path,
-                row=line_of(fields["lon"]),
-                column=f"{where}.lon",
-                fix="Give lon (about -6 to 2 in Great Britain) and lat (about 50 to 61) in degrees",
-            )
-        point = (
-            gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.LONLAT_CRS)
-            .to_crs(settings.MEASURE_CRS)
-            .iloc[0]
-        )
-        return label or f"{lat:.4f}, {lon:.4f}", point
-    if kind == "easting/northing":
+        place, first, named = {"lon": lon, "lat": lat}, fields["lon"], f"{lat:.4f}, {lon:.4f}"
+    elif kind == "easting/northing":
         if east is None or north is None:
             missing = "northing" if north is None else "easting"
             raise YamlError(
@@ -929,22 +930,38 @@ def _stop(
         y = _decimal(
             fields[north], where=f"{where}.{north}", path=path, what="northing", example="254700"
         )
-        if not in_great_britain(np.array([x]), np.array([y])).all():
-            raise CoordinateError(
-                f"easting/northing ({x:.0f}, {y:.0f}) is outside Great Britain",
-                path=path,
-                row=line_of(fields[east]),
-                column=f"{where}.easting",
-                fix="Give British National Grid metres (easting 0 to 700000, northing 0 to 1250000)",
-            )
-        return label or f"{x:.0f}, {y:.0f}", shapely.Point(x, y)
-    raise YamlError(
-        "a stop needs a postcode, lon and lat, easting and northing, or a provider id",
-        path=path,
-        row=line_of(stop),
-        column=where,
-        fix="Add one of them, e.g. {name: Bromyard, postcode: HR7 4DP}",
-    )
+        place, first, named = {east: x, north: y}, fields[east], f"{x:.0f}, {y:.0f}"
+    else:
+        raise YamlError(
+            "a stop needs a postcode, lon and lat, easting and northing, or a provider id",
+            path=path,
+            row=line_of(stop),
+            column=where,
+            fix="Add one of them, e.g. {name: Bromyard, postcode: HR7 4DP}",
+        )
+    # located and checked (Great Britain, swapped or misplaced coordinates, unknown
+    # postcodes) as every other point is; the message then names the field in the file
+    row = line_of(first) or line_of(stop)
+    try:
+        point = locate_point(place, postcodes=postcodes, what="route stop", path=path, row=row)
+    except InputError as err:
+        raise _in_field(err, where=where) from None
+    return label or named, point
+
+
+def _in_field(err: InputError, *, where: str) -> InputError:
+    """``err`` (about a stop's ``lon``, ``postcode``...) again, naming the field as ``where.lon``."""
+    located = [p for p in (err.path, None if err.row is None else f"row {err.row}") if p]
+    if err.column is not None:
+        located.append(f"column '{err.column}'")
+    text = str(err)
+    prefix = f"{', '.join(located)}: " if located else ""
+    suffix = f". {err.fix}" if err.fix else ""
+    message = text[len(prefix) :] if text.startswith(prefix) else text
+    if suffix and message.endswith(suffix):
+        message = message[: -len(suffix)]
+    column = f"{where}.{err.column}" if err.column else where
+    return type(err)(message, path=err.path, row=err.row, column=column, fix=err.fix)
 
 
 class RouteTravelTimes(TravelTimes):
@@ -955,7 +972,7 @@ class RouteTravelTimes(TravelTimes):
     route
         The route.
     arrive_by
-        Deadline at the alighting stop, minutes after midnight.
+        Deadline at the alighting stop.
     max_walk_minutes
         Longest walk to the boarding stop and from the alighting stop.
     """
@@ -963,7 +980,11 @@ class RouteTravelTimes(TravelTimes):
     mode = "pt"
 
     def __init__(
-        self, route: Route, *, arrive_by: float, max_walk_minutes: float = MAX_STOP_WALK_MINUTES
+        self,
+        route: Route,
+        *,
+        arrive_by: TimeOfDay,
+        max_walk_minutes: float = MAX_STOP_WALK_MINUTES,
     ) -> None:
         self.route = route
         self.arrive_by = arrive_by
@@ -980,7 +1001,7 @@ class RouteTravelTimes(TravelTimes):
         )
         return (
             f"Scenario route {self.route.describe()}; journeys walk up to {self.max_walk_minutes:g} min to "
-            f"and from stops, {wait}, and must arrive by {clock(self.arrive_by)} on a weekday."
+            f"and from stops, {wait}, and must arrive by {self.arrive_by.hhmm()} on a weekday."
         )
 
     def why_no_effect(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> str:
@@ -988,11 +1009,11 @@ class RouteTravelTimes(TravelTimes):
         route = self.route
         if not any(day in WEEKDAYS for day in route.days):
             return "it does not run on school weekdays"
-        offsets = np.asarray(route.offsets)
-        if route.first_departure + offsets[1] > self.arrive_by:
+        second = TimeOfDay.from_minutes(route.first_departure.minutes + route.offsets[1])
+        if second > self.arrive_by:
             return (
-                f"its first trip reaches its second stop at {clock(route.first_departure + offsets[1])}, "
-                f"after the {clock(self.arrive_by)} deadline"
+                f"its first trip reaches its second stop at {second.hhmm()}, "
+                f"after the {self.arrive_by.hhmm()} deadline"
             )
         if not np.isfinite(self._walks(origins)).any():
             return f"no area's journey starts within {self.max_walk_minutes:g} min walk of a stop"
@@ -1026,7 +1047,7 @@ class RouteTravelTimes(TravelTimes):
         # a ride from stop i to stop j > i exists if some trip reaches j by the deadline
         ride = offsets[None, :] - offsets[:, None]
         runs = any(day in WEEKDAYS for day in route.days)
-        reaches = route.first_departure + offsets <= self.arrive_by
+        reaches = route.first_departure.minutes + offsets <= self.arrive_by.minutes
         allowed = (
             (np.triu(np.ones((n, n), dtype=bool), k=1) & reaches[None, :])
             if runs
@@ -1099,12 +1120,52 @@ def evaluate_scenario(
     barrier; minutes saved (summed over young people, and per young person who
     gains); areas whose flags change. Routes are ranked by young people no longer
     facing a barrier, then by minutes saved.
+
+    Parameters
+    ----------
+    scenario
+        The routes, from :func:`load_scenario`.
+    origins
+        Where each area's journeys start (``id`` is the area id), EPSG:27700.
+    providers
+        Providers; the post-16 ones are the destinations.
+    young_people
+        Young people of post-16 age per area id.
+    car
+        Car travel times.
+    pt
+        Public-transport travel times. A source that
+        :attr:`~geomap.travel.base.TravelTimes.takes_trips` (a timetable) gets
+        the routes' trips and is routed again; any other is combined with a
+        :class:`RouteTravelTimes` per route (see :func:`with_routes`).
+    thresholds
+        The barrier thresholds; the defaults of :class:`~geomap.post16.BarrierThresholds`
+        when not given.
+    include_independent
+        Count independent schools' sixth forms as destinations.
+
+    Returns
+    -------
+    ScenarioResult
+        The base analysis, each route's effect and all routes together.
+
+    Raises
+    ------
+    InputError
+        If a route's trips cannot be added to ``pt``.
+
+    Warns
+    -----
+    TravelWarning
+        Naming the routes that make no young person's journey quicker, and why
+        (a route that runs after the deadline, or where nobody lives).
     """
     limits = thresholds or BarrierThresholds()
 
-    # every run below asks the same car (and base public-transport) questions: ask once
+    # every run below asks the same car (and base public-transport) questions: ask once;
+    # a source that takes trips is asked afresh with them
     car = Remembered(car)
-    if not isinstance(pt, TimetableTravelTimes):  # a timetable is re-routed with the new trips
+    if not pt.takes_trips:
         pt = Remembered(pt)
 
     def run(source: TravelTimes) -> Post16Analysis:
@@ -1135,52 +1196,61 @@ def evaluate_scenario(
                 reason or "where it runs, existing journeys are as quick or quicker"
             )
         effects.append(effect)
+    idle = [e for e in effects if e.summary["young_who_gain"] == 0]
+    if idle:
+        listed = "; ".join(f"{e.name} ({e.summary['why_no_change']})" for e in idle[:5])
+        more = f"; and {len(idle) - 5} more" if len(idle) > 5 else ""
+        warnings.warn(
+            f"{scenario.path}: {len(idle)} of the {len(effects)} route(s) serve no one: no young "
+            f"person's journey to a sixth form or college gets quicker: {listed}{more}",
+            TravelWarning,
+            stacklevel=2,
+        )
     effects.sort(key=lambda e: (-e.summary["young_no_longer_barrier"], -e.summary["minutes_saved"]))
     together = with_routes(pt, list(scenario.routes), arrive_by=scenario.arrive_by)
     combined = _effect("all routes together", base, run(together), None)
     return ScenarioResult(scenario=scenario, base=base, effects=effects, combined=combined)
 
 
-def with_routes(pt: TravelTimes, routes: Sequence[Route], *, arrive_by: float) -> TravelTimes:
+def with_routes(pt: TravelTimes, routes: Sequence[Route], *, arrive_by: TimeOfDay) -> TravelTimes:
     """Public transport with scenario routes added.
 
-    A timetable (GTFS) gets the routes' trips on the timetable's day, if they
-    run on its weekday, and is routed again (so the new trips also join up with
-    existing services). Any other source (a travel-time table) is combined with
-    a :class:`RouteTravelTimes` per route: the quicker wins for each journey.
+    A source that :attr:`~geomap.travel.base.TravelTimes.takes_trips` (a GTFS
+    timetable) gets the routes' trips through
+    :meth:`~geomap.travel.base.TravelTimes.with_trips` and is routed again, so
+    the new trips also join up with existing services (a timetable adds the
+    trips that run on its weekday, and keeps its own deadline). Any other source
+    (a travel-time table) is combined with a :class:`RouteTravelTimes` per
+    route: the quicker wins for each journey.
+
+    Parameters
+    ----------
+    pt
+        The base public-transport times; not changed.
+    routes
+        The routes to add.
+    arrive_by
+        The deadline for journeys on the routes, for sources that do not take trips.
+
+    Returns
+    -------
+    TravelTimes
+        A new source.
+
+    Raises
+    ------
+    InputError
+        If a route's trips cannot be added.
     """
-    if isinstance(pt, TimetableTravelTimes):
-        timetable = pt.timetable
-        weekday = DAYS[timetable.date.weekday()]
-        for route in routes:
-            if weekday not in route.days:
-                logger.info("%s does not run on %s (%s)", route.name, timetable.date, weekday)
-                continue
-            lonlat = route.stops.to_crs(settings.LONLAT_CRS)
-            timetable = add_trips(
-                timetable,
-                [(float(p.x), float(p.y)) for p in lonlat],
-                [clock(d) for d in route.departures],
-                running_minutes=list(np.diff(route.offsets)),
-                route_name=route.name,
-            )
-        return TimetableTravelTimes(
-            timetable,
-            arrive_by=clock(pt.deadline / 60),
-            max_walk_m=pt.max_walk_m,
-            transfer_walk_m=pt.transfer_walk_m,
-            min_transfer_minutes=pt.min_transfer_minutes,
-            max_journey_minutes=pt.max_journey_minutes,
-            walk_speed_kmh=pt.walk_speed_kmh,
-            walk_detour=pt.walk_detour,
-        )
+    if pt.takes_trips:
+        return pt.with_trips([route.trips() for route in routes])
     sources: list[TravelTimes] = [pt, *(RouteTravelTimes(r, arrive_by=arrive_by) for r in routes)]
     return FastestOf(sources, limits=[None] * len(sources), mode="pt")
 
 
-def _how(pt: TravelTimes, route: Route, *, arrive_by: float) -> str:
+def _how(pt: TravelTimes, route: Route, *, arrive_by: TimeOfDay) -> str:
     """How a route is added to ``pt``, in words, for captions."""
-    if isinstance(pt, TimetableTravelTimes):
+    if pt.takes_trips:
         return (
             f"The route's trips are added to the timetable ({pt.method}) and routed with its services: "
             f"{route.describe()}."

@@ -1,4 +1,4 @@
-"""Documented defaults: coordinate systems, provider kinds, age bands, thresholds, paths.
+"""Documented defaults: coordinate systems, provider kinds, age bands, thresholds, folders.
 
 Each value here is a default that a function or CLI option can override; the
 docstring or comment beside it says where it comes from.
@@ -140,11 +140,23 @@ THRESHOLD_SOURCES["pt"] = THRESHOLD_SOURCES["car"]
 
 
 def data_dir() -> Path:
-    """Folder of the shipped data: ``$GEOMAP_DATA_DIR`` or ``data/`` beside the package."""
+    """Folder of the shipped data.
+
+    ``$GEOMAP_DATA_DIR`` if set; else ``geomap/data`` inside an installed
+    package (a wheel carries the shipped data there); else ``data/`` beside
+    the package in a source checkout.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
     env = os.environ.get("GEOMAP_DATA_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    here = Path(__file__).resolve().parent
+    installed = here / "data"
+    return installed if installed.is_dir() else here.parent / "data"
 
 
 def cache_dir() -> Path:
@@ -161,57 +173,20 @@ def cache_dir() -> Path:
 
 
 def data_path(*parts: str) -> Path:
-    """Path of a shipped data file, e.g. ``data_path("boundaries", "x.geojson")``."""
+    """Path of a file in the shipped data folder, e.g. ``data_path("boundaries", "x.geojson")``.
+
+    Parameters
+    ----------
+    *parts
+        The path's parts below :func:`data_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path (which may not exist).
+    """
     return data_dir().joinpath(*parts)
 
-
-#: Shipped files, relative to :func:`data_dir`.
-SHIPPED: Final = {
-    "providers": ("providers", "herefordshire_providers.csv"),
-    "postcodes": ("providers", "codepoint_open_postcodes_herefordshire_and_border.csv"),
-    "population": ("population", "lsoa11_herefordshire_population_mid2020_syoa.csv"),
-    "deprivation": ("deprivation", "imd2019_lsoa11_herefordshire.csv"),
-    "lsoa11": ("boundaries", "lsoa11_herefordshire_bgc.geojson"),
-    "lsoa21": ("boundaries", "lsoa21_herefordshire.geojson"),
-    "ward": ("boundaries", "wards22_herefordshire_bsc.geojson"),
-    "msoa11": ("boundaries", "msoa11_herefordshire_bgc.geojson"),
-    "msoa21": ("boundaries", "msoa21_herefordshire_bsc.geojson"),
-    "lad": ("boundaries", "lad24_herefordshire_and_neighbours_buc.geojson"),
-    "trip_points11": ("travel", "herefordshire_lsoa11_nearest_road_points_walesish.geojson"),
-    "pwc11": ("travel", "herefordshire_lsoa11_centroids_walesish.geojson"),
-    "car_calibration": ("travel", "herefordshire_lsoa11_car_minutes_to_hospitals_calibration.csv"),
-    "calibration_sites": ("travel", "hospital_postcode_coords.csv"),
-    "car_speeds": ("travel", "dft_jts2017_am_peak_car_speeds_by_osm_highway.csv"),
-    "pt_table": (
-        "travel",
-        "herefordshire_lsoa11_public_transport_minutes_to_nhs_sites_walesish.csv",
-    ),
-    "pt_sites": ("travel", "nhs_sites_reached_from_herefordshire_walesish.geojson"),
-}
-
-
-def shipped(name: str) -> Path:
-    """Path of a shipped data file by its short name (see ``SHIPPED``)."""
-    return data_path(*SHIPPED[name])
-
-
-#: Herefordshire's ONS code.
-COUNTY_CODE: Final = "E06000019"
-COUNTY_NAME: Final = "Herefordshire"
-
-#: Attribution that every output built from the shipped data carries.
-ATTRIBUTION: Final = (
-    "Contains public sector information licensed under the Open Government Licence v3.0. "
-    "Contains OS data © Crown copyright and database right. Source: ONS, DfE, MHCLG, DfT. "
-    "LSOA trip points © OpenStreetMap contributors (ODbL 1.0), via stupidpupil/wales_lsoa_trip_points."
-)
-
-#: What the shipped early-years data covers; printed beside every early-years output.
-EARLY_YEARS_NOTE: Final = (
-    "Early-years provision here is school-based only (schools with nursery-age places); "
-    "private, voluntary and independent nurseries and childminders are not in the shipped "
-    "data. Load a fuller list (e.g. the Ofsted early-years register) to include them."
-)
 
 # --------------------------------------------------------------------------- timetables (GTFS)
 

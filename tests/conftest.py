@@ -44,10 +44,18 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 @pytest.fixture(scope="session")
-def shipped_inputs():
-    from geomap.report import load_inputs
+def herefordshire():
+    """The shipped study area."""
+    from geomap.study_area import default_study_area
 
-    return load_inputs()
+    return default_study_area()
+
+
+@pytest.fixture(scope="session")
+def shipped_inputs(herefordshire):
+    from geomap.pipeline import load_inputs
+
+    return load_inputs(herefordshire)
 
 
 @pytest.fixture(scope="session")

@@ -1,29 +1,27 @@
-"""Area layers, partnerships, joins, population bands and origin points."""
+"""Area layers, partnerships and joins (population and origins: test_demand.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from shipped_data import boundary, layer
 
 from geomap import settings
 from geomap.areas import (
-    county_boundary,
     group_lookup,
-    load_areas,
     load_partnerships,
     provision_by_area,
 )
-from geomap.demand import children_by_band, load_population, origin_points
 from geomap.errors import GeometryWarning, InputWarning
 from geomap.providers import offers
 
 
 @pytest.mark.parametrize(
-    ("layer", "count"),
+    ("name", "count"),
     [("lsoa11", 116), ("lsoa21", 117), ("ward", 53), ("msoa11", 23), ("msoa21", 23), ("lad", 8)],
 )
-def test_shipped_layers(layer, count):
-    areas = load_areas(layer)
+def test_shipped_layers(name, count):
+    areas = layer(name)
     assert len(areas) == count
     assert areas["area_id"].is_unique and areas["area_name"].notna().all()
     assert areas.crs == settings.MEASURE_CRS
@@ -31,13 +29,15 @@ def test_shipped_layers(layer, count):
 
 def test_county_is_herefordshire_sized():
     # Herefordshire is 2,180 km² (ONS standard area measurements)
-    assert county_boundary().area.iloc[0] / 1e6 == pytest.approx(2180, rel=0.01)
+    assert boundary().area.iloc[0] / 1e6 == pytest.approx(2180, rel=0.01)
 
 
 def test_partnerships_dissolve_wards(fixtures):
     with pytest.warns(InputWarning, match="44 of the 53 ward areas are in no partnership"):
-        parts = load_partnerships(fixtures / "wards_partnerships.csv").set_index("area_id")
-    wards = load_areas("ward").set_index("area_id")
+        parts = load_partnerships(
+            fixtures / "wards_partnerships.csv", base=layer("ward")
+        ).set_index("area_id")
+    wards = layer("ward").set_index("area_id")
     assert sorted(parts.index) == ["City", "North", "South"]
     assert parts.loc["City", "members"] == 4
     expected = wards.loc[["E05009439", "E05009445", "E05009448", "E05009449"]].area.sum()
@@ -46,12 +46,12 @@ def test_partnerships_dissolve_wards(fixtures):
 
 
 def test_partnerships_from_lsoa_codes(write):
-    lsoa = load_areas("lsoa21")
+    lsoa = layer("lsoa21")
     codes = lsoa["area_id"].tolist()
     text = "lsoa21cd,partnership\n" + "".join(
         f"{c},{'Hereford' if i % 2 else 'Rural'}\n" for i, c in enumerate(codes)
     )
-    parts = load_partnerships(write("p.csv", text), base="lsoa21")
+    parts = load_partnerships(write("p.csv", text), base=lsoa)
     assert parts["members"].sum() == len(codes)
     assert parts.area.sum() == pytest.approx(lsoa.area.sum(), rel=1e-6)
 
@@ -80,32 +80,6 @@ def test_every_lsoa_has_a_ward(shipped_inputs):
     lookup = shipped_inputs.lookups["ward"]
     assert lookup.notna().all() and len(lookup) == 116
     assert set(lookup) <= set(shipped_inputs.groups["ward"]["area_id"])
-
-
-def test_bands_sum_single_years():
-    population = load_population()
-    raw = pd.read_csv(settings.shipped("population")).set_index("lsoa11_code")
-    bands = children_by_band(population)
-    assert bands["early_years"].equals(
-        raw[[f"age_{a}" for a in range(5)]].sum(axis=1).rename("early_years").rename_axis("area_id")
-    )
-    assert bands["primary"].sum() == raw[[f"age_{a}" for a in range(4, 11)]].sum().sum()
-    # the shipped table's own 16-18 column agrees
-    assert (bands["post16"].to_numpy() == raw["age_16_18"].to_numpy()).all()
-    assert population.filter(like="age_").sum().sum() == 193_615
-
-
-def test_origin_points_record_their_source():
-    areas = load_areas("lsoa11")
-    origins = origin_points(areas, population=load_population())
-    counts = origins["origin_source"].value_counts()
-    assert counts["trip_point"] == 109 and counts["label_point"] == 7
-    assert origins["area_id"].tolist() == areas["area_id"].tolist()
-    inside = origins.geometry.within(areas.geometry.buffer(500), align=False)
-    assert inside.mean() > 0.95
-    # without the population table the last resort is a point inside the polygon
-    fallback = origin_points(areas)
-    assert (fallback["origin_source"] == "representative_point").sum() == 7
 
 
 def test_a_unit_mostly_outside_every_group_joins_none():

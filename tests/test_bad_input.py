@@ -9,8 +9,9 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
+from shipped_data import boundary, layer
 
-from geomap import errors
+from geomap import errors, settings
 from geomap.areas import assign_to_areas, load_areas, load_partnerships
 from geomap.cli import main
 from geomap.io import atomic_path, neutralise_formulas, write_csv, write_text
@@ -18,6 +19,8 @@ from geomap.locations import read_points
 from geomap.providers import load_providers
 
 HEADER = "id,name,kind,lon,lat\n"
+POSTCODES = settings.data_path("providers", "codepoint_open_postcodes_herefordshire_and_border.csv")
+SHIPPED_PROVIDERS = settings.data_path("providers", "herefordshire_providers.csv")
 
 # (case, file name, text, error class, row, column, words the message must contain)
 PROVIDER_CASES = [
@@ -160,7 +163,7 @@ PROVIDER_CASES = [
 def test_provider_list_errors(write, name, text, error, row, column, words):
     path = write(name, text)
     with pytest.raises(error) as info:
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
     err = info.value
     assert isinstance(err, errors.GeomapError)
     assert isinstance(err, ValueError)  # specific errors inherit a built-in too
@@ -203,11 +206,11 @@ def test_missing_crs_in_a_vector_file(tmp_path):
     path = tmp_path / "no_crs.shp"
     layer.to_file(path)
     with pytest.raises(errors.CRSError, match="has no coordinate reference system"):
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
 
 
 def test_mismatched_crs_between_layers_names_both():
-    areas = load_areas("ward")
+    areas = layer("ward")
     points = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-2.7, 52.05)], crs="EPSG:4326")
     with pytest.raises(errors.CRSError) as info:
         assign_to_areas(points, areas)
@@ -248,13 +251,13 @@ def test_partnership_with_unknown_code(write):
         errors.InputError,
         match="row 3, column 'code': area code 'E05999999' is not in the ward layer",
     ):
-        load_partnerships(path)
+        load_partnerships(path, base=layer("ward"))
 
 
 def test_partnership_code_in_two_partnerships(write):
     path = write("p.csv", "code,partnership\nE05009438,North\nE05009438,South\n")
     with pytest.raises(errors.InputError, match="more than one partnership"):
-        load_partnerships(path)
+        load_partnerships(path, base=layer("ward"))
 
 
 def test_times_with_bad_origins_leaves_no_output(write, tmp_path):
@@ -342,9 +345,9 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
     assert "-1.5" in text
 
 
-def test_unknown_layer_name():
-    with pytest.raises(errors.InputError, match="neither a shipped area layer"):
-        load_areas("parishes")
+def test_a_layer_that_is_not_a_polygon_file(write):
+    with pytest.raises(errors.InputError, match="is not a polygon file"):
+        load_areas(write("parishes.csv", "code,name\nA,B\n"))
 
 
 def test_points_need_ids(write):
@@ -356,7 +359,7 @@ def test_points_need_ids(write):
 def test_row_numbers_count_blank_lines(write):
     path = write("p.csv", HEADER + "1,A,primary,-2.7,52.05\n\n2,B,primary,-2.71,fifty\n")
     with pytest.raises(errors.CoordinateError) as info:
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
     assert info.value.row == 4  # as a spreadsheet shows it: header 1, A 2, blank 3, B 4
 
 
@@ -408,13 +411,13 @@ def test_wide_table_with_text_for_minutes(write):
 
 
 def test_scenario_that_is_not_utf8(tmp_path):
-    from geomap.locations import county_boundary
     from geomap.routes import load_scenario
 
     path = tmp_path / "s.yml"
     path.write_bytes("scenario: caf\xe9\nroutes: []\n".encode("latin-1"))
     with pytest.raises(errors.InputError, match="not UTF-8"):
-        load_scenario(path, providers=load_providers(), county=county_boundary())
+        providers = load_providers(SHIPPED_PROVIDERS, postcodes=POSTCODES)
+        load_scenario(path, providers=providers, county=boundary().geometry)
 
 
 def test_isochrones_with_nothing_to_draw(tmp_path):

@@ -150,7 +150,11 @@ def test_a_feed_far_from_the_study_area_is_warned_about():
 
     feed = load_gtfs("data/gtfs/chester-20230816-small_gtfs.zip", date="2023-08-16")
     source = TimetableTravelTimes(feed, arrive_by="09:00")
-    homes = read_points("tests/fixtures/providers_small.csv")  # in Herefordshire
+    from shipped_data import shipped
+
+    homes = read_points(
+        "tests/fixtures/providers_small.csv", postcodes=shipped("postcodes")
+    )  # in Herefordshire
     with pytest.warns(errors.InputWarning, match=r"only \d of the 6 origins are within 1200 m"):
         source.matrix(homes, read_points("examples/chester_colleges.csv"))
 
@@ -201,11 +205,15 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_write(tmp_path):
     assert not stale.exists() and recent.exists() and target.read_text() == "new"
 
 
-def test_a_threshold_for_a_mode_not_run_is_said_to_be_unused():
-    from geomap.report import analyse, load_inputs
+def test_a_threshold_for_a_mode_not_run_is_said_to_be_unused(herefordshire):
+    from pathlib import Path
+
+    from geomap.pipeline import analyse, load_inputs
     from geomap.travel.estimate import default_estimate
 
-    inputs = load_inputs(providers_path="tests/fixtures/providers_small.csv")
+    inputs = load_inputs(
+        herefordshire.with_inputs(providers=Path("tests/fixtures/providers_small.csv"))
+    )
     with pytest.warns(errors.InputWarning, match="walk:primary not used"):
         analyse(
             inputs,

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from shipped_data import shipped
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -96,7 +97,11 @@ def test_a_provider_named_like_markup_shows_as_text(browser, tmp_path):
     source.write_text(f'id,name,kind,postcode\nx1,"{evil}",primary,HR1 1DT\n')
     page_path = tmp_path / "evil.html"
     page_path.write_text(
-        offline_html(providers_map(load_providers(source), title="t", caption="c"))
+        offline_html(
+            providers_map(
+                load_providers(source, postcodes=shipped("postcodes")), title="t", caption="c"
+            )
+        )
     )
     page, problems, remote, dialogs = _open(browser, page_path)
     page.locator(".leaflet-marker-icon").first.click(force=True)
@@ -118,7 +123,11 @@ def test_a_template_in_a_name_shows_as_typed(browser, tmp_path):
     source.write_text(f'id,name,kind,postcode\nx1,"{typed}",primary,HR1 1DT\n')
     page_path = tmp_path / "template.html"
     page_path.write_text(
-        offline_html(providers_map(load_providers(source), title=typed, caption=typed)),
+        offline_html(
+            providers_map(
+                load_providers(source, postcodes=shipped("postcodes")), title=typed, caption=typed
+            )
+        ),
         encoding="utf-8",
     )
     page, problems, remote, dialogs = _open(browser, page_path)

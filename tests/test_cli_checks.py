@@ -148,12 +148,12 @@ def test_an_unreadable_input_is_named_without_a_traceback(tmp_path, monkeypatch)
 
 
 def test_an_unexpected_fault_is_one_line(tmp_path, monkeypatch):
-    import geomap.report as report
+    import geomap.pipeline as pipeline
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(report, "build_report", broken)
+    monkeypatch.setattr(pipeline, "run", broken)
     result = _invoke("report", "--quiet", "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "unexpected error (ZeroDivisionError: division by zero)" in result.output

@@ -213,3 +213,55 @@ def test_remembered_source_asks_each_question_once(toy):
     source.matrix(origins.iloc[:2], points)  # a different question is asked
     assert asked == ["matrix", "matrix"]
     assert first.equals(walk.matrix(origins, points))
+
+
+class ByDestinations(NoJourneys):
+    """Times of 1 minute; each result says how many destinations it was for."""
+
+    def matrix(self, origins, destinations):
+        times = super().matrix(origins, destinations).assign(minutes=1.0)
+        times.attrs["description"] = f"times to {len(destinations)} providers"
+        return times
+
+
+def test_methods_are_the_captions_of_the_results(toy):
+    origins, providers, children, walk = toy
+    providers = pd.concat(
+        [providers, _providers([("n1", "Nursery", "early_years", "maintained", 0, 0)])],
+        ignore_index=True,
+    )
+    providers.loc[providers["id"] == "n1", "offers_early_years"] = True
+    providers.loc[providers["kind"] == "primary", "offers_early_years"] = False
+    children = children.assign(early_years=[5, 5, 5])
+    result = analyse_gaps(
+        origins,
+        providers,
+        children,
+        [ByDestinations(), walk],
+        kinds=["primary", "early_years"],
+    )
+    # one primary school counts (the other is independent) and one nursery: the same caption
+    assert result.methods["car"] == "times to 1 providers"
+    assert result.methods_by_kind["car"] == {
+        "primary": "times to 1 providers",
+        "early_years": "times to 1 providers",
+    }
+    assert result.methods["walk"] == walk.describe()
+    counted = analyse_gaps(
+        origins,
+        providers,
+        children,
+        [ByDestinations()],
+        kinds=["primary", "early_years"],
+        include_independent=True,
+    )
+    # now two primary schools and one nursery: each kind's caption, labelled
+    assert counted.methods["car"] == (
+        "Primary: times to 2 providers Early years: times to 1 providers"
+    )
+
+
+def test_a_source_that_says_nothing_of_its_results_is_described_in_general(toy):
+    origins, providers, children, _walk = toy
+    result = analyse_gaps(origins, providers, children, [NoJourneys()], kinds=["primary"])
+    assert result.methods == {"car": "no journeys"}

@@ -21,8 +21,18 @@ import pytest
 import shapely
 
 from geomap import settings
-from geomap.errors import CRSError, GeomapError, InputError, MissingColumnError, TimetableError
-from geomap.travel.base import TIME_COLUMNS
+from geomap.clock import TimeOfDay
+from geomap.errors import (
+    CoordinateError,
+    CRSError,
+    GeomapError,
+    InputError,
+    InputWarning,
+    MissingColumnError,
+    TimetableError,
+    TravelWarning,
+)
+from geomap.travel.base import TIME_COLUMNS, ScenarioTrips
 from geomap.travel.gtfs import (
     JOURNEY_COLUMNS,
     TimetableTravelTimes,
@@ -293,7 +303,8 @@ def test_add_trips_with_new_and_existing_stops(tiny, college):
         (["A", "X"], ["08:00"], 5, "cannot be trusted"),
         (["A", (10.0, 50.0)], ["08:00"], 5, "outside Great Britain"),
         (["A", (-5.93, 54.597)], ["08:00"], 5, "outside Great Britain"),  # Belfast, in the old box
-        (["A", "C"], ["eight"], 5, "not a time"),
+        (["A", "C"], ["eight"], 5, "'eight' is not a time of day"),
+        (["A", "C"], ["08:61"], 5, "'08:61' is not a time of day"),
         (["A", "B", "C"], ["08:00"], [5], "2 running times"),
         (["A", "C"], ["08:00"], -5, "zero or more"),
     ],
@@ -301,6 +312,76 @@ def test_add_trips_with_new_and_existing_stops(tiny, college):
 def test_add_trips_rejects_bad_routes(tiny, stops, departures, running, match):
     with pytest.raises(InputError, match=match):
         add_trips(tiny, stops, departures, running_minutes=running)
+
+
+@pytest.mark.parametrize(
+    ("stop", "match"),
+    [
+        ((10.0, 50.0), "outside Great Britain"),
+        ((-5.93, 54.597), "outside Great Britain"),  # Belfast
+        ((54.597, -2.7), "latitude and longitude look swapped"),
+        ({"lon": "west", "lat": 52.0}, "'west' is not a"),
+        ({"lon": -2.7}, "no location"),
+    ],
+)
+def test_add_trips_reads_new_stops_as_any_point(tiny, stop, match):
+    """New stops go through the same checks as providers' and origins' positions."""
+    with pytest.raises(CoordinateError, match=match) as info:
+        add_trips(tiny, ["A", stop], ["08:00"], running_minutes=5, route_name="new")
+    assert info.value.path == "route 'new'" and info.value.row == 2  # the route's second stop
+
+
+def test_add_trips_takes_times_of_day(tiny, college):
+    by_text = add_trips(tiny, ["A", "C"], ["08:05"], running_minutes=30, route_name="new")
+    by_time = add_trips(
+        tiny, ["A", "C"], [TimeOfDay.parse("08:05")], running_minutes=30, route_name="new"
+    )
+    by_clock = add_trips(tiny, ["A", "C"], [dt.time(8, 5)], running_minutes=30, route_name="new")
+    for timetable in (by_text, by_time, by_clock):
+        added = timetable.stop_times[timetable.stop_times["trip_id"] == "new:1"]
+        assert added["departure"].tolist() == [8 * 3600 + 5 * 60, 8 * 3600 + 35 * 60]
+
+
+# --------------------------------------------------------------------------- scenario trips
+
+
+def trips_through_far_stop(days: frozenset[str]) -> ScenarioTrips:
+    """The route of ``test_add_trips_with_new_and_existing_stops``, as a scenario gives it."""
+    far = gpd.GeoSeries([shapely.Point(300000, 200000)], crs=settings.MEASURE_CRS).to_crs(4326)
+    stops = points({"A": (350000, 240000), "C": (370000, 240000)}).to_crs(4326)
+    return ScenarioTrips(
+        name="new",
+        stops=((far.x[0], far.y[0]), *((p.x, p.y) for p in stops.geometry)),
+        departures=(7 * 60.0, 8 * 60.0 + 5),
+        running_minutes=(50.0, 25.0),
+        days=days,
+    )
+
+
+def test_with_trips_gives_a_new_source_with_the_same_rules(tiny, college):
+    base = TimetableTravelTimes(tiny, arrive_by="08:30", max_walk_m=900, min_transfer_minutes=3)
+    assert base.takes_trips
+    after = base.with_trips([trips_through_far_stop(frozenset({"mon", "wed"}))])
+    assert after is not base and after.timetable is not tiny
+    assert len(base.timetable.trips) == len(tiny.trips) == 11  # this one is not changed
+    assert int(after.timetable.trips["added"].sum()) == 2
+    assert (after.arrive_by, after.max_walk_m, after.min_transfer_minutes) == (
+        TimeOfDay.parse("08:30"),
+        900.0,
+        3.0,
+    )
+    table = after.journeys(points(TINY_ORIGINS), college)
+    # oF now has the new route: its 07:00 trip reaches A at 07:50 and C at 08:15
+    row = one(table, "oF")
+    assert (row["departure"], row["arrival"], row["routes"]) == ("07:00:00", "08:15:00", "new")
+    assert math.isnan(one(base.journeys(points(TINY_ORIGINS), college), "oF")["minutes"])
+
+
+def test_with_trips_leaves_out_routes_not_running_on_the_day(tiny):
+    base = TimetableTravelTimes(tiny)
+    with pytest.warns(TravelWarning, match=r"1 route\(s\) do not run on Wednesday 2024-01-17"):
+        after = base.with_trips([trips_through_far_stop(frozenset({"sat", "sun"}))])
+    assert not after.timetable.trips["added"].any()
 
 
 # --------------------------------------------------------------------------- bad feeds and options
@@ -510,7 +591,7 @@ def chester():
     return load_gtfs(CHESTER, date="2023-08-16")
 
 
-def test_real_feed_bad_stop_is_reported_not_trusted(chester, caplog):
+def test_real_feed_bad_stop_is_reported_not_trusted(chester):
     checks = chester.stop_checks.set_index("stop_id")
     assert chester.untrusted_stops["stop_id"].tolist() == [BAD_STOP]
     bad = checks.loc[BAD_STOP]
@@ -525,9 +606,12 @@ def test_real_feed_bad_stop_is_reported_not_trusted(chester, caplog):
     through = chester.stop_times.loc[chester.stop_times["stop_id"] == BAD_STOP, "run"]
     assert through.nunique() == 3
     assert BAD_STOP in TimetableTravelTimes(chester).describe()
-    with caplog.at_level("WARNING", logger="geomap.travel.gtfs"):
+    with pytest.warns(TravelWarning, match="1 stop\\(s\\) have impossible positions") as caught:
         load_gtfs(CHESTER, date="2023-08-16")
-    assert any(BAD_STOP in r.getMessage() for r in caplog.records)
+    [warning] = [w for w in caught if issubclass(w.category, TravelWarning)]
+    assert f"stop {BAD_STOP} (Sealand School) at (49.766132, -7.555903) is not trusted" in str(
+        warning.message
+    )
 
 
 def test_real_feed_towns_to_chester_colleges(chester):
@@ -639,10 +723,38 @@ def test_stop_missing_from_stops_txt_is_not_trusted(tmp_path, college):
         .replace("t13,08:15:00,08:15:00,X", "t13,08:15:00,08:15:00,Z")
     )
     (folder / "stop_times.txt").write_text(text)
-    timetable = load_gtfs(folder, date=WEDNESDAY)
+    with pytest.warns(
+        TravelWarning, match=r"1 stop\(s\) in stop_times.txt are not in stops.txt \(Z\)"
+    ):
+        timetable = load_gtfs(folder, date=WEDNESDAY)
     checks = timetable.stop_checks.set_index("stop_id")
     assert checks.loc["Z", "problem"] == "not in stops.txt"
     assert not checks.loc["Z", "trusted"]
     # t13 still runs from G through Z and Y to C
     row = one(TimetableTravelTimes(timetable).journeys(points(TINY_ORIGINS), college), "oG")
     assert (row["departure"], row["arrival"]) == ("08:10:00", "08:40:00")
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (
+            lambda folder: (folder / "stop_times.txt").write_text(
+                (folder / "stop_times.txt").read_text() + "ghost,09:00:00,09:00:00,A,1\r\n"
+            ),
+            r"1 trip\(s\) in stop_times.txt are not in trips.txt.*left out \(ghost\)",
+        ),
+        (
+            lambda folder: (folder / "trips.txt").write_text(
+                (folder / "trips.txt").read_text() + "R1,WEEK,empty\r\n"
+            ),
+            r"1 running trip\(s\) have no stop times",
+        ),
+    ],
+    ids=["trip with no days", "trip with no stop times"],
+)
+def test_trips_left_out_are_warned_about(tmp_path, edit, match):
+    folder = copy_tiny(tmp_path)
+    edit(folder)
+    with pytest.warns(InputWarning, match=match):
+        load_gtfs(folder, date=WEDNESDAY)

@@ -6,11 +6,12 @@ import json
 import re
 
 import pytest
+from shipped_data import shipped
 
-from geomap import settings
 from geomap.maps import offline_html, providers_map, time_bins, time_colour
+from geomap.pipeline import analyse
 from geomap.providers import load_providers
-from geomap.report import analyse, kind_map
+from geomap.report import kind_map
 from geomap.travel.estimate import default_estimate
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -24,7 +25,7 @@ def evil_providers(tmp_path_factory):
         f'x1,"{EVIL}",primary,"<b>Good</b>",HR1 1DT\n'
         "x2,Plain School,secondary,Good,HR9 7ET\n"
     )
-    return load_providers(path)
+    return load_providers(path, postcodes=shipped("postcodes"))
 
 
 def _data_blocks(page: str) -> list[dict]:
@@ -61,7 +62,8 @@ def test_access_map_has_choropleth_legend_gaps_and_caption(shipped_inputs):
     page = offline_html(m)
     assert _external_resources(page) == []
     assert "Estimated walk travel times" in caption and "not calibrated" in caption
-    assert settings.ATTRIBUTION.split(".")[0] in caption
+    assert shipped_inputs.study.attribution.split(".")[0] in caption
+    assert "Study area: Herefordshire." in caption
     assert "Minutes to nearest (walk)" in page
     n_gaps = int(analysis.coverage["beyond"].sum())
     assert f"Gap areas: beyond 40.2 min ({n_gaps})" in page

@@ -7,7 +7,6 @@ origins that cannot reach anything, points far from the network.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 import shapely
 
 from geomap import settings
-from geomap.errors import EmptyNetworkError, InputError, TravelTimeError
+from geomap.errors import EmptyNetworkError, InputError, TravelTimeError, TravelWarning
 from geomap.osm import add_travel_times, load_graph, save_graph
 from geomap.travel.base import TIME_COLUMNS, TravelTimes
 from geomap.travel.network import (
@@ -165,7 +164,8 @@ def test_nearest_with_off_network_legs(drive: CompiledNetwork) -> None:
     homes = points(
         drive, {"h3": (3, 0, 0), "h14": (14, 0, 25.0), "h7": (7, 0, 0), "h22": (22, 0, 0)}
     )
-    result = nearest(drive, homes, schools, method="network:drive")
+    with pytest.warns(TravelWarning, match=r"1 of 4 origins .* \(e.g. h22\)"):
+        result = nearest(drive, homes, schools, method="network:drive")
     assert list(result.columns) == [*TIME_COLUMNS, "from_snap_m", "to_snap_m"]
     assert result["from_id"].tolist() == ["h3", "h14", "h7", "h22"]
     # where each end joined the network: h14 25 m from node 14; the north school 40 m from 11
@@ -293,6 +293,8 @@ def assert_matches_reference(
     return result
 
 
+# random points on an island or a one-way trap cannot reach anything: warned about, as tested above
+@pytest.mark.filterwarnings("ignore::geomap.errors.TravelWarning")
 def test_nearest_matches_reference_on_riverside(
     drive_graph: nx.MultiDiGraph, drive: CompiledNetwork
 ) -> None:
@@ -372,33 +374,38 @@ def test_matrix_in_small_blocks(drive: CompiledNetwork, monkeypatch: pytest.Monk
 # --------------------------------------------------------------------------- awkward cases
 
 
-def test_disconnected_origins_are_nan_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_disconnected_origins_are_nan_counted_and_warned() -> None:
     graph = add_travel_times(load_graph(RIVERSIDE, simplify=False, retain_all=True))
     network = compile_network(graph)
     schools = points(network, {"north": (11, 0, 0)})
     homes = points(network, {"island": (31, 0, 0), "trap": (22, 0, 0), "town": (3, 0, 0)})
-    with caplog.at_level(logging.WARNING, logger="geomap.travel.network"):
+    with pytest.warns(TravelWarning) as caught:
         result = nearest(network, homes, schools)
     assert result["from_id"].tolist() == ["island", "trap", "town"]  # none dropped
     assert result["minutes"].isna().tolist() == [True, True, False]
     assert result["to_id"].isna().tolist() == [True, True, False]
     assert result.attrs["geomap_network"]["unreachable"] == 2
-    assert "2 of 3 origins cannot reach any" in caplog.text
-    full = matrix(network, homes, schools)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1
+    assert "2 of 3 origins cannot reach any of the 1 destinations" in messages[0]
+    assert "island, trap" in messages[0]
+    with pytest.warns(TravelWarning, match="2 of 3 origins cannot reach any"):
+        full = matrix(network, homes, schools)
     assert full["minutes"].isna().tolist() == [True, True, False]
     assert full.attrs["geomap_network"]["unreachable"] == 2
 
 
-def test_provider_far_from_the_network_is_warned_and_counted(
-    drive: CompiledNetwork, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_provider_far_from_the_network_is_warned_and_counted(drive: CompiledNetwork) -> None:
     # 3 km east of node 22 (the network's east end): 3000 m at 4.8 km/h = 2250 s
     schools = points(drive, {"remote": (22, 3000.0, 0.0), "town": (11, 0.0, 0.0)})
     homes = points(drive, {"h7": (7, 0, 0)})
-    with caplog.at_level(logging.WARNING, logger="geomap.travel.network"):
+    with pytest.warns(TravelWarning) as caught:
         times = matrix(drive, homes, schools)
-    assert "1 of 2 destinations are more than 1000 m from the network" in caplog.text
-    assert "remote" in caplog.text
+    messages = [str(w.message) for w in caught]
+    assert messages == [
+        "1 of 2 destinations (e.g. remote) are more than 1,000 m from the network "
+        "(furthest 3,000 m); their times include that distance at 4.8 km/h"
+    ]
     assert times.attrs["geomap_network"]["far_destinations"] == 1
     # the far provider keeps a time: its leg is added, it is not dropped
     assert len(times) == 2
@@ -501,7 +508,8 @@ def test_isochrone_direction_matters_on_one_way_streets(drive: CompiledNetwork) 
 
 def test_isochrone_shorter_than_the_leg_is_empty(drive: CompiledNetwork) -> None:
     far = points(drive, {"far": (22, 3000.0, 0.0)})
-    areas = isochrones(drive, far, minutes=[10.0, 60.0])
+    with pytest.warns(TravelWarning, match="far"):
+        areas = isochrones(drive, far, minutes=[10.0, 60.0])
     assert areas.geometry.iloc[0].is_empty
     assert not areas.geometry.iloc[1].is_empty
     with pytest.raises(InputError):
@@ -521,12 +529,14 @@ def test_network_travel_times_interface(drive_graph: nx.MultiDiGraph, tmp_path: 
     assert times.method == "network:drive"
     schools = points(times.network, {"north": (11, 40.0, 0.0), "south": (8, 0.0, -30.0)})
     homes = points(times.network, {"h3": (3, 0, 0), "h22": (22, 0, 0)})
-    near = times.nearest(homes, schools)
+    with pytest.warns(TravelWarning, match=r"1 of 2 origins .* \(e.g. h22\)"):
+        near = times.nearest(homes, schools)
     assert list(near.columns) == [*TIME_COLUMNS, "from_snap_m", "to_snap_m"]
     assert (near["method"] == "network:drive").all()
     assert near["minutes"].iloc[0] * 60 == pytest.approx(T_3_11 + 30.0, abs=1e-6)
     # the fast path agrees with the interface's default (the minimum of the matrix)
-    default = TravelTimes.nearest(times, homes, schools)
+    with pytest.warns(TravelWarning, match="h22"):
+        default = TravelTimes.nearest(times, homes, schools)
     pd.testing.assert_frame_equal(
         near[list(TIME_COLUMNS)].reset_index(drop=True),
         default.reset_index(drop=True),
@@ -535,12 +545,19 @@ def test_network_travel_times_interface(drive_graph: nx.MultiDiGraph, tmp_path: 
     text = times.describe()
     assert "OpenStreetMap" in text and "riverside.osm" in text
     assert "DfT" in text and "4.8 km/h" in text
-    assert "1 origin cannot reach any destination" in text
     assert "ODbL" in text
-    full = times.matrix(homes, schools)
+    # the counts of a run are in its result, not in the source's general description
+    assert "cannot reach" not in text
+    assert near.attrs["description"].startswith(text.split(". Map data")[0] + "; ")
+    assert "1 of 2 origins cannot reach any destination" in near.attrs["description"]
+    with pytest.warns(TravelWarning, match="h22"):
+        full = times.matrix(homes, schools)
     assert len(full) == 4 and list(full.columns) == list(TIME_COLUMNS)
+    assert "1 of 2 origins cannot reach any destination" in full.attrs["description"]
+    assert times.draws_isochrones
     areas = times.isochrones(schools, minutes=[2])
     assert len(areas) == 2
+    assert times.extent_lonlat() == times.network.extent_lonlat()
 
 
 @pytest.mark.parametrize(
@@ -556,3 +573,74 @@ def test_walk_and_bike_methods(mode: str, method: str, travel: str) -> None:
 def test_mode_must_match_the_network(drive_graph: nx.MultiDiGraph) -> None:
     with pytest.raises(InputError, match="built for drive, not walk"):
         NetworkTravelTimes(drive_graph, mode="walk")
+
+
+# --------------------------------------------------------------------------- the caller's graph
+
+
+def _edge_data(graph: nx.MultiDiGraph) -> list[tuple[object, object, object, dict[str, object]]]:
+    return [(u, v, k, dict(data)) for u, v, k, data in graph.edges(keys=True, data=True)]
+
+
+def test_a_source_never_changes_the_graph_it_was_given() -> None:
+    untimed = load_graph(RIVERSIDE, mode="drive", simplify=False)
+    before_edges = _edge_data(untimed)
+    before_graph = dict(untimed.graph)
+    times = NetworkTravelTimes(untimed)
+    assert _edge_data(untimed) == before_edges
+    assert dict(untimed.graph) == before_graph
+    assert all(w is None for _, _, w in untimed.edges(data="travel_time"))
+    # and it still timed its own copy: the same times as timing the graph itself
+    timed = compile_network(add_travel_times(load_graph(RIVERSIDE, mode="drive", simplify=False)))
+    np.testing.assert_array_equal(times.network.forward.toarray(), timed.forward.toarray())
+
+
+def test_compiling_reads_the_graph_only(drive_graph: nx.MultiDiGraph) -> None:
+    before_edges = _edge_data(drive_graph)
+    before_nodes = [(n, dict(d)) for n, d in drive_graph.nodes(data=True)]
+    before_graph = dict(drive_graph.graph)
+    compile_network(drive_graph)
+    NetworkTravelTimes(drive_graph)
+    assert _edge_data(drive_graph) == before_edges
+    assert [(n, dict(d)) for n, d in drive_graph.nodes(data=True)] == before_nodes
+    assert dict(drive_graph.graph) == before_graph
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+def test_each_result_describes_its_own_points(drive_graph: nx.MultiDiGraph) -> None:
+    times = NetworkTravelTimes(drive_graph)
+    schools = points(times.network, {"north": (11, 0, 0)})
+    near_homes = points(times.network, {"h3": (3, 0, 0), "h7": (7, 0, 0)})
+    far_homes = points(times.network, {"h3": (3, 0, 0), "far": (7, 0.0, 2500.0)})
+    with pytest.warns(TravelWarning, match=r"1 of 2 origins \(e.g. far\)"):
+        far = times.nearest(far_homes, schools)
+    near = times.nearest(near_homes, schools)
+    assert "1 of 2 origins and 0 of 1 destination is more than 1,000 m" in far.attrs["description"]
+    assert "every point is near the network" in near.attrs["description"]
+    # asking again about other points does not change what the first result says
+    assert "1 of 2 origins" in far.attrs["description"]
+    assert "every point is near" not in times.describe() and "1 of 2" not in times.describe()
+
+
+def test_far_points_are_warned_about_once_per_call(drive: CompiledNetwork) -> None:
+    schools = points(drive, {"remote": (22, 3000.0, 0.0), "town": (11, 0.0, 0.0)})
+    homes = points(drive, {"h7": (7, 0, 0), "lost": (7, 0.0, 4000.0)})
+    with pytest.warns(TravelWarning) as caught:
+        nearest(drive, homes, schools)
+    far = [str(w.message) for w in caught if "from the network" in str(w.message)]
+    # the lost home is 4 km north of node 7 but nearer other nodes: 3,110 m from the network
+    lost = snap_points(drive, homes).distance_m[1]
+    assert 3000 < lost < 4000
+    assert far == [
+        "1 of 2 origins (e.g. lost) and 1 of 2 destinations (e.g. remote) are more than "
+        f"1,000 m from the network (furthest {lost:,.0f} m); their times include that "
+        "distance at 4.8 km/h"
+    ]
+
+
+def test_isochrones_warn_about_far_sites(drive: CompiledNetwork) -> None:
+    far = points(drive, {"far": (22, 3000.0, 0.0)})
+    with pytest.warns(TravelWarning, match=r"1 of 1 destinations \(e.g. far\)"):
+        isochrones(drive, far, minutes=[60.0])

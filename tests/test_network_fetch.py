@@ -278,11 +278,11 @@ def test_download_by_polygon_and_place(overpass: FakeOverpass, tmp_path: Path) -
 
 
 def test_download_by_the_shipped_county_boundary(overpass: FakeOverpass, tmp_path: Path) -> None:
-    from geomap.locations import county_boundary
+    from shipped_data import boundary
 
     # Herefordshire plus 5 km is larger than osmnx's largest query, so it is asked for
     # in pieces; the fake answers each with the riverside streets (which are in Hereford)
-    graph = fetch_graph(polygon=county_boundary(), overpass_url=overpass.url, cache_dir=tmp_path)
+    graph = fetch_graph(polygon=boundary().geometry, overpass_url=overpass.url, cache_dir=tmp_path)
     assert overpass.interpreter_calls() >= 2
     assert {1, 8, 14, 22} <= set(graph.nodes)  # junctions and dead ends (simplified)
     info = network_info(graph)

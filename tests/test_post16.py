@@ -15,11 +15,33 @@ from geomap import settings
 from geomap.cli import main
 from geomap.post16 import BarrierThresholds, flag_barriers, post16_barriers
 from geomap.travel.estimate import StraightLineEstimate, default_estimate
-from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
+from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table
+
+PT_TABLE = settings.data_path(
+    "travel", "herefordshire_lsoa11_public_transport_minutes_to_nhs_sites_walesish.csv"
+)
+PT_SITES = settings.data_path("travel", "nhs_sites_reached_from_herefordshire_walesish.geojson")
+PT_SOURCE = (
+    "R5 routing via r5r (OSM roads, bus and rail timetables; a Tuesday, median over departures; "
+    "walks up to 3 km at 3.6 km/h) from LSOA trip points to NHS sites, "
+    "stupidpupil/nhs_wales_travel_time_matrices, 2024"
+)
+
+
+def shipped_pt_table() -> TableTravelTimes:
+    """The shipped r5r table, journeys towards the site (as the shipped study area gives it)."""
+    return TableTravelTimes.from_files(
+        PT_TABLE,
+        PT_SITES,
+        minutes_column="siteward_bound_travel_time_minutes",
+        site_id="Code",
+        name="r5r-2024",
+        source=PT_SOURCE,
+    )
 
 
 def test_imported_table_reproduces_the_source_file_exactly():
-    raw = pd.read_csv(settings.shipped("pt_table"), dtype={"home_id": str, "site_id": str})
+    raw = pd.read_csv(PT_TABLE, dtype={"home_id": str, "site_id": str})
     table = shipped_pt_table().times
     assert len(table) == len(raw) == 685
     merged = raw.merge(table, left_on=["home_id", "site_id"], right_on=["from_id", "to_id"])
@@ -34,7 +56,7 @@ def test_a_provider_at_a_site_takes_the_table_time_unchanged(shipped_inputs):
         {"id": ["hub"]}, geometry=hub.geometry.to_numpy(), crs=settings.MEASURE_CRS
     )
     times = pt.matrix(shipped_inputs.origins, at_hub).set_index("from_id")["minutes"]
-    raw = pd.read_csv(settings.shipped("pt_table"), dtype={"home_id": str})
+    raw = pd.read_csv(PT_TABLE, dtype={"home_id": str})
     rlq = raw[raw["site_id"] == "RLQ01"].set_index("home_id")["siteward_bound_travel_time_minutes"]
     assert (times.loc[rlq.index] == rlq.astype(float)).all()
     # LSOAs with no row have no journey: NaN, not dropped
@@ -51,7 +73,7 @@ def test_hereford_campuses_take_the_hub_time_plus_the_walk(shipped_inputs):
     walk = math.hypot(hub.x - college.x, hub.y - college.y) / 1000 * 1.3 / 4.8 * 60
     dest = gpd.GeoDataFrame({"id": ["143929"]}, geometry=[college], crs=settings.MEASURE_CRS)
     times = pt.matrix(shipped_inputs.origins, dest).set_index("from_id")["minutes"]
-    raw = pd.read_csv(settings.shipped("pt_table"), dtype={"home_id": str})
+    raw = pd.read_csv(PT_TABLE, dtype={"home_id": str})
     rlq = raw[raw["site_id"] == "RLQ01"].set_index("home_id")["siteward_bound_travel_time_minutes"]
     assert np.allclose(times.loc[rlq.index], rlq + walk, atol=0.006)
 
@@ -147,6 +169,10 @@ def test_post16_on_a_toy_county():
     )
     assert group["mean_pt_minutes"] == pytest.approx((30 * 12 + 20 * 80) / 50, abs=0.05)
     assert list(result.pt_providers["id"]) == ["col"]
+    # captions from the results: the table's says how much of this question it covers
+    assert result.methods["pt"].startswith(pt.describe())
+    assert "Here 2 of 2 origins have rows in the table; 1 of 2 destinations" in result.methods["pt"]
+    assert result.methods["car"] == car.describe()
 
 
 def test_read_sites_needs_ids(write):

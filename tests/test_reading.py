@@ -17,6 +17,7 @@ import shapely
 from click.testing import CliRunner
 
 from geomap import errors
+from geomap import settings as geomap_settings
 from geomap.cli import main
 from geomap.io import read_table
 from geomap.locations import normalise_postcode, postcode_lookup
@@ -25,6 +26,9 @@ from geomap.providers import classify_gias, gias_sector, load_providers
 FIXTURES = Path(__file__).parent / "fixtures"
 GIAS = FIXTURES / "gias_extract_cp1252.csv"
 OFSTED = FIXTURES / "ofsted_early_years_extract.csv"
+POSTCODES = geomap_settings.data_path(
+    "providers", "codepoint_open_postcodes_herefordshire_and_border.csv"
+)
 
 # a small table with text that only reads right in the right encoding
 ROWS = [
@@ -200,8 +204,12 @@ def test_decimal_commas_in_a_semicolon_file(fixtures):
     semi = read_table(fixtures / "providers_semicolon_decimal_comma.csv")
     assert semi.attrs["geomap_decimal_comma"] == ["lat", "lon"]
     assert semi["lat"].tolist()[0] == "52.066760"
-    providers = load_providers(fixtures / "providers_semicolon_decimal_comma.csv")
-    by_postcode = load_providers(fixtures / "providers_utf16_tab.txt").set_index("id")
+    providers = load_providers(
+        fixtures / "providers_semicolon_decimal_comma.csv", postcodes=POSTCODES
+    )
+    by_postcode = load_providers(
+        fixtures / "providers_utf16_tab.txt", postcodes=POSTCODES
+    ).set_index("id")
     located = providers.set_index("id")
     # the lon/lat made from each postcode's grid reference land back on it
     distance = located.geometry.distance(by_postcode.geometry)
@@ -335,7 +343,7 @@ def test_blank_lines_before_the_header_keep_row_numbers(tmp_path):
     table = read_table(path)
     assert table.attrs["geomap_first_row"] == 4
     with pytest.raises(errors.CoordinateError) as info:
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
     assert info.value.row == 4 and info.value.column == "lat"
 
 
@@ -517,7 +525,7 @@ def test_workbook_row_numbers_match_excel_in_errors(tmp_path):
     rows[3][3] = "fifty-two"  # lat in Excel row 4, after the blank row 3
     path = excel(tmp_path / "p.xlsx", {"Providers": rows})
     with pytest.raises(errors.CoordinateError) as info:
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
     assert info.value.row == 4 and info.value.column == "lat"
     assert "'fifty-two' is not a number" in str(info.value)
 
@@ -535,7 +543,7 @@ def test_workbook_header_checks(tmp_path):
 def test_providers_from_a_workbook(tmp_path):
     rows = [r for r in PROVIDER_SHEET if r[0] is not None]
     path = excel(tmp_path / "p.xlsx", {"Providers": rows})
-    providers = load_providers(path).set_index("id")
+    providers = load_providers(path, postcodes=POSTCODES).set_index("id")
     assert providers.loc["116884", "name"] == "St Francis Xavier\u2019s"
     assert providers.loc["116884", "capacity"] == 210
     assert (providers["location_source"] == "lonlat").all()
@@ -569,7 +577,7 @@ def test_geopackage_with_several_layers(tmp_path):
 def gias():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        providers = load_providers(GIAS)
+        providers = load_providers(GIAS, postcodes=POSTCODES)
     return providers.set_index("id"), caught
 
 
@@ -633,7 +641,7 @@ def test_gias_extract_as_downloaded(gias):
 
 def test_gias_closed_kept_on_request(tmp_path):
     with pytest.warns(errors.InputWarning):
-        providers = load_providers(GIAS, include_closed=True).set_index("id")
+        providers = load_providers(GIAS, include_closed=True, postcodes=POSTCODES).set_index("id")
     assert providers.attrs["closed_excluded"] == 0 and providers.attrs["closed_total"] == 4
     assert providers.loc["116740", "status"] == "closed"
     assert providers.loc["116740", "closed_date"] == "2019-09-30"
@@ -671,7 +679,7 @@ def test_gias_future_close_date_stays_open(write):
             }
         ),
     )
-    providers = load_providers(path)
+    providers = load_providers(path, postcodes=POSTCODES)
     assert providers["status"].tolist() == ["open"]
     assert providers["planned_close_date"].tolist() == ["2099-08-31"]
 
@@ -687,7 +695,7 @@ def test_gias_future_close_date_stays_open(write):
 def test_gias_bad_values_name_the_gias_column(write, values, column, words):
     path = write("g.csv", gias_row(**values))
     with pytest.raises(errors.InputError) as info:
-        load_providers(path)
+        load_providers(path, postcodes=POSTCODES)
     assert info.value.column == column
     assert_names(info.value, path, row=2, words=words)
 
@@ -755,7 +763,7 @@ def test_gias_sectors(type_, group, sector):
 def test_ofsted_early_years_extract():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        settings = load_providers(OFSTED, kind="early_years").set_index("id")
+        settings = load_providers(OFSTED, kind="early_years", postcodes=POSTCODES).set_index("id")
     messages = [str(w.message) for w in caught if issubclass(w.category, errors.InputWarning)]
     assert settings.attrs["register"] == "ofsted_early_years"
     assert sorted(settings.index) == ["EY100001", "EY100002", "EY100003", "EY100007"]
@@ -771,7 +779,7 @@ def test_ofsted_early_years_extract():
     assert settings.loc["EY100001", "name"] == "Little Acorns Day Nursery"
     # postcode districts: placed at the mean of the district's postcodes, and counted
     assert any("2 provider(s) have only a postcode district" in m for m in messages)
-    lookup = postcode_lookup()
+    lookup = postcode_lookup(POSTCODES)
     hr4 = np.array([xy for key, xy in lookup.items() if key[:-3] == "HR4"])
     district = settings.loc["EY100002"]
     assert district["location_source"] == "postcode_district"
@@ -784,7 +792,7 @@ def test_ofsted_early_years_extract():
 
 def test_ofsted_extract_is_recognised_without_a_kind():
     with pytest.warns(errors.InputWarning):
-        settings = load_providers(OFSTED)
+        settings = load_providers(OFSTED, postcodes=POSTCODES)
     assert (settings["kind"] == "early_years").all()
 
 
@@ -796,7 +804,7 @@ def test_ofsted_district_not_in_the_lookup(write):
         "EY1,Childminder,EYR,HR4,6,Active\nEY2,Childminder,EYR,ZZ9,6,Active\n",
     )
     with pytest.raises(errors.PostcodeError) as info:
-        load_providers(path, kind="early_years")
+        load_providers(path, kind="early_years", postcodes=POSTCODES)
     assert info.value.column == "Provider postcode"
     assert_names(info.value, path, row=3, words=["postcode district 'ZZ9'", "--postcodes"])
 
@@ -808,7 +816,7 @@ def test_ofsted_places_that_are_not_numbers(write):
         "EY1,Childminder,HR4 9AA,six\n",
     )
     with pytest.raises(errors.InputError) as info:
-        load_providers(path, kind="early_years")
+        load_providers(path, kind="early_years", postcodes=POSTCODES)
     assert info.value.column == "Registered places"
     assert_names(info.value, path, row=2, words=["'six' is not a number"])
 

@@ -45,7 +45,9 @@ def test_report_writes_everything(report_dir):
 
 def test_report_covers_every_lsoa_and_establishment(report_dir):
     access = pd.read_csv(report_dir / "access.csv", dtype={"area_id": str})
-    lsoa = pd.read_csv(settings.shipped("population"))["lsoa11_code"]
+    lsoa = pd.read_csv(
+        settings.data_path("population", "lsoa11_herefordshire_population_mid2020_syoa.csv")
+    )["lsoa11_code"]
     for (_mode, _kind), rows in access.groupby(["mode", "kind"]):
         assert sorted(rows["area_id"]) == sorted(lsoa)
         assert rows["minutes"].notna().all()
@@ -72,6 +74,8 @@ def test_report_says_what_times_are_based_on(report_dir):
     assert "82 closed establishments excluded" in index
     assert "school-based only" in index
     assert "Open Government Licence" in index
+    assert "walk: early_years 40.2 min, primary 40.2 min" in index
+    assert "built-in method" not in index and "&lt;" not in index
     access = pd.read_csv(report_dir / "access.csv")
     assert set(access["method"]) == {"estimate:car", "estimate:walk"}
     ranked = pd.read_csv(report_dir / "gaps_ranked.csv")

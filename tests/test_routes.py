@@ -9,20 +9,44 @@ import shapely
 from click.testing import CliRunner
 
 from geomap import settings
-from geomap.areas import county_boundary
 from geomap.cli import main
-from geomap.errors import InputError
+from geomap.clock import TimeOfDay
+from geomap.errors import InputError, PostcodeError, TravelWarning, UnsupportedError
 from geomap.post16 import young_people
-from geomap.routes import ROAD_DETOUR, RouteTravelTimes, evaluate_scenario, load_scenario
+from geomap.routes import (
+    ROAD_DETOUR,
+    RouteTravelTimes,
+    evaluate_scenario,
+    load_scenario,
+    with_routes,
+)
+from geomap.travel.base import ScenarioTrips, TravelTimes
 from geomap.travel.estimate import default_estimate
-from geomap.travel.tables import shipped_pt_table
+from geomap.travel.tables import TableTravelTimes
 
 EXAMPLES = settings.data_dir().parent / "examples"
+POSTCODES = settings.data_path("providers", "codepoint_open_postcodes_herefordshire_and_border.csv")
 
 
 @pytest.fixture(scope="module")
 def county():
-    return county_boundary()
+    """The shipped county: its 2021 LSOAs, dissolved."""
+    lsoa = gpd.read_file(settings.data_path("boundaries", "lsoa21_herefordshire.geojson"))
+    return gpd.GeoSeries([lsoa.to_crs(settings.MEASURE_CRS).union_all()], crs=settings.MEASURE_CRS)
+
+
+def shipped_pt_table() -> TableTravelTimes:
+    """The shipped r5r table, journeys towards the site (as the shipped study area gives it)."""
+    return TableTravelTimes.from_files(
+        settings.data_path(
+            "travel", "herefordshire_lsoa11_public_transport_minutes_to_nhs_sites_walesish.csv"
+        ),
+        settings.data_path("travel", "nhs_sites_reached_from_herefordshire_walesish.geojson"),
+        minutes_column="siteward_bound_travel_time_minutes",
+        site_id="Code",
+        name="r5r-2024",
+        source="r5r table shipped with geomap",
+    )
 
 
 def _scenario(write, body: str):
@@ -60,7 +84,8 @@ def test_journey_by_hand(write, shipped_inputs, county):
     )
     route = scenario.routes[0]
     assert route.offsets == (0.0, 10.0, 30.0)
-    assert route.departures == [420.0, 440.0, 460.0, 480.0]
+    assert [d.minutes for d in route.departures] == [420.0, 440.0, 460.0, 480.0]
+    assert [str(d) for d in route.departures] == ["07:00", "07:20", "07:40", "08:00"]
     source = RouteTravelTimes(route, arrive_by=scenario.arrive_by)
     # origin 400 m from A, destination 200 m from C (straight line; walking × 1.3 at 4.8 km/h)
     origins = _points(["o"], [(350000, 240400)])
@@ -110,7 +135,10 @@ def test_speed_gives_running_times_from_estimated_road_distance(write, shipped_i
 
 def test_example_scenario_shows_an_explained_change(shipped_inputs, county):
     scenario = load_scenario(
-        EXAMPLES / "post16_routes.yml", providers=shipped_inputs.providers, county=county
+        EXAMPLES / "post16_routes.yml",
+        providers=shipped_inputs.providers,
+        county=county,
+        postcodes=POSTCODES,
     )
     result = evaluate_scenario(
         scenario,
@@ -142,19 +170,40 @@ def test_example_scenario_shows_an_explained_change(shipped_inputs, county):
         "area_id"
     )
     assert bromyard.loc["E01014003", "before"] > 130 and bromyard.loc["E01014003", "after"] < 60
+    # the figures `geomap routes evaluate` has always reported for this file
+    by_name = {e.name: e.summary for e in result.effects}
+    gains = {
+        name: (s["young_who_gain"], s["young_no_longer_barrier"]) for name, s in by_name.items()
+    }
+    assert gains == {
+        "Bromyard - Hereford college link": (190, 166),
+        "Weobley - Hereford via Credenhill": (176, 136),
+    }
+    assert (
+        result.combined.summary["young_who_gain"],
+        result.combined.summary["young_no_longer_barrier"],
+    ) == (366, 302)
 
 
 def test_route_serving_nobody_changes_nothing(shipped_inputs, county):
     scenario = load_scenario(
-        EXAMPLES / "route_serving_nobody.yml", providers=shipped_inputs.providers, county=county
-    )
-    result = evaluate_scenario(
-        scenario,
-        origins=shipped_inputs.origins,
+        EXAMPLES / "route_serving_nobody.yml",
         providers=shipped_inputs.providers,
-        young_people=young_people(shipped_inputs.children),
-        car=default_estimate("car"),
-        pt=shipped_pt_table(),
+        county=county,
+        postcodes=POSTCODES,
+    )
+    with pytest.warns(TravelWarning, match="1 of the 1 route") as caught:
+        result = evaluate_scenario(
+            scenario,
+            origins=shipped_inputs.origins,
+            providers=shipped_inputs.providers,
+            young_people=young_people(shipped_inputs.children),
+            car=default_estimate("car"),
+            pt=shipped_pt_table(),
+        )
+    [warning] = [w for w in caught if issubclass(w.category, TravelWarning)]
+    assert "Ledbury afternoon shopper (its first trip reaches its second stop at 14:12" in str(
+        warning.message
     )
     effect = result.effects[0]
     assert effect.summary["young_who_gain"] == 0 and effect.summary["areas_changing_flag"] == 0
@@ -185,7 +234,7 @@ def test_bad_stops(write, shipped_inputs, county, case, stop, where, words):
     )
     path = _scenario(write, body)
     with pytest.raises(InputError) as info:
-        load_scenario(path, providers=shipped_inputs.providers, county=county)
+        load_scenario(path, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES)
     assert str(path) in str(info.value) and where in str(info.value) and words in str(info.value)
 
 
@@ -299,3 +348,151 @@ routes:
     assert result.effects[0].summary["young_newly_with_pt"] == 20
     # the feed's own buses are still there: Mold keeps its 09:00 journey
     assert effect.loc["mold", "after"] < 120
+
+
+# --------------------------------------------------------------------------- through the interface
+
+
+class TripTaker(TravelTimes):
+    """A source that takes trips: 100 minutes everywhere, 30 once any trip is added."""
+
+    mode = "pt"
+    method = "trip-taker"
+    takes_trips = True
+
+    def __init__(self, added: tuple[ScenarioTrips, ...] = ()) -> None:
+        self.added = added
+
+    def describe(self) -> str:
+        return f"{len(self.added)} trips added"
+
+    def with_trips(self, trips):
+        return TripTaker((*self.added, *trips))
+
+    def matrix(self, origins, destinations):
+        pairs = [(o, d) for o in origins["id"] for d in destinations["id"]]
+        return pd.DataFrame(
+            {
+                "from_id": [o for o, _ in pairs],
+                "to_id": [d for _, d in pairs],
+                "minutes": 30.0 if self.added else 100.0,
+                "method": self.method,
+            }
+        )
+
+
+def test_a_source_that_takes_trips_gets_the_routes_trips(write, shipped_inputs, county):
+    scenario = load_scenario(
+        _scenario(write, ROUTE.format(first="07:00", last="08:00", headway=20)),
+        providers=shipped_inputs.providers,
+        county=county,
+    )
+    base = TripTaker()
+    after = with_routes(base, scenario.routes, arrive_by=scenario.arrive_by)
+    assert isinstance(after, TripTaker) and base.added == ()  # a new source; the base unchanged
+    [trips] = after.added
+    assert trips.name == "Line"
+    assert trips.departures == (420.0, 440.0, 460.0, 480.0)
+    assert trips.running_minutes == (10.0, 20.0)
+    assert trips.days == frozenset({"mon", "tue", "wed", "thu", "fri"})
+    # stops in lon/lat: back in British National Grid they are the stops given
+    xy = gpd.GeoSeries([shapely.Point(p) for p in trips.stops], crs=settings.LONLAT_CRS).to_crs(
+        settings.MEASURE_CRS
+    )
+    assert [(round(p.x), round(p.y)) for p in xy] == [
+        (350000, 240000),
+        (355000, 240000),
+        (360000, 240000),
+    ]
+
+
+def test_evaluation_asks_the_source_what_it_can_do(write, county):
+    """A source that takes trips is given them; one that does not is combined with the route."""
+    providers = gpd.GeoDataFrame(
+        {
+            "id": ["college"],
+            "name": ["College"],
+            "kind": ["college"],
+            "sector": ["college"],
+            "offers_post16": [True],
+            "in_county": [True],
+        },
+        geometry=[shapely.Point(360000, 240000)],
+        crs=settings.MEASURE_CRS,
+    )
+    origins = _points(["home"], [(350000, 240000)])
+    scenario = load_scenario(
+        _scenario(write, ROUTE.format(first="07:00", last="08:00", headway=20)),
+        providers=providers,
+        county=county,
+    )
+    young = pd.Series({"home": 10})
+    taken = evaluate_scenario(
+        scenario,
+        origins=origins,
+        providers=providers,
+        young_people=young,
+        car=default_estimate("car"),
+        pt=TripTaker(),
+    )
+    effect = taken.effects[0].areas.set_index("area_id")
+    assert (effect.loc["home", "before"], effect.loc["home", "after"]) == (100.0, 30.0)
+    assert "added to the timetable (trip-taker)" in taken.effects[0].summary["how"]
+
+    class NoTrips(TripTaker):
+        takes_trips = False
+
+        def with_trips(self, trips):
+            raise AssertionError("a source that does not take trips is never given them")
+
+    combined = evaluate_scenario(
+        scenario,
+        origins=origins,
+        providers=providers,
+        young_people=young,
+        car=default_estimate("car"),
+        pt=NoTrips(),
+    )
+    after = combined.effects[0].areas.set_index("area_id").loc["home", "after"]
+    # at the first stop, the college at the last: half the 20-minute headway + 30 min ride
+    assert after == pytest.approx(40.0)
+    assert "The quicker of that and the base times counts" in combined.effects[0].summary["how"]
+
+
+def test_base_sources_refuse_trips():
+    with pytest.raises(UnsupportedError, match="cannot take new trips"):
+        default_estimate("car").with_trips([])
+
+
+def test_scenario_times_are_times_of_day(write, shipped_inputs, county):
+    scenario = load_scenario(
+        _scenario(write, ROUTE.format(first="7:05", last="08:00", headway=20)),
+        providers=shipped_inputs.providers,
+        county=county,
+    )
+    assert scenario.arrive_by == TimeOfDay.parse("09:00")
+    route = scenario.routes[0]
+    assert route.first_departure == TimeOfDay(7 * 3600 + 5 * 60)
+    assert "departures 07:05–08:00" in route.describe()
+    assert [str(d) for d in route.departures] == ["07:05", "07:25", "07:45"]
+    assert route.stop_table()["departures"].tolist()[1] == "07:15, 07:35, 07:55"
+
+
+def test_stop_by_postcode_needs_a_lookup(write, shipped_inputs, county):
+    body = ROUTE.format(first="07:00", last="08:00", headway=20).replace(
+        "      - {name: A, easting: 350000, northing: 240000}",
+        "      - {name: A, postcode: HR7 4DP}",
+    )
+    path = _scenario(write, body)
+    with pytest.raises(PostcodeError) as info:
+        load_scenario(path, providers=shipped_inputs.providers, county=county)
+    assert info.value.column == "routes[0].stops[0].postcode" and info.value.row == 12
+    assert "no postcode lookup" in str(info.value)
+    # with one, the stop is where Code-Point Open puts the postcode
+    route = load_scenario(
+        path, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES
+    ).routes[0]
+    assert route.stop_names[0] == "A"
+    lookup = pd.read_csv(POSTCODES, dtype=str).set_index("postcode")
+    expected = (float(lookup.loc["HR7 4DP", "easting"]), float(lookup.loc["HR7 4DP", "northing"]))
+    assert (route.stops.iloc[0].x, route.stops.iloc[0].y) == expected

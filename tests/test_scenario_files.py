@@ -8,17 +8,18 @@ import pathlib
 import tracemalloc
 import warnings
 
+import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 
 from geomap import _yaml, errors, settings
 from geomap._yaml import YamlList, YamlMap, YamlText, line_of, load_yaml
 from geomap.cli import main
-from geomap.locations import county_boundary
-from geomap.providers import load_providers
+from geomap.clock import TimeOfDay
 from geomap.routes import MAX_ROUTE_STOPS, MAX_ROUTES, load_scenario
 
 EXAMPLES = settings.data_dir().parent / "examples"
+POSTCODES = settings.data_path("providers", "codepoint_open_postcodes_herefordshire_and_border.csv")
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 # line numbers matter: each case below names the line it breaks
@@ -48,7 +49,9 @@ def edit(line: int, text: str | None, *, base: str = BASE) -> str:
 
 @pytest.fixture(scope="module")
 def county():
-    return county_boundary()
+    """The shipped county: its 2021 LSOAs, dissolved."""
+    lsoa = gpd.read_file(settings.data_path("boundaries", "lsoa21_herefordshire.geojson"))
+    return gpd.GeoSeries([lsoa.to_crs(settings.MEASURE_CRS).union_all()], crs=settings.MEASURE_CRS)
 
 
 @pytest.fixture
@@ -61,7 +64,9 @@ def load(tmp_path, shipped_inputs, county):
             path.write_bytes(text)
         else:
             path.write_text(text, encoding="utf-8")
-        return load_scenario(path, providers=shipped_inputs.providers, county=county)
+        return load_scenario(
+            path, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES
+        )
 
     return _load
 
@@ -205,6 +210,14 @@ BAD = [
         ["'07:60' is not a time of day"],
     ),
     (
+        "minutes past 59 and hours past 23",
+        edit(6, '    first_departure: "25:61"'),
+        Y,
+        6,
+        "routes[0].first_departure",
+        ["'25:61' is not a time of day", "HH:MM"],
+    ),
+    (
         "time with seconds",
         edit(6, "    first_departure: 07:00:00"),
         Y,
@@ -291,7 +304,31 @@ BAD = [
         errors.CoordinateError,
         11,
         "routes[0].stops[0].lon",
-        ["are not degrees"],
+        ["(300, 52) look like British National Grid easting/northing"],
+    ),
+    (
+        "lon and lat swapped",
+        edit(11, "      - {name: A, lon: 52.1, lat: -2.7}"),
+        errors.CoordinateError,
+        11,
+        "routes[0].stops[0].lon",
+        ["latitude and longitude look swapped"],
+    ),
+    (
+        "lon/lat in Northern Ireland",
+        edit(11, "      - {name: A, lon: -5.93, lat: 54.597}"),
+        errors.CoordinateError,
+        11,
+        "routes[0].stops[0].lon",
+        ["outside Great Britain"],
+    ),
+    (
+        "easting and northing in degrees",
+        edit(11, "      - {name: A, easting: -2.7, northing: 52.1}"),
+        errors.CoordinateError,
+        11,
+        "routes[0].stops[0].easting",
+        ["look like longitude/latitude"],
     ),
     (
         "easting outside Great Britain",
@@ -734,7 +771,9 @@ def test_file_too_large(load, tmp_path):
 def test_unreadable_files(tmp_path, shipped_inputs, county, monkeypatch):
     def attempt(path):
         with pytest.raises(errors.InputError) as info:
-            load_scenario(path, providers=shipped_inputs.providers, county=county)
+            load_scenario(
+                path, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES
+            )
         assert info.value.path == str(path)
         return str(info.value)
 
@@ -865,7 +904,8 @@ def test_shared_stops_and_settings_with_anchors(load):
     assert early.stop_names == late.stop_names == ("A", "B", "C")
     assert early.days == late.days == ("mon", "tue", "wed", "thu", "fri")
     assert early.headway_minutes == 30 and late.headway_minutes == 15  # written keys win
-    assert early.departures == [420.0, 450.0] and late.departures == [480.0, 495.0, 510.0]
+    assert [d.minutes for d in early.departures] == [420.0, 450.0]
+    assert [d.minutes for d in late.departures] == [480.0, 495.0, 510.0]
     assert early.offsets == late.offsets == (0.0, 10.0, 30.0)
     # the top-level helpers 'defaults' and 'stops' are not scenario fields: said so, not refused
     [warning] = [w for w in caught if issubclass(w.category, errors.InputWarning)]
@@ -884,9 +924,10 @@ def test_unquoted_times_are_times(load):
     )
     scenario = load(text)
     route = scenario.routes[0]
-    assert scenario.arrive_by == 540.0  # 09:00, not YAML 1.1's 9 × 60 = 540 seconds read as minutes
-    assert route.first_departure == 425.0 and route.last_departure == 465.0
-    assert route.departures == [425.0, 445.0, 465.0]
+    # 09:00, not YAML 1.1's 9 × 60 = 540 seconds read as minutes
+    assert scenario.arrive_by == TimeOfDay.parse("09:00") and scenario.arrive_by.minutes == 540.0
+    assert route.first_departure.minutes == 425.0 and route.last_departure.minutes == 465.0
+    assert [d.minutes for d in route.departures] == [425.0, 445.0, 465.0]
     assert "departures 07:05–07:45" in route.describe()
 
 
@@ -939,14 +980,16 @@ def test_examples_load_as_before(shipped_inputs, county, name):
     before = json.loads((FIXTURES / "scenario_examples_before.json").read_text())[name]
     with warnings.catch_warnings():
         warnings.simplefilter("error", errors.GeomapWarning)
-        scenario = load_scenario(EXAMPLES / name, providers=shipped_inputs.providers, county=county)
-    assert scenario.name == before["name"] and scenario.arrive_by == before["arrive_by"]
+        scenario = load_scenario(
+            EXAMPLES / name, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES
+        )
+    assert scenario.name == before["name"] and scenario.arrive_by.minutes == before["arrive_by"]
     assert len(scenario.routes) == len(before["routes"])
     for route, old in zip(scenario.routes, before["routes"], strict=True):
         assert route.name == old["name"]
         assert list(route.stop_names) == old["stop_names"]
         assert list(route.days) == old["days"]
-        assert route.departures == old["departures"]
+        assert [d.minutes for d in route.departures] == old["departures"]
         assert route.headway_minutes == old["headway"]
         assert list(route.offsets) == pytest.approx(old["offsets"], rel=1e-12, abs=1e-12)
         assert route.running_basis == old["basis"]
@@ -1001,17 +1044,19 @@ def test_cli_refuses_an_alias_bomb_cleanly(tmp_path):
     assert not out.exists()  # nothing is created for a scenario that fails to load
 
 
-def test_field_names_do_not_depend_on_capitals(tmp_path):
+def test_field_names_do_not_depend_on_capitals(tmp_path, shipped_inputs, county):
     """``Days: [sat, sun]`` is the route's days, not an unknown field that is ignored."""
     text = pathlib.Path("examples/post16_routes.yml").read_text(encoding="utf-8")
     text = text.replace("arrive_by:", "Arrive_By:", 1)
     text = text.replace("    days: [mon, tue, wed, thu, fri]", "    Days: [sat, sun]", 1)
     path = tmp_path / "caps.yml"
     path.write_text(text, encoding="utf-8")
-    scenario = load_scenario(path, providers=load_providers(), county=county_boundary())
+    scenario = load_scenario(
+        path, providers=shipped_inputs.providers, county=county, postcodes=POSTCODES
+    )
     assert scenario.routes[0].days == ("sat", "sun")
     twice = tmp_path / "twice.yml"
     twice.write_text('scenario: x\nArrive_By: "07:00"\narrive_by: "08:00"\nroutes: []\n')
     with pytest.raises(errors.YamlError, match="given twice") as info:
-        load_scenario(twice, providers=load_providers(), county=county_boundary())
+        load_scenario(twice, providers=shipped_inputs.providers, county=county)
     assert info.value.row == 3

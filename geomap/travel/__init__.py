@@ -9,18 +9,33 @@ journey. Sources:
 * :mod:`geomap.travel.tables`: zone-to-site tables from r5r, OpenTripPlanner or DfT;
 * :mod:`geomap.travel.gtfs`: timetable routing on GTFS feeds.
 
-:func:`travel_sources` picks, per mode, a network given or cached, else the estimate.
+:func:`travel_sources` picks, per mode, a network given or (when allowed) cached,
+else the estimate. Every source says what it can do (:attr:`TravelTimes.draws_isochrones`,
+:attr:`TravelTimes.takes_trips`, :meth:`TravelTimes.extent_lonlat`), and every table
+it returns carries the caption of that result in ``attrs["description"]``.
 """
 
 from __future__ import annotations
 
-from geomap.travel.base import FastestOf, TravelTimes, check_points, fastest, nearest_from_matrix
+from geomap.travel.base import (
+    FastestOf,
+    Remembered,
+    ScenarioTrips,
+    TravelTimes,
+    check_points,
+    describe_result,
+    description_of,
+    fastest,
+    nearest_from_matrix,
+)
 from geomap.travel.estimate import (
     CalibrationError,
     StraightLineEstimate,
     calibrate_estimate,
-    car_calibration_pairs,
+    car_calibration_note,
     default_estimate,
+    estimate_from_pairs,
+    read_calibration_pairs,
 )
 from geomap.travel.gtfs import (
     Timetable,
@@ -31,12 +46,14 @@ from geomap.travel.gtfs import (
 )
 from geomap.travel.network import NetworkTravelTimes, compile_network, isochrones
 from geomap.travel.sources import travel_sources
-from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table, shipped_pt_table
+from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table
 
 __all__ = [
     "CalibrationError",
     "FastestOf",
     "NetworkTravelTimes",
+    "Remembered",
+    "ScenarioTrips",
     "StraightLineEstimate",
     "TableTravelTimes",
     "Timetable",
@@ -44,17 +61,20 @@ __all__ = [
     "TravelTimes",
     "add_trips",
     "calibrate_estimate",
-    "car_calibration_pairs",
+    "car_calibration_note",
     "check_points",
     "check_stop_positions",
     "compile_network",
     "default_estimate",
+    "describe_result",
+    "description_of",
+    "estimate_from_pairs",
     "fastest",
     "isochrones",
     "load_gtfs",
     "nearest_from_matrix",
+    "read_calibration_pairs",
     "read_sites",
     "read_time_table",
-    "shipped_pt_table",
     "travel_sources",
 ]

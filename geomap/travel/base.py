@@ -20,8 +20,27 @@ TIME_COLUMNS = ("from_id", "to_id", "minutes", "method")
 MODES = ("car", "walk", "bike", "pt")
 
 
+#: Key of ``DataFrame.attrs`` holding the caption of one result.
+DESCRIPTION = "description"
+
+
 def check_points(points: gpd.GeoDataFrame, *, what: str) -> None:
-    """Raise unless ``points`` has unique ``id`` values and points in EPSG:27700."""
+    """Raise unless ``points`` has unique ``id`` values and points in EPSG:27700.
+
+    Parameters
+    ----------
+    points
+        The points to check.
+    what
+        What they are (``"origins"``), for messages.
+
+    Raises
+    ------
+    InputError
+        If there is no ``id`` column or an id repeats.
+    CRSError
+        If the points are not in EPSG:27700.
+    """
     if "id" not in points.columns:
         raise InputError(f"{what} need an 'id' column", column="id")
     if points.crs is None or points.crs != settings.MEASURE_CRS:
@@ -33,6 +52,47 @@ def check_points(points: gpd.GeoDataFrame, *, what: str) -> None:
     if not points["id"].is_unique:
         dup = points["id"][points["id"].duplicated()].iloc[0]
         raise InputError(f"{what} ids must be unique; '{dup}' repeats", column="id")
+
+
+def describe_result(table: pd.DataFrame, text: str) -> pd.DataFrame:
+    """Attach the caption of one result to it (``attrs["description"]``) and return it.
+
+    Parameters
+    ----------
+    table
+        A result of :meth:`TravelTimes.matrix` or :meth:`TravelTimes.nearest`.
+    text
+        What the times are based on and how wrong they can be, for *this* result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` itself.
+    """
+    table.attrs[DESCRIPTION] = text
+    return table
+
+
+def description_of(table: pd.DataFrame, source: TravelTimes) -> str:
+    """The caption of one result: its own, else its source's general description.
+
+    Read it straight after the call that made the table: pandas operations
+    (merges, concatenations) may drop ``attrs``.
+
+    Parameters
+    ----------
+    table
+        A result of ``source``.
+    source
+        The source that made it.
+
+    Returns
+    -------
+    str
+        The caption.
+    """
+    text = table.attrs.get(DESCRIPTION)
+    return text if isinstance(text, str) and text else source.describe()
 
 
 @dataclass(frozen=True)
@@ -86,9 +146,7 @@ class TravelTimes(ABC):
     #: whether :meth:`with_trips` can add scenario trips and route them with existing services
     takes_trips: bool = False
 
-    def isochrones(
-        self, sites: gpd.GeoDataFrame, *, minutes: Sequence[float]
-    ) -> gpd.GeoDataFrame:
+    def isochrones(self, sites: gpd.GeoDataFrame, *, minutes: Sequence[float]) -> gpd.GeoDataFrame:
         """Areas from which each site is reachable within each limit.
 
         Parameters
@@ -148,25 +206,72 @@ class TravelTimes(ABC):
 
     @abstractmethod
     def describe(self) -> str:
-        """One or two sentences for captions: what the times are based on and how wrong they can be."""
+        """One or two sentences for captions: what the times are based on and how wrong they can be.
+
+        Returns
+        -------
+        str
+            The source's description in general; each result carries its own
+            in ``attrs["description"]``.
+        """
 
     @abstractmethod
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Minutes from every origin to every destination, long form (``TIME_COLUMNS``)."""
+        """Minutes from every origin to every destination, long form (``TIME_COLUMNS``).
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per origin and destination: ``from_id``, ``to_id``,
+            ``minutes`` (NaN where there is no journey) and ``method``;
+            ``attrs["description"]`` is the caption of this result.
+
+        Raises
+        ------
+        InputError
+            If the points have no unique ``id`` (a source may also raise
+            :class:`~geomap.errors.CRSError` for points not in EPSG:27700).
+
+        Warns
+        -----
+        TravelWarning
+            From sources that snap points onto a network, for points far from it.
+        """
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Minutes from each origin to its nearest destination, and which destination.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
 
         Returns
         -------
         pandas.DataFrame
             One row per origin, in origin order: ``from_id``, ``to_id`` (missing
-            when no destination can be reached), ``minutes`` (NaN then) and ``method``.
+            when no destination can be reached), ``minutes`` (NaN then) and
+            ``method``; ``attrs["description"]`` is the caption of this result.
+
+        Raises
+        ------
+        InputError
+            If the points have no unique ``id`` or are not in EPSG:27700.
+
+        Warns
+        -----
+        TravelWarning
+            As :meth:`matrix` does.
         """
         check_points(origins, what="origins")
         check_points(destinations, what="destinations")
         if len(destinations) == 0:
-            return pd.DataFrame(
+            empty = pd.DataFrame(
                 {
                     "from_id": origins["id"].to_numpy(),
                     "to_id": pd.array([None] * len(origins), dtype="string"),
@@ -174,7 +279,10 @@ class TravelTimes(ABC):
                     "method": self.method,
                 }
             )
-        return nearest_from_matrix(self.matrix(origins, destinations), origins, method=self.method)
+            return describe_result(empty, f"{self.describe()} There were no destinations.")
+        times = self.matrix(origins, destinations)
+        text = description_of(times, self)
+        return describe_result(nearest_from_matrix(times, origins, method=self.method), text)
 
 
 def nearest_from_matrix(
@@ -182,7 +290,19 @@ def nearest_from_matrix(
 ) -> pd.DataFrame:
     """Quickest destination per origin from a long-form matrix (one row per origin, in origin order).
 
-    ``method`` labels origins with no journey at all.
+    Parameters
+    ----------
+    times
+        Long form: ``from_id``, ``to_id``, ``minutes`` (NaN for no journey), ``method``.
+    origins
+        The origins, with ``id``: one row each in the result, none dropped.
+    method
+        Labels origins with no journey at all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``from_id``, ``to_id`` (missing where no journey), ``minutes``, ``method``.
     """
     reachable = times.dropna(subset=["minutes"])
     best = reachable.loc[reachable.groupby("from_id", sort=False)["minutes"].idxmin()]
@@ -202,8 +322,24 @@ def fastest(
 ) -> pd.DataFrame:
     """Element-wise quickest of aligned long-form matrices (same origins and destinations, same order).
 
-    ``limits`` gives, per matrix, the longest journey (minutes) it may
-    contribute (``None`` for no limit). ``method`` names the winning source.
+    Parameters
+    ----------
+    matrices
+        Long-form tables listing the same journeys in the same order.
+    limits
+        Per matrix, the longest journey (minutes) it may contribute (``None``
+        for no limit).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The first matrix's journeys with the quickest ``minutes``; ``method``
+        names the winning source.
+
+    Raises
+    ------
+    ValueError
+        If there are no matrices or they do not list the same journeys.
     """
     limits = limits or [None] * len(matrices)
     best: pd.DataFrame | None = None
@@ -254,19 +390,75 @@ class FastestOf(TravelTimes):
         self.mode = mode
         self.method = "+".join(s.method for s in sources)
 
+    def _caption(self, texts: Sequence[str]) -> str:
+        parts = [
+            text if limit is None else f"{text} (used for journeys up to {limit:g} min)"
+            for text, limit in zip(texts, self.limits, strict=True)
+        ]
+        return "Quickest of: " + " | ".join(parts)
+
     def describe(self) -> str:
-        """Each source's caption, with its limit."""
-        parts = []
-        for source, limit in zip(self.sources, self.limits, strict=True):
-            text = source.describe()
-            parts.append(
-                text if limit is None else f"{text} (used for journeys up to {limit:g} min)"
-            )
-        return " Quickest of: " + " | ".join(parts)
+        """Each source's caption, with its limit.
+
+        Returns
+        -------
+        str
+            The captions joined.
+        """
+        return self._caption([source.describe() for source in self.sources])
+
+    def extent_lonlat(self) -> tuple[float, float, float, float] | None:
+        """Bounds covering every source's area; ``None`` if one of them covers anywhere.
+
+        Returns
+        -------
+        tuple of float or None
+            ``(west, south, east, north)``.
+        """
+        extents = [source.extent_lonlat() for source in self.sources]
+        known = [e for e in extents if e is not None]
+        if not known or len(known) < len(extents):
+            return None
+        return (
+            min(e[0] for e in known),
+            min(e[1] for e in known),
+            max(e[2] for e in known),
+            max(e[3] for e in known),
+        )
 
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Element-wise minimum of the sources' matrices, limits applied; ``method`` names the winner."""
-        return fastest([s.matrix(origins, destinations) for s in self.sources], limits=self.limits)
+        """Element-wise minimum of the sources' matrices, limits applied; ``method`` names the winner.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long form; ``attrs["description"]`` joins the captions of each
+            source's own result.
+
+        Raises
+        ------
+        InputError
+            As the sources' ``matrix`` does, for points without unique ids or
+            not in EPSG:27700.
+
+        Warns
+        -----
+        TravelWarning
+            As the sources' ``matrix`` does.
+        """
+        tables = []
+        texts = []
+        for source in self.sources:
+            table = source.matrix(origins, destinations)
+            texts.append(description_of(table, source))
+            tables.append(table)
+        combined = fastest(tables, limits=self.limits)
+        return describe_result(combined, self._caption(texts))
 
 
 class Remembered(TravelTimes):
@@ -280,11 +472,71 @@ class Remembered(TravelTimes):
         self.source = source
         self.mode = source.mode
         self.method = source.method
+        self.draws_isochrones = source.draws_isochrones
+        self.takes_trips = source.takes_trips
         self._answers: dict[tuple[object, ...], pd.DataFrame] = {}
 
     def describe(self) -> str:
-        """The source's own caption."""
+        """The source's own caption.
+
+        Returns
+        -------
+        str
+            What the source says.
+        """
         return self.source.describe()
+
+    def extent_lonlat(self) -> tuple[float, float, float, float] | None:
+        """The source's extent.
+
+        Returns
+        -------
+        tuple of float or None
+            What the source says.
+        """
+        return self.source.extent_lonlat()
+
+    def isochrones(self, sites: gpd.GeoDataFrame, *, minutes: Sequence[float]) -> gpd.GeoDataFrame:
+        """The source's isochrones (not remembered: they are drawn once per map).
+
+        Parameters
+        ----------
+        sites
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            Time limits.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            What the source draws.
+
+        Raises
+        ------
+        UnsupportedError
+            Unless the source :attr:`draws_isochrones`.
+        """
+        return self.source.isochrones(sites, minutes=minutes)
+
+    def with_trips(self, trips: Sequence[ScenarioTrips]) -> Remembered:
+        """The source with the trips added, remembering its own answers afresh.
+
+        Parameters
+        ----------
+        trips
+            Routes to add.
+
+        Returns
+        -------
+        Remembered
+            A new source; this one is not changed.
+
+        Raises
+        ------
+        UnsupportedError
+            Unless the source :attr:`takes_trips`.
+        """
+        return Remembered(self.source.with_trips(trips))
 
     def _ask(
         self, question: str, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
@@ -303,13 +555,40 @@ class Remembered(TravelTimes):
         )
         if key not in self._answers:
             ask = self.source.matrix if question == "matrix" else self.source.nearest
-            self._answers[key] = ask(origins, destinations)
-        return self._answers[key].copy()
+            answer = ask(origins, destinations)
+            describe_result(answer, description_of(answer, self.source))
+            self._answers[key] = answer
+        answer = self._answers[key]
+        copy = answer.copy()
+        copy.attrs = dict(answer.attrs)
+        return copy
 
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """The source's matrix, computed once per set of origins and destinations."""
+        """The source's matrix, computed once per set of origins and destinations.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of the source's answer, with its ``attrs``.
+        """
         return self._ask("matrix", origins, destinations)
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """The source's nearest, computed once per set of origins and destinations."""
+        """The source's nearest, computed once per set of origins and destinations.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of the source's answer, with its ``attrs``.
+        """
         return self._ask("nearest", origins, destinations)

@@ -11,8 +11,9 @@ How a journey is timed
     at its nearest node; each off-network leg (the straight line between the
     point and its node, the *snap distance*) is added at
     :data:`geomap.settings.NETWORK_ACCESS_KMH` (walking pace). Points further
-    than ``max_snap_m`` from any node keep their times but are logged as a
-    warning and counted. Edges are directed, so one-way streets are driven
+    than ``max_snap_m`` from any node keep their times, are counted in the
+    result's description and are warned about (a
+    :class:`~geomap.errors.TravelWarning`, once per call). Edges are directed, so one-way streets are driven
     only their way, and every time is for the journey origin → destination.
 
 The nearest destination, in one pass
@@ -24,19 +25,23 @@ The nearest destination, in one pass
     destination's leg counts exactly when choosing the nearest; the search's
     ``sources`` say which destination won. Origins that cannot reach any
     destination (an island, the wrong end of a one-way street) get NaN and are
-    counted, never dropped.
+    counted and warned about, never dropped.
 
 Also
     :func:`matrix` for every origin × destination pair, and :func:`isochrones`,
     the area from which each destination is reachable within N minutes.
     :class:`NetworkTravelTimes` puts all of this behind the
     :class:`~geomap.travel.base.TravelTimes` interface, with
-    ``method = "network:<drive|walk|bike>"``.
+    ``method = "network:<drive|walk|bike>"``; every table it returns carries
+    the caption of that result (with its own snapping counts) in
+    ``attrs["description"]``. A graph given to it is never changed.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,9 +58,9 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geomap import settings
-from geomap.errors import EmptyNetworkError, InputError, TravelTimeError
+from geomap.errors import EmptyNetworkError, InputError, TravelTimeError, TravelWarning
 from geomap.osm import add_travel_times, load_graph, network_info, network_mode
-from geomap.travel.base import TravelTimes, check_points
+from geomap.travel.base import TravelTimes, check_points, describe_result
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +108,13 @@ class CompiledNetwork:
         return int(self.x.shape[0])
 
     def extent_lonlat(self) -> tuple[float, float, float, float]:
-        """``(left, bottom, right, top)`` of the nodes in lon/lat."""
+        """``(left, bottom, right, top)`` of the nodes in lon/lat.
+
+        Returns
+        -------
+        tuple of float
+            West, south, east, north.
+        """
         lon, lat = pyproj.Transformer.from_crs(
             settings.MEASURE_CRS, settings.LONLAT_CRS, always_xy=True
         ).transform(self.x, self.y)
@@ -169,6 +180,18 @@ def compile_arrays(
     Returns
     -------
     CompiledNetwork
+        The edges as forward and backward sparse matrices of seconds, the
+        node positions and a tree for snapping points to them.
+
+    Raises
+    ------
+    EmptyNetworkError
+        If there are no nodes, or ``x`` and ``y`` differ in length.
+    InputError
+        If the edge arrays differ in length, an edge end is not a node
+        number, or a node has no finite coordinates.
+    TravelTimeError
+        If an edge's time is not finite or is negative.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -207,6 +230,8 @@ def compile_arrays(
 def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> CompiledNetwork:
     """Compile a network graph for routing (node coordinates projected to EPSG:27700).
 
+    The graph is only read, never changed.
+
     Parameters
     ----------
     graph
@@ -219,6 +244,16 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     Returns
     -------
     CompiledNetwork
+        Its edge times, node positions and where it came from.
+
+    Raises
+    ------
+    EmptyNetworkError
+        If the graph has no nodes or no edges.
+    InputError
+        If a node has no coordinates.
+    TravelTimeError
+        If an edge has no ``weight``.
     """
     if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
         raise EmptyNetworkError(
@@ -309,9 +344,31 @@ def snap_points(
 ) -> Snap:
     """Snap points (EPSG:27700) to their nearest network node.
 
-    Points further than ``max_snap_m`` are logged as a warning (with the first
-    few ids when there is an ``id`` column) and flagged in ``far``; they are
-    never dropped.
+    Points further than ``max_snap_m`` are flagged in ``far``, never dropped;
+    the callers warn about them (see :func:`warn_far`).
+
+    Parameters
+    ----------
+    network
+        From :func:`compile_network`.
+    points
+        Points in EPSG:27700.
+    access_kmh
+        Speed of the off-network leg.
+    max_snap_m
+        Distance beyond which a point is flagged as far.
+    what
+        What the points are, for messages.
+
+    Returns
+    -------
+    Snap
+        Node, distance, seconds and the far flag of each point.
+
+    Raises
+    ------
+    InputError
+        If the speed is not positive, or the points are not points in EPSG:27700.
     """
     if not access_kmh > 0:
         raise InputError(f"the access speed must be a positive number of km/h, not {access_kmh}")
@@ -326,25 +383,83 @@ def snap_points(
     xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
     distance, node = network.tree.query(xy)
     far = distance > max_snap_m
-    if far.any():
-        ids = points["id"].to_numpy()[far] if "id" in points.columns else np.flatnonzero(far)
-        worst = float(distance.max())
-        logger.warning(
-            "%d of %d %s are more than %g m from the network (furthest %.0f m; e.g. %s); their "
-            "times include that distance at %g km/h",
-            int(far.sum()),
-            len(points),
-            what,
-            max_snap_m,
-            worst,
-            ", ".join(str(i) for i in ids[:5]),
-            access_kmh,
-        )
     return Snap(
         node=node.astype(np.int64),
         distance_m=distance,
         seconds=distance / (access_kmh / 3.6),
         far=far,
+    )
+
+
+def _examples(ids: np.ndarray, *, most: int = 5) -> str:
+    shown = ", ".join(str(i) for i in ids[:most])
+    return shown + (f" and {len(ids) - most:,} more" if len(ids) > most else "")
+
+
+def _outside() -> int:
+    """``stacklevel`` of the first caller outside this module, for warnings raised in it."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_far(
+    groups: Sequence[tuple[str, gpd.GeoDataFrame, Snap]],
+    *,
+    max_snap_m: float,
+    access_kmh: float,
+) -> None:
+    """One :class:`~geomap.errors.TravelWarning` for all the points far from the network.
+
+    Parameters
+    ----------
+    groups
+        ``(what, points, snap)`` for each set of points of one call
+        (``"origins"``, ``"destinations"``).
+    max_snap_m
+        The snapping limit the points were checked against.
+    access_kmh
+        Speed of the off-network legs, for the message.
+
+    Warns
+    -----
+    TravelWarning
+        When any point is further than ``max_snap_m`` from the network,
+        counting them per set, naming a few and giving the furthest distance.
+    """
+    parts = []
+    worst = 0.0
+    for what, points, snap in groups:
+        if not snap.n_far:
+            continue
+        ids = (
+            points["id"].to_numpy()[snap.far]
+            if "id" in points.columns
+            else np.flatnonzero(snap.far)
+        )
+        parts.append(f"{snap.n_far:,} of {len(points):,} {what} (e.g. {_examples(ids)})")
+        worst = max(worst, float(snap.distance_m[snap.far].max()))
+    if parts:
+        warnings.warn(
+            f"{' and '.join(parts)} are more than {max_snap_m:,.0f} m from the network "
+            f"(furthest {worst:,.0f} m); their times include that distance at {access_kmh:g} km/h",
+            TravelWarning,
+            stacklevel=_outside(),
+        )
+
+
+def _warn_unreachable(
+    origins: gpd.GeoDataFrame, stranded: np.ndarray, *, destinations: int
+) -> None:
+    ids = origins["id"].to_numpy()[stranded]
+    warnings.warn(
+        f"{len(ids):,} of {len(origins):,} origins cannot reach any of the {destinations:,} "
+        f"destinations over the network (e.g. {_examples(ids)}); they have no time",
+        TravelWarning,
+        stacklevel=_outside(),
     )
 
 
@@ -374,6 +489,12 @@ def nearest_node_times(
         Per node: the least time of a journey from it to a target plus that
         target's extra seconds (``inf`` when none is reachable), and the
         position in ``targets`` of the target reached (``-1`` when none).
+
+    Raises
+    ------
+    InputError
+        If a target is not a node number, or ``target_seconds`` is not one
+        finite number of seconds, 0 or more, per target.
     """
     targets = np.asarray(targets, dtype=np.int64)
     k = targets.shape[0]
@@ -413,6 +534,18 @@ def node_time_matrix(
 
     Searches from whichever side has fewer distinct nodes, in blocks of at most
     :data:`MATRIX_BLOCK_BYTES`.
+
+    Parameters
+    ----------
+    network
+        The compiled network.
+    from_nodes, to_nodes
+        Row numbers of the start and end nodes (repeats allowed).
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds, one row per start node and one column per end node.
     """
     from_nodes = np.asarray(from_nodes, dtype=np.int64)
     to_nodes = np.asarray(to_nodes, dtype=np.int64)
@@ -457,17 +590,26 @@ class RunStats:
     access_kmh: float
 
     def sentence(self) -> str:
-        """The counts in words, for captions."""
+        """The counts in words, for captions.
+
+        Returns
+        -------
+        str
+            E.g. "12 of 116 origins and 0 of 30 destinations are more than 1,000 m
+            from the network".
+        """
         parts = []
         if self.far_origins or self.far_destinations:
             parts.append(
-                f"{_count(self.far_origins, 'origin')} and "
-                f"{_count(self.far_destinations, 'destination')} are more than "
+                f"{self.far_origins:,} of {_count(self.origins, 'origin')} and "
+                f"{self.far_destinations:,} of {_count(self.destinations, 'destination')} "
+                f"{'is' if self.far_origins + self.far_destinations == 1 else 'are'} more than "
                 f"{self.max_snap_m:,.0f} m from the network"
             )
         if self.unreachable:
             parts.append(
-                f"{_count(self.unreachable, 'origin')} cannot reach any destination (no time)"
+                f"{self.unreachable:,} of {_count(self.origins, 'origin')} cannot reach any "
+                "destination (no time)"
             )
         return "; ".join(parts) if parts else "every point is near the network and has a time"
 
@@ -502,6 +644,18 @@ def nearest(
         One row per origin, in origin order: ``from_id``, ``to_id`` (missing when
         no destination can be reached), ``minutes`` (NaN then) and ``method``.
         ``attrs["geomap_network"]`` holds the :class:`RunStats` counts.
+
+    Raises
+    ------
+    InputError
+        If the points have no unique ``id``, are not points, or are not in
+        EPSG:27700, or ``access_kmh`` is not positive.
+
+    Warns
+    -----
+    TravelWarning
+        For points further than ``max_snap_m`` from the network, and for
+        origins that reach no destination.
     """
     check_points(origins, what="origins")
     check_points(destinations, what="destinations")
@@ -518,16 +672,13 @@ def nearest(
     if reached.any():
         to_id[reached] = dest_ids[chosen[reached]]
     unreachable = int((~reached).sum()) if len(destinations) else len(origins)
+    warn_far(
+        [("origins", origins, o), ("destinations", destinations, d)],
+        max_snap_m=max_snap_m,
+        access_kmh=access_kmh,
+    )
     if unreachable and len(destinations):
-        ids = origins["id"].to_numpy()[~reached]
-        logger.warning(
-            "%d of %d origins cannot reach any of the %d destinations over the network (e.g. %s); "
-            "they have no time",
-            unreachable,
-            len(origins),
-            len(destinations),
-            ", ".join(str(i) for i in ids[:5]),
-        )
+        _warn_unreachable(origins, ~reached, destinations=len(destinations))
     result = pd.DataFrame(
         {
             "from_id": origins["id"].to_numpy(),
@@ -565,7 +716,18 @@ def matrix(
 ) -> pd.DataFrame:
     """Minutes from every origin to every destination over the network, long form.
 
-    Parameters are as for :func:`nearest`.
+    Parameters
+    ----------
+    network
+        From :func:`compile_network`.
+    origins, destinations
+        Points in EPSG:27700 with unique ``id`` values.
+    access_kmh
+        Speed of the off-network legs.
+    max_snap_m
+        Points further than this from the network are warned about and counted.
+    method
+        The ``method`` column's value.
 
     Returns
     -------
@@ -573,6 +735,16 @@ def matrix(
         ``from_id``, ``to_id``, ``minutes`` (NaN where there is no journey) and
         ``method``, origin by origin; ``attrs["geomap_network"]`` counts far
         points and origins that reach none of the destinations.
+
+    Raises
+    ------
+    InputError
+        As for :func:`nearest`.
+
+    Warns
+    -----
+    TravelWarning
+        As for :func:`nearest`.
     """
     check_points(origins, what="origins")
     check_points(destinations, what="destinations")
@@ -585,13 +757,13 @@ def matrix(
     finite = np.isfinite(seconds)
     none_reached = ~finite.any(axis=1) if len(destinations) else np.ones(len(origins), dtype=bool)
     unreachable = int(none_reached.sum())
+    warn_far(
+        [("origins", origins, o), ("destinations", destinations, d)],
+        max_snap_m=max_snap_m,
+        access_kmh=access_kmh,
+    )
     if unreachable and len(destinations):
-        logger.warning(
-            "%d of %d origins cannot reach any of the %d destinations over the network",
-            unreachable,
-            len(origins),
-            len(destinations),
-        )
+        _warn_unreachable(origins, none_reached, destinations=len(destinations))
     if (~finite).any():
         logger.info("%s origin-destination pairs have no journey", f"{int((~finite).sum()):,}")
     result = pd.DataFrame(
@@ -657,6 +829,18 @@ def isochrones(
     geopandas.GeoDataFrame
         One row per destination and limit: ``id``, ``minutes`` and a polygon
         (empty when even the off-network leg takes longer), in EPSG:27700.
+
+    Raises
+    ------
+    InputError
+        If the destinations are not points in EPSG:27700 with unique ids, the
+        direction is neither ``"to"`` nor ``"from"``, or a limit or
+        ``buffer_m`` is not positive.
+
+    Warns
+    -----
+    TravelWarning
+        For destinations further than ``max_snap_m`` from the network.
     """
     check_points(destinations, what="destinations")
     if direction not in ("to", "from"):
@@ -669,6 +853,7 @@ def isochrones(
     d = snap_points(
         network, destinations, access_kmh=access_kmh, max_snap_m=max_snap_m, what="destinations"
     )
+    warn_far([("destinations", destinations, d)], max_snap_m=max_snap_m, access_kmh=access_kmh)
     forward = network.forward
     tails = np.repeat(np.arange(network.n_nodes), np.diff(forward.indptr))
     heads = forward.indices.astype(np.int64)
@@ -796,8 +981,9 @@ class NetworkTravelTimes(TravelTimes):
     Parameters
     ----------
     network
-        A network graph (travel times are added with the default speeds if its
-        edges have none) or an already compiled network.
+        A network graph (travel times are added with the default speeds, to a
+        copy, if its edges have none: the graph given is never changed) or an
+        already compiled network.
     mode
         ``drive``/``car``, ``walk`` or ``bike``; the mode recorded on the
         network by default.
@@ -814,9 +1000,17 @@ class NetworkTravelTimes(TravelTimes):
         ``network:drive``, ``network:walk`` or ``network:bike``.
     network
         The compiled network.
-    last_run
-        :class:`RunStats` of the latest :meth:`nearest` or :meth:`matrix`.
+
+    Raises
+    ------
+    InputError
+        If the network was built for another mode.
+    EmptyNetworkError
+        If it has no nodes or edges.
     """
+
+    #: bands along the streets reachable within each time
+    draws_isochrones = True
 
     def __init__(
         self,
@@ -830,7 +1024,8 @@ class NetworkTravelTimes(TravelTimes):
             compiled = network
         else:
             if any(w is None for _, _, w in network.edges(data="travel_time")):
-                add_travel_times(network, mode=mode)
+                # time a copy: the caller's graph stays as it was
+                network = add_travel_times(network.copy(), mode=mode)
             compiled = compile_network(network)
         recorded = compiled.info.get("mode")
         self.network_mode = network_mode(mode or recorded or "drive")
@@ -841,7 +1036,6 @@ class NetworkTravelTimes(TravelTimes):
         self.network = compiled
         self.access_kmh = float(access_kmh)
         self.max_snap_m = float(max_snap_m)
-        self.last_run: RunStats | None = None
 
     @classmethod
     def from_file(
@@ -857,14 +1051,34 @@ class NetworkTravelTimes(TravelTimes):
 
         Edges keep the travel times saved with them unless ``speeds`` is given
         or they have none.
+
+        Parameters
+        ----------
+        path
+            GraphML, ``.osm`` or ``.osm.pbf``.
+        mode
+            ``drive``/``car``, ``walk`` or ``bike``; the file's own by default.
+        speeds
+            Speeds replacing the defaults (see :func:`geomap.osm.add_travel_times`).
+        access_kmh, max_snap_m
+            As for the class.
+
+        Returns
+        -------
+        NetworkTravelTimes
+            The source.
+
+        Raises
+        ------
+        InputError
+            Naming the file, if it cannot be read as a network of that mode.
         """
         graph = load_graph(path, mode=mode)
         if speeds is not None or any(w is None for _, _, w in graph.edges(data="travel_time")):
             add_travel_times(graph, mode=mode, speeds=speeds)
         return cls(graph, mode=mode, access_kmh=access_kmh, max_snap_m=max_snap_m)
 
-    def describe(self) -> str:
-        """Caption text: OSM network times, where the network came from, speeds and snapping."""
+    def _caption(self, run: RunStats | None) -> str:
         info = self.network.info
         what = {"drive": "car", "walk": "walking", "bike": "cycling"}[self.network_mode]
         origin = info.get("source", "an OpenStreetMap network")
@@ -880,12 +1094,55 @@ class NetworkTravelTimes(TravelTimes):
             f". Each point joins the network at its nearest node and the gap is covered at "
             f"{self.access_kmh:g} km/h"
         )
-        if self.last_run is not None:
-            text += f"; {self.last_run.sentence()}"
+        if run is not None:
+            text += f"; {run.sentence()}"
         return f"{text}. Map data © OpenStreetMap contributors (ODbL 1.0)."
 
+    def describe(self) -> str:
+        """Caption text: OSM network times, where the network came from, speeds and snapping.
+
+        Returns
+        -------
+        str
+            The general description; each result's own (with its snapping
+            counts) is in its ``attrs["description"]``.
+        """
+        return self._caption(None)
+
+    def extent_lonlat(self) -> tuple[float, float, float, float]:
+        """Bounds of the network's nodes.
+
+        Returns
+        -------
+        tuple of float
+            ``(west, south, east, north)`` in lon/lat.
+        """
+        return self.network.extent_lonlat()
+
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Minutes from every origin to every destination over the network (see :func:`matrix`)."""
+        """Minutes from every origin to every destination over the network (see :func:`matrix`).
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long form; ``attrs["description"]`` is the caption with this
+            result's snapping counts.
+
+        Raises
+        ------
+        InputError
+            As for :func:`nearest`.
+
+        Warns
+        -----
+        TravelWarning
+            As for :func:`nearest`.
+        """
         result = matrix(
             self.network,
             origins,
@@ -894,11 +1151,32 @@ class NetworkTravelTimes(TravelTimes):
             max_snap_m=self.max_snap_m,
             method=self.method,
         )
-        self.last_run = RunStats(**result.attrs["geomap_network"])
-        return result
+        return describe_result(result, self._caption(RunStats(**result.attrs["geomap_network"])))
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Nearest destination by network time, in one multi-source pass (see :func:`nearest`)."""
+        """Nearest destination by network time, in one multi-source pass (see :func:`nearest`).
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per origin; ``attrs["description"]`` is the caption with this
+            result's snapping counts.
+
+        Raises
+        ------
+        InputError
+            As for :func:`nearest`.
+
+        Warns
+        -----
+        TravelWarning
+            As for :func:`nearest`.
+        """
         result = nearest(
             self.network,
             origins,
@@ -907,24 +1185,53 @@ class NetworkTravelTimes(TravelTimes):
             max_snap_m=self.max_snap_m,
             method=self.method,
         )
-        self.last_run = RunStats(**result.attrs["geomap_network"])
-        return result
+        return describe_result(result, self._caption(RunStats(**result.attrs["geomap_network"])))
 
     def isochrones(
         self,
-        destinations: gpd.GeoDataFrame,
+        sites: gpd.GeoDataFrame,
         *,
         minutes: Sequence[float] = (15.0, 30.0, 45.0),
         direction: str = "to",
         buffer_m: float = ISOCHRONE_BUFFER_M,
     ) -> gpd.GeoDataFrame:
-        """Areas reachable within each number of minutes of each destination (see :func:`isochrones`)."""
-        return isochrones(
+        """Areas reachable within each number of minutes of each site (see :func:`isochrones`).
+
+        Parameters
+        ----------
+        sites
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            Time limits.
+        direction
+            ``"to"`` the site (its catchment) or ``"from"`` it.
+        buffer_m
+            Half-width of the band around reachable streets, metres.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``id``, ``minutes`` and the area, one row per site and limit;
+            ``attrs["description"]`` is the caption.
+
+        Raises
+        ------
+        InputError
+            As for :func:`isochrones`.
+
+        Warns
+        -----
+        TravelWarning
+            For sites far from the network.
+        """
+        result = isochrones(
             self.network,
-            destinations,
+            sites,
             minutes=minutes,
             direction=direction,
             access_kmh=self.access_kmh,
             max_snap_m=self.max_snap_m,
             buffer_m=buffer_m,
         )
+        result.attrs["description"] = self.describe()
+        return result

@@ -15,10 +15,11 @@ source:
 * an origin with no row for a site has no journey within the table's limits:
   its time is NaN, and it is reported, never dropped.
 
-The shipped table is real R5 routing (OSM, bus and rail timetables; a Tuesday,
-median over departures) from Herefordshire's LSOA trip points to 30 hospital
-sites; Hereford County Hospital (RLQ01) is beside Hereford bus station, within
-about 1.2 km of the Hereford post-16 campuses.
+The table, its sites and what they are come from the caller (a study area's
+``[public_transport]`` section, or the ``--pt-table`` and ``--pt-sites``
+options): :meth:`TableTravelTimes.from_files`. Every result carries its caption,
+with how many origins the table covers and how many destinations are near a
+site, in ``attrs["description"]``.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 from scipy.spatial import cKDTree
 
 from geomap import settings
 from geomap.errors import InputError, InputWarning, TravelTimeError
 from geomap.io import check_rows, find_column, raise_missing, read_table
 from geomap.locations import check_unique_ids, points_from_table
-from geomap.travel.base import TravelTimes, check_points
-from geomap.travel.estimate import default_estimate
+from geomap.travel.base import TravelTimes, check_points, describe_result
+from geomap.travel.estimate import StraightLineEstimate, default_estimate
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +61,6 @@ MINUTES_ALIASES = ("minutes", "travel_time_minutes", "travel_time", "time", "tra
 #: Furthest a destination may be from a table site (km, straight line) to take its time.
 MAX_SITE_KM = 1.5
 
-#: Where the shipped public-transport table comes from (for captions).
-SHIPPED_TABLE_SOURCE = (
-    "R5 routing via r5r (OSM roads, bus and rail timetables; a Tuesday, median over departures; "
-    "walks up to 3 km at 3.6 km/h) from LSOA trip points to NHS sites, "
-    "stupidpupil/nhs_wales_travel_time_matrices, 2024"
-)
-
 
 def read_time_table(
     path: str | Path,
@@ -81,6 +76,32 @@ def read_time_table(
     with the ``*_column`` options). A table without those is read as wide form:
     the first column holds origin ids and every other column is a site. Blank
     cells are journeys the router did not find.
+
+    Parameters
+    ----------
+    path
+        The table (CSV, Excel ...).
+    from_column, to_column, minutes_column
+        Names of the origin, site and minutes columns, where the usual names
+        do not fit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``from_id``, ``to_id``, ``minutes``, one row per journey found;
+        ``attrs["geomap_source"]`` is the path.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column, for a missing column, a cell that is
+        not a number of minutes, a negative time or a journey given twice.
+
+    Warns
+    -----
+    InputWarning
+        As :func:`geomap.io.read_table` does, for cells it reads past (line
+        breaks, text decoded twice, ambiguous decimal commas).
     """
     table = read_table(path, what="travel-time table")
     from_c = find_column(table, FROM_ALIASES, explicit=from_column)
@@ -155,7 +176,32 @@ def read_time_table(
 
 
 def read_sites(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDataFrame:
-    """Read table sites (points with an id) into a GeoDataFrame with ``id`` in EPSG:27700."""
+    """Read table sites (points with an id) into a GeoDataFrame with ``id`` in EPSG:27700.
+
+    Parameters
+    ----------
+    path
+        A point file or a table with coordinates or postcodes.
+    id_column
+        The column of site ids (the table's ``to`` ids), where it is not
+        ``id``, ``code``, ``site_id`` or ``site``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The sites, with a unique ``id``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, if there are no ids, an id repeats or a position is wrong.
+
+    Warns
+    -----
+    InputWarning
+        As :func:`geomap.io.read_table` does, for cells it reads past (line
+        breaks, text decoded twice, ambiguous decimal commas).
+    """
     table = read_table(path, what="table sites")
     sites = points_from_table(table, what="table sites")
     id_c = find_column(sites, ("id", "code", "site_id", "site"), explicit=id_column)
@@ -182,6 +228,13 @@ class TableTravelTimes(TravelTimes):
         The mode the table measures (``pt`` for public transport).
     max_site_km
         Furthest a destination may be from its nearest site to take its time.
+    name
+        Short name, in ``method`` (``table:<name>``).
+
+    Raises
+    ------
+    TravelTimeError
+        If the table has no journeys or none of its sites is in the sites file.
     """
 
     times: pd.DataFrame
@@ -191,6 +244,74 @@ class TableTravelTimes(TravelTimes):
     max_site_km: float = MAX_SITE_KM
     name: str = "table"
     _walk: TravelTimes = field(default_factory=lambda: default_estimate("walk"), repr=False)
+
+    @classmethod
+    def from_files(
+        cls,
+        times: str | Path,
+        sites: str | Path,
+        *,
+        minutes_column: str | None = None,
+        site_id: str | None = None,
+        name: str | None = None,
+        source: str,
+        max_site_km: float = MAX_SITE_KM,
+        mode: str = "pt",
+    ) -> TableTravelTimes:
+        """Read a travel-time table and its sites.
+
+        Parameters
+        ----------
+        times
+            The table (see :func:`read_time_table`).
+        sites
+            Its sites (see :func:`read_sites`).
+        minutes_column
+            The table's minutes column, where its name is not a usual one (e.g.
+            ``siteward_bound_travel_time_minutes``: journeys towards the site,
+            as journeys to school are).
+        site_id
+            The sites' id column.
+        name
+            Short name, in ``method``; the table file's name without suffix by default.
+        source
+            What the table is, for captions (router, date, assumptions).
+        max_site_km
+            Furthest a destination may be from its nearest site to take its time.
+        mode
+            The mode the table measures.
+
+        Returns
+        -------
+        TableTravelTimes
+            The source.
+
+        Raises
+        ------
+        InputError
+            Naming the file, row and column, if either file is wrong or they do
+            not belong together.
+
+        Warns
+        -----
+        InputWarning
+            As :func:`geomap.io.read_table` does, for cells it reads past (line
+            breaks, text decoded twice, ambiguous decimal commas).
+        """
+        if not max_site_km > 0:
+            raise InputError(
+                f"the furthest a provider may be from a table site must be a positive number "
+                f"of km, not {max_site_km}",
+                path=times,
+            )
+        return cls(
+            times=read_time_table(times, minutes_column=minutes_column),
+            sites=read_sites(sites, id_column=site_id),
+            source=source,
+            mode=mode,
+            max_site_km=float(max_site_km),
+            name=name or Path(times).stem,
+        )
 
     def __post_init__(self) -> None:
         """Check that the table and its sites belong together."""
@@ -218,8 +339,8 @@ class TableTravelTimes(TravelTimes):
         """``table:<name>``."""
         return f"table:{self.name}"
 
-    def _check_origins(self, origins: gpd.GeoDataFrame) -> None:
-        """Refuse origins none of which the table knows; warn when most are unknown."""
+    def _check_origins(self, origins: gpd.GeoDataFrame) -> np.ndarray:
+        """Refuse origins none of which the table knows; warn when most are unknown; which are known."""
         ids = origins["id"].astype(str)
         known = ids.isin(set(self.times["from_id"].astype(str)))
         where = self.times.attrs.get("geomap_source") or self.source
@@ -229,8 +350,8 @@ class TableTravelTimes(TravelTimes):
                 f"travel-time table (e.g. '{self.times['from_id'].iloc[0]}')",
                 path=where,
                 column="from_id",
-                fix="The table must be from the same areas as the analysis (for the shipped "
-                "areas, LSOA 2011 codes); check the table's 'from' column",
+                fix="The table must be from the same areas as the analysis (the same area "
+                "codes); check the table's 'from' column",
             )
         if known.mean() < 0.5:
             missing = ids[~known]
@@ -241,9 +362,19 @@ class TableTravelTimes(TravelTimes):
                 InputWarning,
                 stacklevel=3,
             )
+        known_rows: np.ndarray = known.to_numpy(dtype=bool)
+        return known_rows
 
     def describe(self) -> str:
-        """Caption text: the table's source and how destinations use it."""
+        """Caption text: the table's source and how destinations use it.
+
+        Returns
+        -------
+        str
+            The general description; each result's own (how many origins the
+            table covers, how many destinations are near a site) is in its
+            ``attrs["description"]``.
+        """
         walk = self._walk
         return (
             f"Public-transport times from a routed table ({self.source}). A provider takes the time "
@@ -252,8 +383,46 @@ class TableTravelTimes(TravelTimes):
             "public-transport journey within the table's limits."
         )
 
+    def extent_lonlat(self) -> tuple[float, float, float, float]:
+        """Bounds of the sites, widened by ``max_site_km``: where a destination can have a time.
+
+        Returns
+        -------
+        tuple of float
+            ``(west, south, east, north)`` in lon/lat.
+        """
+        west, south, east, north = self.sites.total_bounds
+        pad = self.max_site_km * 1000.0
+        corners_x = np.array([west - pad, west - pad, east + pad, east + pad])
+        corners_y = np.array([south - pad, north + pad, south - pad, north + pad])
+        lon, lat = pyproj.Transformer.from_crs(
+            settings.MEASURE_CRS, settings.LONLAT_CRS, always_xy=True
+        ).transform(corners_x, corners_y)
+        return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+
     def site_links(self, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """For each destination: nearest site, distance (km) and walk (minutes); missing beyond ``max_site_km``."""
+        """For each destination: nearest site, distance (km) and walk (minutes); missing beyond ``max_site_km``.
+
+        Parameters
+        ----------
+        destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``to_id``, ``site_id``, ``site_km``, ``walk_minutes``.
+
+        Raises
+        ------
+        InputError
+            If the destinations have no unique ``id`` or are not in EPSG:27700.
+
+        Warns
+        -----
+        InputWarning
+            When no destination is within ``max_site_km`` of a site of the table.
+        """
         check_points(destinations, what="destinations")
         tree = cKDTree(np.column_stack([self.sites.geometry.x, self.sites.geometry.y]))
         dist, idx = tree.query(np.column_stack([destinations.geometry.x, destinations.geometry.y]))
@@ -270,7 +439,7 @@ class TableTravelTimes(TravelTimes):
             )
         walk = (
             self._walk.minutes_for_km(km)
-            if hasattr(self._walk, "minutes_for_km")
+            if isinstance(self._walk, StraightLineEstimate)
             else np.zeros_like(km)
         )
         return pd.DataFrame(
@@ -283,9 +452,34 @@ class TableTravelTimes(TravelTimes):
         )
 
     def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Table time to each destination's site plus the walk; NaN where the table has no journey."""
+        """Table time to each destination's site plus the walk; NaN where the table has no journey.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long form; ``attrs["description"]`` is the caption with how many of
+            these origins the table has and how many destinations are near a site.
+
+        Raises
+        ------
+        TravelTimeError
+            If the table knows none of the origins.
+        InputError
+            If the points have no unique ``id`` or are not in EPSG:27700.
+
+        Warns
+        -----
+        InputWarning
+            When fewer than half the origins have rows in the table, or no
+            destination is near a site of the table.
+        """
         check_points(origins, what="origins")
-        self._check_origins(origins)
+        known = self._check_origins(origins)
         links = self.site_links(destinations)
         pairs = pd.DataFrame(
             {
@@ -298,7 +492,7 @@ class TableTravelTimes(TravelTimes):
         lookup = self.times.set_index(["from_id", "to_id"])["minutes"]
         keys = pd.MultiIndex.from_arrays([pairs["from_id"], pairs["site_id"].astype("string")])
         table_minutes = lookup.reindex(keys).to_numpy(dtype=float)
-        return pd.DataFrame(
+        result = pd.DataFrame(
             {
                 "from_id": pairs["from_id"].to_numpy(),
                 "to_id": pairs["to_id"].to_numpy(),
@@ -306,13 +500,17 @@ class TableTravelTimes(TravelTimes):
                 "method": self.method,
             }
         )
-
-
-def shipped_pt_table() -> TableTravelTimes:
-    """The shipped r5r public-transport table (Herefordshire LSOAs to NHS sites, journeys towards the site)."""
-    # journeys to school go towards the site: the "siteward bound" times
-    times = read_time_table(
-        settings.shipped("pt_table"), minutes_column="siteward_bound_travel_time_minutes"
-    )
-    sites = read_sites(settings.shipped("pt_sites"), id_column="Code")
-    return TableTravelTimes(times=times, sites=sites, source=SHIPPED_TABLE_SOURCE, name="r5r-2024")
+        near = int(links["site_id"].notna().sum())
+        reached = (
+            np.isfinite(result["minutes"].to_numpy(dtype=float))
+            .reshape(len(origins), len(links))
+            .any(axis=1)
+            if len(links)
+            else np.zeros(len(origins), dtype=bool)
+        )
+        counts = (
+            f" Here {int(known.sum()):,} of {len(origins):,} origins have rows in the table; "
+            f"{near:,} of {len(links):,} destinations are within {self.max_site_km:g} km of a "
+            f"site; {int((~reached).sum()):,} origins have no journey to any of them."
+        )
+        return describe_result(result, self.describe() + counts)

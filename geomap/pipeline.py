@@ -1,0 +1,732 @@
+"""Load a study area, run the analyses, return one result.
+
+:func:`load_inputs` reads and checks everything a study area names
+(providers, areas, population, origins, summary layers, partnerships);
+:func:`choose_travel` and :func:`choose_public_transport` pick a travel-time
+source per mode from the study area and the caller's options; :func:`run`
+joins providers to areas and computes gaps and post-16 barriers into one
+:class:`Result`, with the descriptions its captions need. Nothing here
+writes a file: :mod:`geomap.report` writes a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geomap import settings
+from geomap.areas import (
+    group_lookup,
+    load_areas,
+    load_partnerships,
+    provision_by_area,
+    read_polygons,
+)
+from geomap.demand import children_by_band, load_population, points_by_code
+from geomap.errors import InputError, InputWarning
+from geomap.gaps import GapAnalysis, analyse_gaps, summarise_coverage
+from geomap.io import find_column, read_table
+from geomap.post16 import BarrierThresholds, Post16Analysis, post16_barriers, young_people
+from geomap.providers import load_providers, merge_provider_lists, summarise_providers
+from geomap.study_area import StudyArea
+from geomap.travel import TravelTimes
+
+logger = logging.getLogger(__name__)
+
+#: Called with a short message before each step of a long run.
+Progress = Callable[[str], None]
+
+#: Where an area's journeys start when the study area gives no point for it.
+FALLBACK_ORIGINS = ("label_point", "representative_point")
+
+_ORIGIN_WORDS = {
+    "trip_point": "routing trip point (a point on a named road near the population-weighted centre)",
+    "population_weighted_centroid": "population-weighted centroid",
+    "label_point": "label point",
+    "representative_point": "a point inside the area",
+}
+
+
+@dataclass
+class Inputs:
+    """The loaded, validated inputs of an analysis.
+
+    Attributes
+    ----------
+    study
+        The study area they come from.
+    providers
+        Open providers (closed ones counted in ``attrs``).
+    areas
+        Analysis areas with children per band, origin source and summary layers.
+    origins
+        One origin point per area, ``id`` = area id.
+    children
+        Children per area and band.
+    groups, lookups
+        Summary layers (ward, partnership) and each area's group in them.
+    base
+        Outlines drawn under the maps.
+    sources
+        One line per input file used, saying what it is, for captions.
+    notes
+        Sentences every output carries (provider counts, early-years coverage...).
+    """
+
+    study: StudyArea
+    providers: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    children: pd.DataFrame
+    groups: dict[str, gpd.GeoDataFrame]
+    lookups: dict[str, pd.Series]
+    base: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: sentence said beside every early-years output ("" when the list is complete)
+    early_years_note: str = ""
+    #: how the areas are called in outputs (``LSOA 2011``)
+    area_label: str = "area"
+    #: one sentence on where journeys start
+    origin_note: str = ""
+
+    @property
+    def name(self) -> str:
+        """The study area's name."""
+        return self.study.name
+
+    @property
+    def main_level(self) -> str | None:
+        """The summary level results are ranked by first (wards), or ``None`` if there is none."""
+        return next(iter(self.lookups), None)
+
+
+@dataclass
+class Result:
+    """Everything one run of the analysis computes, in memory.
+
+    Attributes
+    ----------
+    inputs
+        What was analysed.
+    travel
+        The travel-time source used for each mode.
+    provision
+        Providers of each kind per area.
+    analysis
+        Gaps per area, kind and mode, by summary level, ranked.
+    provider_summary
+        Counts of providers per kind.
+    post16
+        Bus-versus-car barriers to post-16 provision, if analysed.
+    notes
+        Sentences every output carries: inputs, travel sources, what was left out.
+    """
+
+    inputs: Inputs
+    travel: list[TravelTimes]
+    provision: pd.DataFrame
+    analysis: GapAnalysis
+    provider_summary: pd.DataFrame
+    post16: Post16Analysis | None = None
+    notes: list[str] = field(default_factory=list)
+    include_independent: bool = False
+
+    @property
+    def providers(self) -> gpd.GeoDataFrame:
+        """The providers analysed."""
+        return self.inputs.providers
+
+    @property
+    def areas(self) -> gpd.GeoDataFrame:
+        """The analysis areas."""
+        return self.inputs.areas
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    logger.info(message)
+    if progress is not None:
+        progress(message)
+
+
+def study_boundary(study: StudyArea) -> gpd.GeoDataFrame:
+    """The study area's outline: its boundary polygons dissolved into one.
+
+    Parameters
+    ----------
+    study
+        The study area.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row (``name``) and the outline, in EPSG:27700.
+    """
+    layer = read_polygons(study.boundary, what="study-area boundary").to_crs(settings.MEASURE_CRS)
+    outline = layer.geometry.union_all()
+    return gpd.GeoDataFrame({"name": [study.name]}, geometry=[outline], crs=layer.crs)
+
+
+def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
+    """Load and check providers, areas, population, origins and summary layers.
+
+    Parameters
+    ----------
+    study
+        The study area (:func:`geomap.study_area.load_study_area`).
+    include_closed
+        Keep closed providers.
+
+    Returns
+    -------
+    Inputs
+        Everything the analyses need, checked.
+
+    Raises
+    ------
+    InputError
+        If a file is bad (the message names file, row and column), or an area
+        has no population.
+    """
+    boundary = study_boundary(study)
+    providers = load_providers(
+        study.providers.path,
+        include_closed=include_closed,
+        postcodes=study.postcodes,
+        boundary=boundary,
+        sheet=study.providers.sheet,
+        columns=study.providers.columns,
+    )
+    sources = [f"Providers: {study.providers.source or study.providers.path.name}"]
+    early_years_note = study.providers.early_years_note
+    if study.early_years is not None:
+        extra = load_providers(
+            study.early_years,
+            kind="early_years",
+            include_closed=include_closed,
+            postcodes=study.postcodes,
+            boundary=boundary,
+            sheet=study.early_years_sheet,
+        )
+        providers = merge_provider_lists(providers, extra)
+        sources.append(f"Early years: your list ({study.early_years.name})")
+        early_years_note = ""
+    inside = int(providers["in_county"].sum())
+    notes = [
+        f"{len(providers)} providers ({inside} in {study.name}, "
+        f"{len(providers) - inside} across the border, kept because families cross it); "
+        f"{providers.attrs.get('closed_excluded', 0)} closed establishments excluded."
+    ]
+    if early_years_note:
+        notes.append(early_years_note)
+    layer = study.areas
+    areas = load_areas(
+        layer.path,
+        id_column=layer.code,
+        name_column=layer.name,
+        label=layer.label,
+        study_area=boundary,
+        study_name=study.name,
+    )
+    sources.append(f"Areas: {layer.source or layer.path.name}")
+    population = load_population(
+        study.population.path,
+        area=study.population.area,
+        age=study.population.age,
+        count=study.population.count,
+    )
+    sources.append(f"Population: {study.population.source or study.population.path.name}")
+    missing = sorted(set(areas["area_id"]) - set(population.index))
+    if missing:
+        raise InputError(
+            f"{len(missing)} area(s) have no population row, e.g. {missing[0]}",
+            path=population.attrs.get("geomap_source"),
+            fix=f"Give a population table with a row for every area of {layer.path.name}",
+        )
+    children = children_by_band(population)
+    origins = _origins(study, areas, population)
+    table = _area_table(areas, population, children, origins, study=study, sources=sources)
+    groups: dict[str, gpd.GeoDataFrame] = {}
+    lookups: dict[str, pd.Series] = {}
+    loaded: dict[str, gpd.GeoDataFrame] = {"areas": areas}
+    for name, spec in study.layers.items():
+        needed = spec.summarise or study.partnership_base == name
+        if not needed:
+            continue
+        loaded[name] = load_areas(
+            spec.path,
+            id_column=spec.code,
+            name_column=spec.name,
+            label=spec.label,
+            study_area=boundary,
+            study_name=study.name,
+        )
+        if spec.summarise:
+            groups[name] = loaded[name]
+            lookups[name] = group_lookup(table, loaded[name], points=origins.geometry)
+            sources.append(f"{spec.label.capitalize()}s: {spec.source or spec.path.name}")
+    for name, polygons in groups.items():
+        table[f"{name}_id"] = table["area_id"].map(lookups[name])
+        table[f"{name}_name"] = table[f"{name}_id"].map(polygons.set_index("area_id")["area_name"])
+    if study.partnerships is not None:
+        base_name = study.partnership_base or next(iter(groups), "areas")
+        if base_name not in loaded:
+            raise InputError(
+                f"partnerships are defined on '{base_name}', which the study area does not have",
+                path=study.partnerships,
+                fix=f"Choose one of: {', '.join(loaded)}",
+            )
+        partnerships = load_partnerships(
+            study.partnerships, base=loaded[base_name], sheet=study.partnership_sheet
+        )
+        groups["partnership"] = partnerships
+        lookups["partnership"] = group_lookup(table, partnerships, points=origins.geometry)
+        table["partnership"] = table["area_id"].map(lookups["partnership"])
+        sources.append(f"Partnerships: {study.partnerships.name}")
+    if study.base_map is not None:
+        spec = study.base_map
+        base = load_areas(spec.path, id_column=spec.code, name_column=spec.name, label=spec.label)
+    else:
+        base = boundary.assign(area_id=study.code or study.name, area_name=study.name)
+    origin_ids = gpd.GeoDataFrame(
+        {"id": table["area_id"].to_numpy(), "origin_source": origins["origin_source"].to_numpy()},
+        geometry=origins.geometry.to_numpy(),
+        crs=origins.crs,
+    )
+    return Inputs(
+        study=study,
+        providers=providers,
+        areas=table,
+        origins=origin_ids,
+        children=children,
+        groups=groups,
+        lookups=lookups,
+        base=base,
+        boundary=boundary,
+        sources=sources,
+        notes=notes,
+        early_years_note=early_years_note,
+        area_label=layer.label,
+        origin_note=_origin_note(origins, layer.label),
+    )
+
+
+def _origins(
+    study: StudyArea, areas: gpd.GeoDataFrame, population: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """One origin per area: the study area's points in order, the label point, a point inside."""
+    ids = areas["area_id"].to_numpy()
+    x = np.full(len(ids), np.nan)
+    y = np.full(len(ids), np.nan)
+    source = np.full(len(ids), "", dtype=object)
+
+    def fill(points: pd.DataFrame, label: str) -> None:
+        hit = pd.Index(points.index).get_indexer(ids)
+        use = np.isnan(x) & (hit >= 0)
+        x[use] = points["x"].to_numpy()[hit[use]]
+        y[use] = points["y"].to_numpy()[hit[use]]
+        source[use] = label
+
+    for spec in study.origins:
+        fill(points_by_code(spec.path, code=spec.code), spec.kind)
+    if {"label_pt_easting", "label_pt_northing"} <= set(population.columns):
+        fill(
+            pd.DataFrame(
+                {"x": population["label_pt_easting"], "y": population["label_pt_northing"]}
+            ).dropna(),
+            "label_point",
+        )
+    rest = np.isnan(x)
+    if rest.any():
+        inside = areas.geometry.representative_point()
+        x[rest] = inside.x.to_numpy()[rest]
+        y[rest] = inside.y.to_numpy()[rest]
+        source[rest] = "representative_point"
+    return gpd.GeoDataFrame(
+        {"area_id": ids, "origin_source": source.astype(str)},
+        geometry=gpd.points_from_xy(x, y),
+        crs=settings.MEASURE_CRS,
+        index=areas.index,
+    )
+
+
+def _origin_note(origins: gpd.GeoDataFrame, label: str) -> str:
+    counts = origins["origin_source"].value_counts()
+    parts = [
+        f"its {_ORIGIN_WORDS.get(str(kind), str(kind).replace('_', ' '))} ({int(n)} areas)"
+        for kind, n in counts.items()
+    ]
+    return f"Journeys start in each area ({label}) at " + "; ".join(parts) + "."
+
+
+def _area_table(
+    areas: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    children: pd.DataFrame,
+    origins: gpd.GeoDataFrame,
+    *,
+    study: StudyArea,
+    sources: list[str],
+) -> gpd.GeoDataFrame:
+    out = areas[["area_id", "area_name"]].copy()
+    for column in areas.columns:
+        if column.lower().startswith(
+            ("ruc11_class", "ruc11_urban_rural", "ruc21_class", "ruc21_urban_rural")
+        ):
+            out[column] = areas[column].to_numpy()
+    totals = population.get("total_population")
+    if totals is None:
+        from geomap.demand import single_ages
+
+        totals = single_ages(population).sum(axis=1)
+    out["total_population"] = out["area_id"].map(totals)
+    for kind in children.columns:
+        out[kind] = out["area_id"].map(children[kind]).fillna(0).astype(int)
+    out["origin_source"] = origins["origin_source"].to_numpy()
+    out["origin_easting"] = origins.geometry.x.round(0).to_numpy()
+    out["origin_northing"] = origins.geometry.y.round(0).to_numpy()
+    if study.deprivation is not None:
+        out["imd_decile"] = out["area_id"].map(_deprivation(study))
+        sources.append(f"Deprivation: {study.deprivation.source or study.deprivation.path.name}")
+    return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
+
+
+def _deprivation(study: StudyArea) -> pd.Series:
+    spec = study.deprivation
+    assert spec is not None
+    table = read_table(spec.path, what="deprivation table")
+    area = find_column(table, (spec.area,), explicit=spec.area)
+    decile = find_column(table, (spec.decile,), explicit=spec.decile)
+    assert area is not None and decile is not None
+    values = pd.to_numeric(table[decile], errors="coerce")
+    bad = values.isna() | (values < 1) | (values > 10)
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"'{table[decile].iloc[pos]}' is not a decile from 1 to 10",
+            path=spec.path,
+            row=pos + 2,
+            column=decile,
+            fix="Give whole numbers from 1 (most deprived) to 10",
+        )
+    return pd.Series(
+        values.astype(int).to_numpy(), index=table[area].astype("string").str.strip().to_numpy()
+    )
+
+
+# --------------------------------------------------------------------------- travel
+
+
+def choose_travel(
+    study: StudyArea,
+    modes: Iterable[str],
+    *,
+    networks: Iterable[str | Path] = (),
+    use_cache: bool | None = None,
+    boundary: gpd.GeoDataFrame | None = None,
+    notes: list[str] | None = None,
+) -> list[TravelTimes]:
+    """One travel-time source per mode: a network given, else one cached (if allowed), else the estimate.
+
+    Parameters
+    ----------
+    study
+        The study area, whose own networks and cache setting are used unless
+        overridden.
+    modes
+        Modes wanted (``car``, ``walk``, ``bike``).
+    networks
+        Network files given by the caller; they replace the study area's.
+    use_cache
+        Look in the cache of downloaded networks; the study area's setting when ``None``.
+    boundary
+        The study area's outline, which a cached network must cover (loaded when needed).
+    notes
+        If given, a sentence per mode saying which source was chosen is appended.
+
+    Returns
+    -------
+    list of TravelTimes
+        One per mode, in the order asked.
+    """
+    from geomap.travel import travel_sources
+
+    files = list(networks) or list(study.networks.values())
+    cache = study.use_network_cache if use_cache is None else use_cache
+    if cache and boundary is None:
+        boundary = study_boundary(study)
+    return travel_sources(
+        modes,
+        networks=files,
+        use_cache=cache,
+        boundary=boundary,
+        calibration=study.car_calibration,
+        notes=notes,
+    )
+
+
+def choose_public_transport(
+    study: StudyArea, *, max_site_km: float | None = None
+) -> TravelTimes | None:
+    """The study area's public-transport source, or ``None`` if it has none.
+
+    Parameters
+    ----------
+    study
+        The study area.
+    max_site_km
+        For a routed table: how far (km) a provider may be from a table site to
+        take its times; the table's default when ``None``.
+
+    Returns
+    -------
+    TravelTimes or None
+        A routed table or a timetable.
+    """
+    from geomap.travel import TableTravelTimes, TimetableTravelTimes, load_gtfs
+    from geomap.travel.tables import MAX_SITE_KM
+
+    spec = study.public_transport
+    if spec is None:
+        return None
+    if spec.gtfs is not None:
+        assert spec.date is not None
+        return TimetableTravelTimes(
+            load_gtfs(spec.gtfs, date=spec.date), arrive_by=spec.arrive_by or settings.PT_ARRIVE_BY
+        )
+    assert spec.table is not None and spec.sites is not None
+    return TableTravelTimes.from_files(
+        spec.table,
+        spec.sites,
+        minutes_column=spec.minutes,
+        site_id=spec.site_id,
+        name=spec.name,
+        source=spec.source or spec.table.name,
+        max_site_km=MAX_SITE_KM if max_site_km is None else max_site_km,
+    )
+
+
+# --------------------------------------------------------------------------- analyses
+
+
+def analyse(
+    inputs: Inputs,
+    travel: Sequence[TravelTimes],
+    *,
+    kinds: Iterable[str] = settings.ANALYSIS_KINDS,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    include_independent: bool = False,
+) -> GapAnalysis:
+    """Gap analysis of ``inputs`` for each travel source, summarised by every summary level.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`load_inputs`.
+    travel
+        One travel-time source per mode.
+    kinds
+        Kinds of provision to analyse.
+    thresholds
+        ``{mode: {kind: minutes}}`` over the study area's and geomap's defaults.
+    include_independent
+        Count independent schools as provision.
+
+    Returns
+    -------
+    GapAnalysis
+        Coverage per area, kind and mode; summaries with a ``level`` column; ranking.
+
+    Warns
+    -----
+    InputWarning
+        About thresholds given for a mode or kind that is not analysed.
+    """
+    kinds = tuple(kinds)
+    modes = {source.mode for source in travel}
+    unused = [
+        f"{mode}:{kind}"
+        for mode, values in (thresholds or {}).items()
+        for kind in values
+        if mode not in modes or kind not in kinds
+    ]
+    if unused:
+        warnings.warn(
+            f"threshold(s) {', '.join(unused)} not used: this run analyses "
+            f"{', '.join(sorted(modes))} for {', '.join(kinds)}",
+            InputWarning,
+            stacklevel=2,
+        )
+    merged: dict[str, dict[str, float]] = {
+        mode: dict(values) for mode, values in inputs.study.thresholds.items()
+    }
+    for mode, values in (thresholds or {}).items():
+        merged.setdefault(mode, {}).update(values)
+    main = inputs.main_level
+    analysis = analyse_gaps(
+        inputs.origins,
+        inputs.providers,
+        inputs.children,
+        travel,
+        kinds=kinds,
+        thresholds=merged,
+        lookup=inputs.lookups[main] if main else None,
+        group_names=inputs.groups[main].set_index("area_id")["area_name"] if main else None,
+        area_names=inputs.areas.set_index("area_id")["area_name"],
+        include_independent=include_independent,
+    )
+    summaries = [analysis.by_group.assign(level=main)] if main else []
+    for level, lookup in inputs.lookups.items():
+        if level != main:
+            names = inputs.groups[level].set_index("area_id")["area_name"]
+            summaries.append(
+                summarise_coverage(analysis.coverage, lookup, names=names).assign(level=level)
+            )
+    if summaries:
+        analysis.by_group = pd.concat(summaries, ignore_index=True)
+    return analysis
+
+
+def analyse_post16(
+    inputs: Inputs,
+    *,
+    car: TravelTimes,
+    pt: TravelTimes,
+    thresholds: BarrierThresholds | None = None,
+    include_independent: bool = False,
+) -> Post16Analysis:
+    """Post-16 barriers for every area of ``inputs``, summarised by every summary level.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`load_inputs`.
+    car, pt
+        Car and public-transport travel times.
+    thresholds
+        When public transport is a barrier.
+    include_independent
+        Count independent schools and colleges as provision.
+
+    Returns
+    -------
+    Post16Analysis
+        Per area and per group.
+    """
+    return post16_barriers(
+        inputs.origins,
+        inputs.providers,
+        young_people(inputs.children),
+        car=car,
+        pt=pt,
+        thresholds=thresholds,
+        lookups=inputs.lookups,
+        group_names={
+            level: g.set_index("area_id")["area_name"] for level, g in inputs.groups.items()
+        },
+        include_independent=include_independent,
+    )
+
+
+def run(
+    study: StudyArea | Inputs,
+    *,
+    travel: Sequence[TravelTimes] | None = None,
+    pt: TravelTimes | None = None,
+    kinds: Iterable[str] = settings.ANALYSIS_KINDS,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    include_independent: bool = False,
+    post16_thresholds: BarrierThresholds | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Run every analysis on a study area.
+
+    Parameters
+    ----------
+    study
+        A study area, or inputs already loaded from one.
+    travel
+        Travel-time sources, one per mode; car and walking from the study area
+        (its networks, else the estimate) by default.
+    pt
+        Public-transport source for the post-16 analysis; the study area's by
+        default. Without one, the post-16 analysis is left out and the notes say so.
+    kinds
+        Kinds of provision to analyse.
+    thresholds
+        ``{mode: {kind: minutes}}`` overriding the defaults.
+    include_independent
+        Count independent schools as provision.
+    post16_thresholds
+        When public transport is a barrier.
+    progress
+        Called with a short message before each step.
+
+    Returns
+    -------
+    Result
+        Everything computed, with its descriptions.
+    """
+    kinds = tuple(kinds)
+    if isinstance(study, Inputs):
+        inputs = study
+    else:
+        _say(progress, "[1/5] loading providers, areas, population and origins")
+        inputs = load_inputs(study)
+    travel_notes: list[str] = []
+    sources = (
+        list(travel)
+        if travel is not None
+        else choose_travel(
+            inputs.study, ["car", "walk"], boundary=inputs.boundary, notes=travel_notes
+        )
+    )
+    _say(progress, f"[2/5] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas")
+    provision = provision_by_area(
+        inputs.providers,
+        inputs.areas,
+        origins=inputs.origins.geometry,
+        include_independent=include_independent,
+    )
+    _say(progress, f"[3/5] travel times and gaps ({', '.join(s.method for s in sources)})")
+    analysis = analyse(
+        inputs, sources, kinds=kinds, thresholds=thresholds, include_independent=include_independent
+    )
+    notes = [*inputs.notes, *travel_notes, *analysis.methods.values()]
+    post16 = None
+    pt = pt if pt is not None else choose_public_transport(inputs.study)
+    if pt is None:
+        notes.append(
+            f"Post-16 transport barriers are not analysed: {inputs.name} has no public-transport "
+            "times (give a routed table or a GTFS timetable in the study-area file)."
+        )
+    else:
+        _say(progress, "[4/5] post-16 transport barriers")
+        car = next((s for s in sources if s.mode == "car"), None)
+        if car is None:
+            car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
+        post16 = analyse_post16(
+            inputs,
+            car=car,
+            pt=pt,
+            thresholds=post16_thresholds,
+            include_independent=include_independent,
+        )
+    return Result(
+        inputs=inputs,
+        travel=sources,
+        provision=provision,
+        analysis=analysis,
+        provider_summary=summarise_providers(inputs.providers),
+        post16=post16,
+        notes=notes,
+        include_independent=include_independent,
+    )
