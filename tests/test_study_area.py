@@ -294,3 +294,33 @@ def test_warnings_become_errors_when_asked(tmp_path):
     )
     assert plain.returncode == 0
     assert plain.stderr.count("outside the study area") == 1
+
+
+def test_a_users_provider_list_is_named_as_theirs(tmp_path):
+    out = tmp_path / "m.html"
+    result = _invoke(
+        "map",
+        "--providers",
+        "tests/fixtures/providers_small.csv",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "your provider list (providers_small.csv)" in page
+    assert "DfE school register" not in page
+
+
+def test_study_area_thresholds_are_used_and_said_to_be_set(tmp_path):
+    text = LUGG.read_text(encoding="utf-8") + "\n[thresholds.walk]\nprimary = 20\n"
+    study = tmp_path / "lugg.toml"
+    study.write_text(text, encoding="utf-8")
+    for name in ("boundary.geojson", "zones.geojson", "population_long.csv", "schools.csv"):
+        (tmp_path / name).write_bytes((LUGG.parent / name).read_bytes())
+    out = tmp_path / "walk.html"
+    result = _invoke(
+        "map", "--study-area", str(study), "--kind", "primary", "--mode", "walk", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "Threshold: 20 min (set for this run" in page and "the default is 40.2 min" in page
