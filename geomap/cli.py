@@ -299,7 +299,7 @@ def _parse_arrive_by(
     if value is None:
         return None
     try:
-        return parse_time(value, column="--arrive-by", with_seconds=False)
+        return parse_time(value, with_seconds=False)
     except InputError as err:
         raise click.BadParameter(str(err)) from err
 

@@ -324,3 +324,30 @@ def test_study_area_thresholds_are_used_and_said_to_be_set(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Threshold: 20 min (set for this run" in page and "the default is 40.2 min" in page
+
+
+@pytest.mark.parametrize("value", ["25:61", "9am", "", "08:30:99"])
+def test_a_bad_arrival_time_is_a_usage_error(tmp_path, value):
+    result = CliRunner().invoke(
+        main,
+        [
+            "times",
+            "--mode",
+            "pt",
+            "--gtfs",
+            "data/gtfs/chester-20230816-small_gtfs.zip",
+            "--date",
+            "2023-08-16",
+            "--arrive-by",
+            value,
+            "--origins",
+            "examples/chester_towns.csv",
+            "--destinations",
+            "examples/chester_colleges.csv",
+            "--out",
+            str(tmp_path / "pt.csv"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--arrive-by" in result.output and "HH:MM" in result.output
+    assert not (tmp_path / "pt.csv").exists()
