@@ -1101,14 +1101,17 @@ def post16(
             f"  {label}: {int(areas.loc[areas[flag], 'young_people'].sum()):,} young people, "
             f"{int(areas[flag].sum())} areas"
         )
-    top = analysis.by_group[analysis.by_group["level"] == "ward"].head(5)
-    click.echo("Wards with most young people facing a barrier:")
-    click.echo(
-        top[["rank", "group_name", "young_people", "young_barrier", "mean_pt_minutes"]].to_string(
-            index=False
+    level = loaded.main_level
+    if level is not None:
+        groups = analysis.by_group
+        top = groups[groups["level"] == level].head(5)
+        click.echo(f"{level.capitalize()}s with most young people facing a barrier:")
+        click.echo(
+            top[
+                ["rank", "group_name", "young_people", "young_barrier", "mean_pt_minutes"]
+            ].to_string(index=False)
         )
-    )
-    click.echo(caption.split("\n")[1])
+    click.echo(next(line for line in caption.split("\n") if line.startswith("Public transport")))
     click.echo(f"Wrote {len(files)} files to {out_dir}")
 
 

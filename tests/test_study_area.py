@@ -351,3 +351,57 @@ def test_a_bad_arrival_time_is_a_usage_error(tmp_path, value):
     assert result.exit_code == 2, result.output
     assert "--arrive-by" in result.output and "HH:MM" in result.output
     assert not (tmp_path / "pt.csv").exists()
+
+
+@pytest.fixture
+def lugg_pt(tmp_path) -> tuple[Path, Path]:
+    """The shipped public-transport table cut to Lugg Vale's areas, and its sites."""
+    from shipped_data import shipped
+
+    table = pd.read_csv(shipped("pt_table"), dtype={"home_id": str})
+    table = table[table["home_id"].isin(LUGG_ZONES)]
+    path = tmp_path / "lugg_pt.csv"
+    table.to_csv(path, index=False)
+    return path, shipped("pt_sites")
+
+
+def test_a_second_council_runs_post16_and_routes_with_its_own_bus_times(tmp_path, lugg_pt):
+    table, sites = lugg_pt
+    pt = ["--pt-table", str(table), "--pt-sites", str(sites), "--pt-name", "lugg-r5r"]
+    result = _invoke("post16", "--study-area", str(LUGG), *pt, "--out", str(tmp_path / "p16"))
+    assert result.exit_code == 0, result.output
+    areas = pd.read_csv(tmp_path / "p16" / "post16_areas.csv", dtype={"area_id": str})
+    assert sorted(areas["area_id"]) == LUGG_ZONES
+    scenario = tmp_path / "lugg_routes.yml"
+    scenario.write_text(
+        "scenario: Lugg Vale villages to Leominster\n"
+        'arrive_by: "09:00"\n'
+        "routes:\n"
+        "  - name: Kingsland - Leominster\n"
+        "    days: [mon, tue, wed, thu, fri]\n"
+        '    first_departure: "08:00"\n'
+        '    last_departure: "08:00"\n'
+        "    headway_minutes: 60\n"
+        "    speed_kmh: 40\n"
+        "    stops:\n"
+        "      - {name: Kingsland, lon: -2.8066, lat: 52.2447}\n"
+        "      - {name: Earl Mortimer College, provider: '116941'}\n",
+        encoding="utf-8",
+    )
+    result = _invoke(
+        "routes",
+        "evaluate",
+        str(scenario),
+        "--study-area",
+        str(LUGG),
+        *pt,
+        "--out",
+        str(tmp_path / "routes"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Kingsland - Leominster" in result.output
+    changes = pd.read_csv(tmp_path / "routes" / "changes.csv", dtype={"area_id": str})
+    assert set(changes["area_id"]) == set(LUGG_ZONES)
+    for folder in (tmp_path / "p16", tmp_path / "routes"):
+        for name, text in _texts(folder).items():
+            assert "herefordshire" not in _without_calibration(text).lower(), name
