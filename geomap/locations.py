@@ -118,6 +118,9 @@ def _postcode_table(path: str) -> dict[str, tuple[float, float]]:
             path=path,
             fix="Use OS Code-Point Open or ONS Postcode Directory columns",
         )
+    # Not parse_numbers, on purpose: a national lookup (ONSPD, Code-Point Open) has
+    # millions of rows, some without a usable grid reference (blank, 0, or a stray
+    # word); those postcodes are left out rather than the whole lookup refused.
     e = pd.to_numeric(table[east], errors="coerce")
     n = pd.to_numeric(table[north], errors="coerce")
     good = e.notna() & n.notna() & (e > 0) & (n > 0)

@@ -35,6 +35,7 @@ from geomap.gaps import GapAnalysis, analyse_gaps, summarise_coverage
 from geomap.io import find_column, read_table
 from geomap.post16 import BarrierThresholds, Post16Analysis, post16_barriers, young_people
 from geomap.providers import load_providers, merge_provider_lists, summarise_providers
+from geomap.schema import Column
 from geomap.study_area import StudyArea
 from geomap.travel import TravelTimes
 
@@ -406,17 +407,15 @@ def _deprivation(study: StudyArea) -> pd.Series:
     area = find_column(table, (spec.area,), explicit=spec.area)
     decile = find_column(table, (spec.decile,), explicit=spec.decile)
     assert area is not None and decile is not None
-    values = pd.to_numeric(table[decile], errors="coerce")
-    bad = values.isna() | (values < 1) | (values > 10)
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"'{table[decile].iloc[pos]}' is not a decile from 1 to 10",
-            path=spec.path,
-            row=pos + 2,
-            column=decile,
-            fix="Give whole numbers from 1 (most deprived) to 10",
-        )
+    values = Column(
+        "imd_decile",
+        type="integer",
+        blank=False,
+        minimum=1,
+        maximum=10,
+        label="deprivation decile",
+        fix="Give whole numbers from 1 (most deprived) to 10",
+    ).convert(table, decile)
     return pd.Series(
         values.astype(int).to_numpy(), index=table[area].astype("string").str.strip().to_numpy()
     )

@@ -114,7 +114,13 @@ def _parse_numbers(
     error: type[InputError],
 ) -> pd.Series:
     raw = _text(table[column])
-    spaced = raw.str.replace(_THOUSANDS, lambda m: m.group().replace(",", ""), regex=True)
+    spaced = raw
+    commas = raw.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+    if commas.any():  # only cells with a comma can hold a thousands separator
+        spaced = raw.copy()
+        spaced[commas] = raw[commas].str.replace(
+            _THOUSANDS, lambda m: m.group().replace(",", ""), regex=True
+        )
     values = pd.Series(
         pd.to_numeric(spaced, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
         index=table.index,

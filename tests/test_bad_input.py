@@ -406,7 +406,8 @@ def test_wide_table_with_text_for_minutes(write):
     assert (
         info.value.row == 3
         and info.value.column == "S1"
-        and "'-' is not a number of minutes" in str(info.value)
+        and "'-' is not a number" in str(info.value)
+        and "leave the cell blank where there is no journey" in str(info.value)
     )
 
 

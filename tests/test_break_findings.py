@@ -118,7 +118,10 @@ def test_table_minutes_must_be_travel_times(write):
     from geomap.travel.tables import read_time_table
 
     path = write("t.csv", "from_id,to_id,minutes\nA,S1,10\nB,S1,inf\n")
-    with pytest.raises(errors.InputError, match="B → S1 takes inf minutes"):
+    with pytest.raises(
+        errors.InputError,
+        match="row 3, column 'minutes': 'inf' is not a possible number of minutes",
+    ):
         read_time_table(path)
 
 

@@ -427,6 +427,56 @@ def test_bad_time_names_row_and_column(tmp_path):
         load_gtfs(folder, date=WEDNESDAY)
 
 
+@pytest.mark.parametrize("cell", ["abc", "inf", "1e999", "-3", "1.5", ""])
+def test_a_bad_stop_sequence_is_refused_with_its_row(tmp_path, cell):
+    folder = copy_tiny(tmp_path)
+    path = folder / "stop_times.txt"
+    text = path.read_text()
+    assert text.count("t1,07:00:00,07:00:00,A,1,") == 1  # row 2
+    path.write_text(text.replace("t1,07:00:00,07:00:00,A,1,", f"t1,07:00:00,07:00:00,A,{cell},"))
+    with pytest.raises(TimetableError) as err:
+        load_gtfs(folder, date=WEDNESDAY)
+    error = err.value
+    assert (error.path, error.row, error.column) == (str(path), 2, "stop_sequence")
+    assert (f"'{cell}'" if cell else "blank stop_sequence") in str(error)
+    assert "whole number from 0 up" in str(error)
+
+
+@pytest.mark.parametrize("cell", ["abc", "inf", "1e999", "nan"])
+@pytest.mark.parametrize("column", ["stop_lat", "stop_lon"])
+def test_a_stop_position_that_is_not_a_number_is_refused_with_its_row(tmp_path, column, cell):
+    folder = copy_tiny(tmp_path)
+    path = folder / "stops.txt"
+    stops = pd.read_csv(path, dtype=str)
+    stops.loc[stops["stop_id"] == "B", column] = cell  # row 3
+    stops.to_csv(path, index=False)
+    with pytest.raises(TimetableError) as err:
+        load_gtfs(folder, date=WEDNESDAY)
+    error = err.value
+    assert (error.path, error.row, error.column) == (str(path), 3, column)
+    assert f"'{cell}'" in str(error) and "decimal degrees" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "problem"),
+    [("-3", "-2.5847992", "outside Great Britain"), ("", "", "no position")],
+    ids=["off Great Britain", "blank"],
+)
+def test_a_stop_with_an_impossible_or_no_position_is_warned_about_not_refused(
+    tmp_path, lat, lon, problem
+):
+    folder = copy_tiny(tmp_path)
+    path = folder / "stops.txt"
+    stops = pd.read_csv(path, dtype=str, keep_default_na=False)
+    stops.loc[stops["stop_id"] == "B", ["stop_lat", "stop_lon"]] = [lat, lon]
+    stops.to_csv(path, index=False)
+    with pytest.warns(TravelWarning, match=r"3 stop\(s\) have impossible positions") as caught:
+        timetable = load_gtfs(folder, date=WEDNESDAY)
+    assert any("stop B (Market town B)" in str(w.message) for w in caught)
+    checks = timetable.stop_checks.set_index("stop_id")
+    assert not checks.loc["B", "trusted"] and checks.loc["B", "problem"] == problem
+
+
 def test_date_without_service(tmp_path):
     with pytest.raises(TimetableError, match="no trips run on Sunday 01 June 2025"):
         load_gtfs(TINY, date="2025-06-01")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from geomap import settings
 from geomap.cli import main
+from geomap.errors import InputError
 from geomap.post16 import BarrierThresholds, flag_barriers, post16_barriers
 from geomap.travel.estimate import StraightLineEstimate, default_estimate
 from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table
@@ -86,6 +87,40 @@ def test_wide_and_long_tables_agree(write):
         return t.sort_values(["from_id", "to_id"]).reset_index(drop=True)
 
     pd.testing.assert_frame_equal(tidy(read_time_table(long)), tidy(read_time_table(wide)))
+
+
+@pytest.mark.parametrize("cell", ["abc", "inf", "1e999", "-3", "nan"])
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("from_id,to_id,minutes\na,s1,10\nb,s2,{cell}\n", "minutes"),
+        ("zone,s1,s2\na,10,25\nb,40,{cell}\n", "s2"),
+    ],
+    ids=["long", "wide"],
+)
+def test_a_cell_that_is_not_minutes_is_refused_where_it_is(write, text, column, cell):
+    path = write("t.csv", text.format(cell=cell))
+    with pytest.raises(InputError) as info:
+        read_time_table(path)
+    error = info.value
+    assert (error.path, error.row, error.column) == (str(path), 3, column)
+    assert f"'{cell}'" in str(error)
+    assert "leave the cell blank where there is no journey" in str(error)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'from_id,to_id,minutes\na,s1,10\na,s2,\nb,s1," 1,050 "\nb,s2,0\n',
+        'zone,s1,s2\na,10,\nb,"1,050",0\n',
+    ],
+    ids=["long", "wide"],
+)
+def test_blank_minutes_are_journeys_not_found(write, text):
+    times = read_time_table(write("t.csv", text))
+    got = times.sort_values(["from_id", "to_id"]).reset_index(drop=True)
+    assert got[["from_id", "to_id"]].values.tolist() == [["a", "s1"], ["b", "s1"], ["b", "s2"]]
+    assert got["minutes"].tolist() == [10.0, 1050.0, 0.0]
 
 
 def _points(ids, xy):

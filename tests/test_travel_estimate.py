@@ -192,6 +192,38 @@ def test_bad_calibration_rows_are_named(write, row, error, where, words):
     assert "pairs.csv" in text and "row 5" in text and where in text and words in text
 
 
+def _pairs_with(column: str, cell: str) -> str:
+    """The hand-made journeys, then one more whose ``column`` holds ``cell`` (row 2 of the file)."""
+    good = ["o9", "s9", "400000", "200000", "400000", "210000", "12"]
+    cells = dict(zip(PAIRS_HEADER.strip().split(","), good, strict=True))
+    cells[column] = cell
+    return PAIRS_HEADER + ",".join(cells.values()) + "\n" + "".join(_pair_rows())
+
+
+@pytest.mark.parametrize("cell", ["abc", "inf", "1e999", "-3", "nan"])
+@pytest.mark.parametrize("column", ["origin_x", "site_y", "minutes"])
+def test_a_calibration_cell_that_is_not_a_number_is_refused(write, column, cell):
+    path = write("pairs.csv", _pairs_with(column, cell))
+    with pytest.raises(InputError) as caught:
+        read_calibration_pairs(path)
+    error = caught.value
+    assert (error.path, error.row, error.column) == (str(path), 2, column)
+    assert f"'{cell}'" in str(error)
+
+
+@pytest.mark.parametrize(("column", "cell"), [("origin_x", "700001"), ("site_y", "1300001")])
+def test_a_grid_reference_off_the_grid_is_refused(write, column, cell):
+    path = write("pairs.csv", _pairs_with(column, cell))
+    with pytest.raises(InputError, match=f"row 2, column '{column}': '{cell}' is not a possible"):
+        read_calibration_pairs(path)
+
+
+def test_blank_calibration_minutes_are_journeys_not_found(write):
+    pairs = read_calibration_pairs(write("pairs.csv", _pairs_with("minutes", "")))
+    assert len(pairs) == len(_pair_rows()) + 1
+    assert math.isnan(pairs["minutes"].iloc[0]) and pairs["km"].iloc[0] == pytest.approx(10.0)
+
+
 def test_a_calibration_table_without_a_column_is_refused(write):
     path = write("pairs.csv", "origin_id,site_id,origin_x,origin_y,site_x,site_y\no,s,1,2,3,4\n")
     with pytest.raises(MissingColumnError, match="'minutes'") as caught:

@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 from geomap import settings
 from geomap.errors import InputError
 from geomap.io import check_rows, find_column, raise_missing, read_table
+from geomap.schema import parse_numbers
 from geomap.travel.base import TravelTimes, check_points, describe_result
 
 #: Distance knots (km) where the car estimate's minutes per km may change.
@@ -46,6 +47,8 @@ SHORT_KM = 30.0
 PAIR_COLUMNS = ("origin_id", "site_id", "origin_x", "origin_y", "site_x", "site_y", "minutes")
 #: Name of geomap's own car calibration (a CSV table and a JSON note of its provenance).
 CAR_CALIBRATION_ASSET = "car_estimate_calibration"
+
+_GRID_FIX = "Give eastings and northings in metres, EPSG:27700 (not longitude and latitude)"
 
 
 @dataclass(frozen=True)
@@ -416,37 +419,31 @@ def read_calibration_pairs(path: str | Path) -> pd.DataFrame:
             fix="Give every journey the id of its origin and of its site",
         )
     numbers: dict[str, np.ndarray] = {}
-    for name in ("origin_x", "origin_y", "site_x", "site_y", "minutes"):
+    for name in ("origin_x", "origin_y", "site_x", "site_y"):
         column = found[name]
-        cells = table[column]
-        values = pd.to_numeric(cells, errors="coerce")
+        axis = "easting" if name.endswith("_x") else "northing"
+        values = parse_numbers(
+            table,
+            column,
+            minimum=0,
+            maximum=700_000 if axis == "easting" else 1_300_000,
+            label=f"British National Grid {axis} (metres)",
+            fix=_GRID_FIX,
+        )
 
-        def not_minutes(pos: int, cells: pd.Series = cells) -> str:
-            return f"'{cells.iloc[pos]}' is not a number of minutes"
+        def no_position(pos: int, name: str = name, axis: str = axis) -> str:
+            return f"the journey has no {name} (a British National Grid {axis}, in metres)"
 
-        def not_grid(pos: int, cells: pd.Series = cells) -> str:
-            return f"'{cells.iloc[pos]}' is not a British National Grid coordinate (metres)"
-
-        if name == "minutes":
-            check_rows(
-                table,
-                (cells.notna() & ~(np.isfinite(values) & (values >= 0))).to_numpy(),
-                not_minutes,
-                column=column,
-                fix="Give routed minutes as numbers from 0 up; leave the cell blank where "
-                "there is no journey",
-            )
-        else:
-            top = 700_000 if name.endswith("_x") else 1_300_000
-            check_rows(
-                table,
-                ~(np.isfinite(values) & (values >= 0) & (values <= top)).to_numpy(),
-                not_grid,
-                column=column,
-                fix="Give eastings and northings in metres, EPSG:27700 (not longitude and "
-                "latitude)",
-            )
+        check_rows(table, values.isna().to_numpy(), no_position, column=column, fix=_GRID_FIX)
         numbers[name] = values.to_numpy(dtype=float)
+    numbers["minutes"] = parse_numbers(
+        table,
+        found["minutes"],
+        minimum=0,
+        label="number of minutes",
+        fix="Give routed minutes as numbers from 0 up; leave the cell blank where there is no "
+        "journey",
+    ).to_numpy(dtype=float)
     km = (
         np.hypot(numbers["origin_x"] - numbers["site_x"], numbers["origin_y"] - numbers["site_y"])
         / 1000.0

@@ -37,8 +37,9 @@ from scipy.spatial import cKDTree
 
 from geomap import settings
 from geomap.errors import InputError, InputWarning, TravelTimeError
-from geomap.io import check_rows, find_column, raise_missing, read_table
+from geomap.io import find_column, raise_missing, read_table
 from geomap.locations import check_unique_ids, points_from_table
+from geomap.schema import parse_numbers
 from geomap.travel.base import TravelTimes, check_points, describe_result
 from geomap.travel.estimate import StraightLineEstimate, default_estimate
 
@@ -121,48 +122,22 @@ def read_time_table(
             {
                 "from_id": table[from_c].astype("string").str.strip(),
                 "to_id": table[to_c].astype("string").str.strip(),
-                "minutes": pd.to_numeric(table[min_c], errors="coerce"),
+                "minutes": _minutes(table, min_c),
             }
-        )
-        check_rows(
-            table,
-            table[min_c].notna() & long["minutes"].isna(),
-            lambda pos: f"'{table[min_c].iloc[pos]}' is not a number of minutes",
-            column=min_c,
-            fix="Give minutes as numbers; leave the cell blank where there is no journey",
         )
     else:
         first = table.columns[0]
-        for site in table.columns[1:]:
-            cells = table[site]
-
-            def not_minutes(pos: int, cells: pd.Series = cells) -> str:
-                return f"'{cells.iloc[pos]}' is not a number of minutes"
-
-            check_rows(
-                table,
-                cells.notna() & pd.to_numeric(cells, errors="coerce").isna(),
-                not_minutes,
-                column=str(site),
-                fix="Give minutes as numbers; leave the cell blank where there is no journey",
-            )
-        long = table.melt(id_vars=[first], var_name="to_id", value_name="minutes").rename(
-            columns={first: "from_id"}
+        sites = table.columns[1:]
+        wide = pd.DataFrame(
+            {"from_id": table[first], **{site: _minutes(table, site) for site in sites}},
+            index=table.index,
         )
+        long = wide.melt(id_vars=["from_id"], var_name="to_id", value_name="minutes")
         long["from_id"] = long["from_id"].astype("string").str.strip()
         long["to_id"] = long["to_id"].astype("string").str.strip()
-        long["minutes"] = pd.to_numeric(long["minutes"], errors="coerce")
+    # a blank cell is a journey the router did not find: no row
     long = long.dropna(subset=["minutes"])
     long["minutes"] = long["minutes"].astype(float)
-    impossible = ~(np.isfinite(long["minutes"]) & (long["minutes"] >= 0))
-    if impossible.any():
-        first = long[impossible].iloc[0]
-        raise InputError(
-            f"the journey {first['from_id']} → {first['to_id']} takes {first['minutes']:g} "
-            "minutes, which is not a travel time",
-            path=path,
-            fix="Give minutes from 0 up; leave the cell blank where there is no journey",
-        )
     dup = long.duplicated(["from_id", "to_id"])
     if dup.any():
         first = long[dup].iloc[0]
@@ -173,6 +148,17 @@ def read_time_table(
         )
     long.attrs["geomap_source"] = str(path)
     return long.reset_index(drop=True)
+
+
+def _minutes(table: pd.DataFrame, column: str) -> pd.Series:
+    """Minutes of one column, from 0 up; NaN where blank (no journey)."""
+    return parse_numbers(
+        table,
+        column,
+        minimum=0,
+        label="number of minutes",
+        fix="Give minutes as numbers from 0 up; leave the cell blank where there is no journey",
+    )
 
 
 def read_sites(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDataFrame:

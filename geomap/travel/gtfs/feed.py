@@ -50,6 +50,7 @@ from geomap.errors import (
 )
 from geomap.io import MAX_GTFS_BYTES, ZIP_READ_ERRORS, archive_limit, check_rows, check_zip
 from geomap.locations import GB_LAT, GB_LON, in_great_britain
+from geomap.schema import parse_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ _BLAME_SHARE = 0.5
 _PLACEHOLDER_DEG = 0.001
 # untrusted stops named in the warning about them
 _LISTED = 5
+# largest stop_sequence read (GTFS producers and consumers hold it in 32 bits)
+_MAX_SEQUENCE = 2**31 - 1
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -228,6 +231,7 @@ class _Feed:
                 )
         for column in table.columns:
             table[column] = table[column].str.strip()
+        table.attrs["geomap_source"] = self.where(name)
         return table
 
     def _parse(self, source: str | IO[bytes], name: str) -> pd.DataFrame:
@@ -285,17 +289,47 @@ def _gtfs_seconds(values: pd.Series, *, where: str, column: str) -> FloatArray:
     )
 
 
-def _integers(values: pd.Series, *, where: str, column: str) -> IntArray:
-    numbers = pd.to_numeric(values, errors="coerce")
+def _stop_sequence(table: pd.DataFrame, *, where: str) -> IntArray:
+    """``stop_sequence`` as whole numbers from 0 up (GTFS: a non-negative integer); none blank."""
+    column = "stop_sequence"
+    fix = "GTFS stop_sequence is a whole number from 0 up, increasing along each trip"
+    numbers = parse_numbers(
+        table,
+        column,
+        minimum=0,
+        maximum=_MAX_SEQUENCE,
+        whole=True,
+        label="stop sequence",
+        fix=fix,
+        error=TimetableError,
+    )
     check_rows(
-        values,
-        numbers.isna() | (numbers != numbers.round()),
-        lambda pos: f"'{values.iloc[pos]}' is not a whole number",
+        table,
+        numbers.isna(),
+        lambda _pos: "blank stop_sequence",
         column=column,
+        fix=fix,
         error=TimetableError,
         path=where,
     )
     return numbers.to_numpy(dtype=np.int64)
+
+
+def _degrees(table: pd.DataFrame, column: str, *, label: str) -> pd.Series:
+    """A stop's ``stop_lat`` or ``stop_lon``: NaN where blank (no position).
+
+    Any number is read, even one off Great Britain or off the globe: positions
+    are judged (and untrusted stops reported) by :func:`check_stop_positions`.
+    Only what is not a number at all (a word, ``inf``, ``nan``) is refused.
+    """
+    return parse_numbers(
+        table,
+        column,
+        label=label,
+        fix="GTFS positions are decimal degrees (WGS84), e.g. 52.0561 and -2.7306; leave "
+        "both blank for a stop with no position",
+        error=TimetableError,
+    )
 
 
 def _gtfs_dates(values: pd.Series, *, where: str, column: str) -> pd.Series:
@@ -372,7 +406,7 @@ def _read_stop_times(feed: _Feed) -> pd.DataFrame:
         {
             "trip_id": raw["trip_id"],
             "stop_id": raw["stop_id"],
-            "stop_sequence": _integers(raw["stop_sequence"], where=where, column="stop_sequence"),
+            "stop_sequence": _stop_sequence(raw, where=where),
             "arrival": np.where(np.isnan(arrival), departure, arrival),
             "departure": np.where(np.isnan(departure), arrival, departure),
             "pickup": raw.get("pickup_type", pd.Series("0", index=raw.index)).fillna("0") != "1",
@@ -610,7 +644,10 @@ def load_gtfs(
     ------
     TimetableError
         If a required file is missing, a time, date or number cannot be read
-        (naming file, row and column), or no trip runs on ``date``.
+        (a ``stop_sequence`` that is not a whole number from 0 up, a stop
+        position that is a word, ``inf`` or ``nan``: naming file, row and
+        column), or no trip runs on ``date``. A stop position that is a number
+        but cannot be right is not refused: the stop is reported and not trusted.
     MissingColumnError
         If a required column is missing, naming the file and column.
     """
@@ -633,8 +670,8 @@ def load_gtfs(
         {
             "stop_id": raw_stops["stop_id"],
             "stop_name": raw_stops.get("stop_name", raw_stops["stop_id"]).fillna(""),
-            "lon": pd.to_numeric(raw_stops["stop_lon"], errors="coerce"),
-            "lat": pd.to_numeric(raw_stops["stop_lat"], errors="coerce"),
+            "lon": _degrees(raw_stops, "stop_lon", label="longitude"),
+            "lat": _degrees(raw_stops, "stop_lat", label="latitude"),
         }
     )
     routes = feed.read("routes.txt")
