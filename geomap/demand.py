@@ -182,6 +182,10 @@ def load_population(
     return out
 
 
+#: Oldest single year of age a population table may give.
+MAX_AGE = 120
+
+
 def _wide_age_columns(table: pd.DataFrame) -> dict[str, str]:
     """Columns of single years of age (``age_5``, ``5``, ``90+``) → geomap's name (``age_5``)."""
     found: dict[str, str] = {}
@@ -199,6 +203,34 @@ def _from_wide(table: pd.DataFrame, ages: dict[str, str], *, area: str | None) -
             "age_0",
             what="of single years of age ('age_0', 'age_1', ...), or an age and a count "
             "column for a table with one row per area and age",
+        )
+    seen: dict[str, str] = {}
+    for column, name in ages.items():
+        if name in seen:
+            raise InputError(
+                f"columns '{seen[name]}' and '{column}' both count people aged {name[4:]}",
+                path=source_of(table),
+                column=column,
+                fix="Keep one column per single year of age",
+            )
+        seen[name] = column
+    years = sorted(int(n[4:].rstrip("+")) for n in ages.values())
+    if years[-1] > MAX_AGE:
+        column = next(c for c, n in ages.items() if int(n[4:].rstrip("+")) == years[-1])
+        raise InputError(
+            f"column '{column}' is for age {years[-1]}, over {MAX_AGE}",
+            path=source_of(table),
+            column=column,
+            fix="Give single years of age from 0, with the oldest as e.g. '90+'",
+        )
+    missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+    if missing:
+        warnings.warn(
+            f"{source_of(table)}: no column for age(s) {', '.join(map(str, missing[:5]))}"
+            f"{' …' if len(missing) > 5 else ''} between {years[0]} and {years[-1]}; "
+            "nobody is counted at those ages",
+            InputWarning,
+            stacklevel=3,
         )
     schema = Schema(
         columns=(
@@ -252,10 +284,11 @@ def _from_long(
     parsed = text.str.fullmatch(r"(\d{1,3})\s*(\+?)", flags=0)
     match = text.str.extract(r"^(\d{1,3})\s*(\+?)$")
     bad = ~parsed.fillna(False).to_numpy(dtype=bool)
+    bad |= pd.to_numeric(match[0], errors="coerce").fillna(0).to_numpy() > MAX_AGE
     check_rows(
         table,
         bad,
-        lambda pos: f"'{text.iloc[pos]}' is not a single year of age",
+        lambda pos: f"'{text.iloc[pos]}' is not a single year of age (0 to {MAX_AGE})",
         column=found["age"],
         fix=_AGE_FIX,
     )
@@ -471,8 +504,37 @@ def points_by_code(path: str | Path, *, code: str | None = None) -> pd.DataFrame
     column = find_column(layer, ("lsoa11cd", "lsoa21cd", "area_id", "code", "id"), explicit=code)
     if column is None:
         raise_missing(layer, "area_id", what="of area codes")
-    pts = layer.to_crs(settings.MEASURE_CRS)
+    kinds = layer.geometry.geom_type.to_numpy()
+    present = layer.geometry.notna().to_numpy() & ~layer.geometry.is_empty.to_numpy()
+    bad = present & (kinds != "Point")
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"origin points must be points, but row {row_number(layer, pos)} is a {kinds[pos]}"
+            f" ({int(bad.sum())} feature(s) are not points)",
+            path=path,
+            row=row_number(layer, pos),
+            column="geometry",
+            fix="Give one point per area (a population-weighted centroid, say), not its polygon",
+        )
+    codes = layer[column].astype("string").str.strip()
+    usable = codes.notna().to_numpy() & present
+    repeated = codes.duplicated(keep=False).to_numpy() & usable
+    if repeated.any():
+        first = codes[repeated].iloc[0]
+        rows = [
+            row_number(layer, int(i))
+            for i in np.flatnonzero((codes == first).fillna(False).to_numpy() & usable)
+        ]
+        raise DuplicateIdError(
+            f"area code '{first}' has more than one origin point (rows {', '.join(map(str, rows))})",
+            path=path,
+            row=rows[1],
+            column=column,
+            fix="Give one point per area",
+        )
+    pts = layer.loc[usable].to_crs(settings.MEASURE_CRS)
     return pd.DataFrame(
         {"x": pts.geometry.x.to_numpy(), "y": pts.geometry.y.to_numpy()},
-        index=pts[column].astype("string").to_numpy(),
+        index=codes[usable].to_numpy(),
     )

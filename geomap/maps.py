@@ -458,10 +458,12 @@ def add_providers(
 def _provider_values(row: object) -> list[str]:
     """Escaped popup values of a provider, in :data:`PROVIDER_LABELS` order."""
     get = row.__getattribute__
+    council = getattr(row, "la_name", None)
+    council = "" if council is None or pd.isna(council) or not str(council).strip() else council
     where = (
-        "in the county"
+        "in the study area"
         if get("in_county")
-        else f"outside the county ({_esc(getattr(row, 'la_name', ''))})"
+        else "outside the study area" + (f" ({_esc(council)})" if council else "")
     )
     capacity = getattr(row, "capacity", None)
     number = np.nan if capacity is None or pd.isna(capacity) else float(capacity)
@@ -678,7 +680,7 @@ def _kind_rows(kinds: Iterable[str]) -> list[str]:
         )
     if rows:
         rows.append(
-            '<div><i style="border:2px dashed #222;border-radius:50%"></i>outside the county</div>'
+            '<div><i style="border:2px dashed #222;border-radius:50%"></i>outside the study area</div>'
         )
     return rows
 

@@ -33,6 +33,7 @@ from geomap.demand import children_by_band, load_population, points_by_code
 from geomap.errors import InputError, InputWarning
 from geomap.gaps import GapAnalysis, analyse_gaps, summarise_coverage
 from geomap.io import find_column, read_table
+from geomap.locations import check_unique_ids
 from geomap.post16 import BarrierThresholds, Post16Analysis, post16_barriers, young_people
 from geomap.providers import load_providers, merge_provider_lists, summarise_providers
 from geomap.schema import Column
@@ -43,6 +44,11 @@ logger = logging.getLogger(__name__)
 
 #: Called with a short message before each step of a long run.
 Progress = Callable[[str], None]
+
+#: An origin point further than this (metres) outside its own area is not trusted:
+#: trip points on a road just over the area's edge are fine, a point in another
+#: town is a wrong code or coordinate.
+ORIGIN_MAX_OUTSIDE_M = 2000.0
 
 #: Where an area's journeys start when the study area gives no point for it.
 FALLBACK_ORIGINS = ("label_point", "representative_point")
@@ -209,6 +215,13 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
     sources = [f"Providers: {study.providers.source or study.providers.path.name}"]
     early_years_note = study.providers.early_years_note
     if study.early_years is not None:
+        if study.early_years.resolve() == study.providers.path.resolve():
+            raise InputError(
+                "the early-years list is the provider list itself, so every provider "
+                "would be counted twice",
+                path=study.early_years,
+                fix="Give a further list of early-years settings, or leave it out",
+            )
         extra = load_providers(
             study.early_years,
             kind="early_years",
@@ -345,6 +358,25 @@ def _origins(
             ).dropna(),
             "label_point",
         )
+    given = ~np.isnan(x)
+    if given.any():
+        points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=settings.MEASURE_CRS)
+        gap = areas.geometry.reset_index(drop=True).distance(points).to_numpy()
+        far = given & (gap > ORIGIN_MAX_OUTSIDE_M)
+        if far.any():
+            shown = ", ".join(
+                f"{ids[i]} ({gap[i] / 1000:.1f} km, {source[i]})" for i in np.flatnonzero(far)[:5]
+            )
+            warnings.warn(
+                f"{int(far.sum())} origin point(s) lie more than {ORIGIN_MAX_OUTSIDE_M / 1000:g} km "
+                f"outside their own area: {shown}; they are not used, and those areas start "
+                "at a point inside them",
+                InputWarning,
+                stacklevel=3,
+            )
+            x[far] = np.nan
+            y[far] = np.nan
+            source[far] = ""
     rest = np.isnan(x)
     if rest.any():
         inside = areas.geometry.representative_point()
@@ -407,6 +439,9 @@ def _deprivation(study: StudyArea) -> pd.Series:
     area = find_column(table, (spec.area,), explicit=spec.area)
     decile = find_column(table, (spec.decile,), explicit=spec.decile)
     assert area is not None and decile is not None
+    codes = pd.DataFrame({area: table[area].astype("string").str.strip()}, index=table.index)
+    codes.attrs.update(table.attrs)
+    check_unique_ids(codes, area, what="deprivation table")
     values = Column(
         "imd_decile",
         type="integer",

@@ -282,6 +282,9 @@ MAX_PLACES = 1_000_000
 #: The columns of a provider list, declared once (see the module docstring).
 PROVIDER_SCHEMA = _provider_schema()
 
+#: Location and size columns a provider list may have besides :data:`PROVIDER_SCHEMA`'s.
+LOCATION_NAMES = ("lon", "lat", "easting", "northing", "pupils", "places")
+
 
 def load_providers(
     path: str | Path,
@@ -398,6 +401,23 @@ def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], *, what: str
     MissingColumnError
         If a named column is not in the table (the message lists those it has).
     """
+    known = (*(c.name for c in PROVIDER_SCHEMA.columns), *LOCATION_NAMES)
+    for ours in columns:
+        if ours not in known:
+            raise InputError(
+                f"'{ours}' is not a column geomap reads from a {what} (it reads: "
+                f"{', '.join(dict.fromkeys(known))})",
+                path=source_of(table),
+                fix="Check the names on the left of [providers.columns] in the study-area file",
+            )
+    twice = [t for t in dict.fromkeys(columns.values()) if list(columns.values()).count(t) > 1]
+    if twice:
+        keys = [k for k, v in columns.items() if v == twice[0]]
+        raise InputError(
+            f"column '{twice[0]}' is named for both {' and '.join(keys)}",
+            path=source_of(table),
+            fix="Name each of the file's columns for one of geomap's only",
+        )
     renames: dict[str, str] = {}
     for ours, theirs in columns.items():
         found = find_column(table, (theirs,), explicit=theirs)

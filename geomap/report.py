@@ -279,7 +279,8 @@ def write_post16(
     )
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with replace_folder(out, command="geomap post16", inputs=sources) as stage:
+    read = [*sources, *inputs.study.files()]
+    with replace_folder(out, command="geomap post16", inputs=read) as stage:
         write_text(offline_html(m), stage / "post16_map.html")
         files["map:post16"] = out / "post16_map.html"
         write_geopackage(layers, stage / "post16.gpkg")
@@ -436,7 +437,8 @@ def write_report(
     out_dir
         The output folder.
     sources
-        The files the run read, which ``out_dir`` may not hold.
+        Further files the run read, which ``out_dir`` may not hold (the study
+        area's own files are never overwritten either).
     online_tiles
         Whether the maps load OpenStreetMap tiles (needs internet).
     progress
@@ -475,7 +477,8 @@ def write_report(
         tables.update(extra_tables)
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with replace_folder(out, command="geomap report", inputs=sources) as stage:
+    read = [*sources, *result.inputs.study.files()]
+    with replace_folder(out, command="geomap report", inputs=read) as stage:
         (stage / "maps").mkdir()
         for name, m in maps.items():
             write_text(offline_html(m), stage / "maps" / f"{name}.html")
@@ -619,7 +622,8 @@ def write_scenario(
     }
     out = Path(out_dir)
     files: dict[str, Path] = {}
-    with replace_folder(out, command="geomap routes evaluate", inputs=sources) as stage:
+    read = [*sources, *inputs.study.files()]
+    with replace_folder(out, command="geomap routes evaluate", inputs=read) as stage:
         (stage / "maps").mkdir()
         for name, m in maps.items():
             write_text(offline_html(m), stage / "maps" / name)
@@ -644,7 +648,7 @@ def _threshold_table(thresholds: Mapping[str, Mapping[str, float]]) -> pd.DataFr
                 "mode": mode,
                 "kind": kind,
                 "minutes": minutes,
-                "source": settings.THRESHOLD_SOURCES[mode],
+                "source": threshold_source(mode, kind, minutes),
             }
             for mode, values in thresholds.items()
             for kind, minutes in values.items()

@@ -28,7 +28,9 @@ The README documents every key.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,9 @@ from geomap.errors import StudyAreaError
 
 #: Environment variable naming the default study-area file.
 STUDY_AREA_ENV = "GEOMAP_STUDY_AREA"
+
+#: Characters a value may not hold: controls (line breaks too) and bidirectional overrides.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 #: Largest study-area file read (bytes): a description, not data.
 MAX_STUDY_AREA_BYTES = 1_000_000
@@ -316,8 +321,18 @@ class _Table:
                 raise self._fail(key, "is missing", f'Add {key} = "..."')
             return default
         value = self.values.pop(key)
+        if isinstance(value, dt.date | dt.time):  # TOML's own dates and times, written unquoted
+            value = value.isoformat()
         if not isinstance(value, str) or not value.strip():
-            raise self._fail(key, f"must be text, not {value!r}", f'Write {key} = "..."')
+            shown = type(value).__name__ if not isinstance(value, str) else "blank"
+            raise self._fail(key, f"must be text, not {shown}", f'Write {key} = "..."')
+        hidden = _HIDDEN.search(value)
+        if hidden is not None:
+            raise self._fail(
+                key,
+                f"holds a hidden control character (U+{ord(hidden.group()):04X})",
+                "Write it as one line of visible text",
+            )
         return value.strip()
 
     def required_text(self, key: str) -> str:
@@ -358,7 +373,8 @@ class _Table:
             return None
         value = self.values.pop(key)
         if not isinstance(value, dict):
-            raise self._fail(key, "must be a table", f"Write it as [{key}] with its keys below")
+            where = f"{self.where}.{key}" if self.where else key
+            raise self._fail(key, "must be a table", f"Write it as [{where}] with its keys below")
         where = f"{self.where}.{key}" if self.where else key
         return _Table(value, path=self.path, where=where)
 
@@ -378,6 +394,19 @@ class _Table:
                 "is not a key geomap knows here",
                 "Check its spelling against the README's list of study-area keys",
             )
+
+
+def _date(table: _Table, key: str) -> str | None:
+    text = table.text(key)
+    if text is None:
+        return None
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise table._fail(
+            key, f"is '{text}', which is not a date", 'Write it as date = "YYYY-MM-DD"'
+        ) from err
+    return text
 
 
 def _time(table: _Table, key: str) -> TimeOfDay | None:
@@ -569,7 +598,7 @@ def load_study_area(path: str | Path) -> StudyArea:
             raise StudyAreaError(
                 f"partnerships.base '{partnership_base}' is not a layer of the study area",
                 path=path,
-                fix=f"Use one of: areas, {', '.join(layers)}",
+                fix="Use one of: " + ", ".join(["areas", *layers]),
             )
     base_map = None
     opt = top.table("base_map")
@@ -592,10 +621,16 @@ def load_study_area(path: str | Path) -> StudyArea:
             name=opt.text("name", default="table") or "table",
             source=opt.text("source", default="") or "",
             gtfs=opt.file("gtfs"),
-            date=opt.text("date"),
+            date=_date(opt, "date"),
             arrive_by=_time(opt, "arrive_by"),
         )
         opt.done()
+        if public_transport.gtfs is not None and public_transport.table is not None:
+            raise StudyAreaError(
+                "[public_transport] gives both a table and a gtfs feed",
+                path=path,
+                fix="Keep one: the routed table (table, sites) or the timetable (gtfs, date)",
+            )
         if public_transport.gtfs is None and public_transport.table is None:
             raise StudyAreaError(
                 "[public_transport] names neither a table nor a gtfs feed",
