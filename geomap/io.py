@@ -718,7 +718,12 @@ def find_column(
             return explicit
         if normalise_name(explicit) in folded:
             return folded[normalise_name(explicit)]
-        raise_missing(table, explicit, what=f"the column '{explicit}' you named")
+        raise_missing(
+            table,
+            explicit,
+            what=f"'{explicit}' (named in the command or the study-area file)",
+            fix=f"Check the spelling of '{explicit}' against the columns found",
+        )
     for alias in aliases:
         if alias in folded:
             return folded[alias]

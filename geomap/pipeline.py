@@ -250,6 +250,12 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
         study_area=boundary,
         study_name=study.name,
     )
+    if not areas.intersects(boundary.geometry.iloc[0]).any():
+        raise InputError(
+            f"none of the {len(areas)} areas of {layer.path.name} touches the study area's boundary",
+            path=study.boundary,
+            fix="Check that the boundary and the areas are of the same place, and their coordinate systems",
+        )
     sources.append(f"Areas: {layer.source or layer.path.name}")
     population = load_population(
         study.population.path,
@@ -264,6 +270,15 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
             f"{len(missing)} area(s) have no population row, e.g. {missing[0]}",
             path=population.attrs.get("geomap_source"),
             fix=f"Give a population table with a row for every area of {layer.path.name}",
+        )
+    extra = sorted(set(population.index) - set(areas["area_id"]))
+    if extra:
+        warnings.warn(
+            f"{population.attrs.get('geomap_source', study.population.path)}: {len(extra)} area(s) "
+            f"of the population table are not areas of the study area and are left out "
+            f"(e.g. {', '.join(extra[:3])})",
+            InputWarning,
+            stacklevel=2,
         )
     children = children_by_band(population)
     origins = _origins(study, areas, population)
@@ -428,6 +443,14 @@ def _area_table(
     out["origin_northing"] = origins.geometry.y.round(0).to_numpy()
     if study.deprivation is not None:
         out["imd_decile"] = out["area_id"].map(_deprivation(study))
+        lacking = out.loc[out["imd_decile"].isna(), "area_id"].tolist()
+        if lacking:
+            warnings.warn(
+                f"{study.deprivation.path}: {len(lacking)} of {len(out)} areas have no deprivation "
+                f"decile (e.g. {', '.join(map(str, lacking[:3]))}); their imd_decile is blank",
+                InputWarning,
+                stacklevel=3,
+            )
         sources.append(f"Deprivation: {study.deprivation.source or study.deprivation.path.name}")
     return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
 
@@ -584,7 +607,9 @@ def analyse(
     InputWarning
         About thresholds given for a mode or kind that is not analysed.
     """
-    kinds = tuple(kinds)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not travel:
+        raise InputError("no travel-time source given", fix="Give one source per mode to analyse")
     modes = {source.mode for source in travel}
     unused = [
         f"{mode}:{kind}"
@@ -709,7 +734,9 @@ def run(
     Result
         Everything computed, with its descriptions.
     """
-    kinds = tuple(kinds)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if travel is not None and not travel:
+        raise InputError("no travel-time source given", fix="Give one source per mode, or None")
     if isinstance(study, Inputs):
         inputs = study
     else:

@@ -185,7 +185,7 @@ POPULATION_CASES = [
         errors.MissingColumnError,
         None,
         "people",
-        ["the column 'people' you named"],
+        ["missing required column 'people' (named in the command or the study-area file)"],
     ),
     (
         "a first bad cell in reading order",

@@ -180,7 +180,10 @@ def test_fill_and_named_columns(write):
     )
     assert clean["id"].tolist() == ["1", "2"]
     assert clean["kind"].tolist() == ["alpha", "beta"]
-    with pytest.raises(errors.MissingColumnError, match="the column 'ref' you named"):
+    with pytest.raises(
+        errors.MissingColumnError,
+        match="missing required column 'ref' \\(named in the command or the study-area file\\)",
+    ):
         SCHEMA.validate(table, what="t", named={"id": "ref"})
 
 

@@ -199,3 +199,41 @@ def test_writing_a_result_never_replaces_the_study_areas_own_files(tmp_path):
     with pytest.raises(errors.GeomapError):
         geomap.write_report(result, folder)
     assert (folder / "schools.csv").exists() and (folder / "lugg_vale.toml").exists()
+
+
+def test_a_boundary_that_misses_every_area_is_refused(lugg):
+    boundary = gpd.read_file(lugg.parent / "boundary.geojson")
+    boundary.geometry = boundary.geometry.translate(200_000, 0)
+    boundary.to_file(lugg.parent / "boundary.geojson", driver="GeoJSON")
+    with pytest.raises(errors.InputError, match=r"none of the 12 areas of zones\.geojson touches"):
+        _inputs(lugg)
+
+
+def test_population_areas_outside_the_study_area_are_said_to_be_left_out(lugg):
+    with open(lugg.parent / "population_long.csv", "a", encoding="utf-8") as f:
+        f.write("E01999999,5,10\n")
+    with pytest.warns(
+        errors.InputWarning, match=r"1 area\(s\) of the population table .* E01999999"
+    ):
+        _inputs(lugg)
+
+
+def test_areas_without_a_deprivation_decile_are_counted(lugg):
+    (lugg.parent / "dep.csv").write_text("zone,decile\nE01013999,3\n")
+    text = lugg.read_text().replace(
+        "[providers]",
+        '[deprivation]\npath = "dep.csv"\narea = "zone"\ndecile = "decile"\n\n[providers]',
+    )
+    lugg.write_text(text)
+    with pytest.warns(errors.InputWarning, match="11 of 12 areas have no deprivation decile"):
+        inputs = _inputs(lugg)
+    assert inputs.areas["imd_decile"].notna().sum() == 1
+
+
+def test_the_library_takes_one_kind_as_text_and_refuses_no_travel_source(lugg):
+    inputs = _inputs(lugg)
+    car = geomap.default_estimate("car")
+    analysis = geomap.analyse(inputs, [car], kinds="primary")
+    assert set(analysis.coverage["kind"]) == {"primary"}
+    with pytest.raises(errors.InputError, match="no travel-time source"):
+        geomap.analyse(inputs, [], kinds="primary")
