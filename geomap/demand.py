@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -391,23 +392,37 @@ def children_by_band(
     return out
 
 
+#: An origin point further than this (metres) outside its own area is not trusted:
+#: trip points on a road just over the area's edge are fine, a point in another
+#: town is a wrong code or coordinate.
+ORIGIN_MAX_OUTSIDE_M = 2000.0
+
+
 def origin_points(
     areas: gpd.GeoDataFrame,
     *,
+    points: Sequence[tuple[str | Path, str | None, str]] = (),
     trip_points: str | Path | None = None,
     centroids: str | Path | None = None,
     population: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One origin point per area, and where it came from.
 
+    Each area takes the first point it has among ``points`` (in order), then
+    ``trip_points``, ``centroids``, the population table's label point, and
+    last a point inside its polygon.
+
     Parameters
     ----------
     areas
         Areas with ``area_id`` (EPSG:27700).
+    points
+        Point files keyed by area code, in order of preference, each as
+        ``(path, code column or None, kind)``; ``kind`` is what outputs call
+        the points (``trip_point``).
     trip_points, centroids
-        Point files keyed by area code (a column such as ``lsoa11cd`` or
-        ``area_id``): routing trip points, and population-weighted centroids.
-        A layer not given is skipped.
+        Shorthands for ``points``: routing trip points, and population-weighted
+        centroids (the code column is found by its usual names).
     population
         Population table with ONS label points (``label_pt_easting``/``northing``).
 
@@ -419,33 +434,57 @@ def origin_points(
     Raises
     ------
     InputError
-        If a point file cannot be read, is not a point layer or has no area
-        code column.
+        If a point file cannot be read, is not a point layer, has no area code
+        column, or gives an area two points.
 
     Warns
     -----
     InputWarning
-        As :func:`geomap.io.read_table` does, for oddities in a point file.
+        For points more than :data:`ORIGIN_MAX_OUTSIDE_M` outside their own
+        area (they are not used), and as :func:`geomap.io.read_table` does.
     """
+    layers = list(points)
+    if trip_points is not None:
+        layers.append((trip_points, None, "trip_point"))
+    if centroids is not None:
+        layers.append((centroids, None, "population_weighted_centroid"))
     ids = areas["area_id"].to_numpy()
     x = np.full(len(ids), np.nan)
     y = np.full(len(ids), np.nan)
     source = np.full(len(ids), "", dtype=object)
+    polygons = areas.geometry.reset_index(drop=True)
 
-    def fill(points: pd.DataFrame, label: str) -> None:
-        todo = np.isnan(x)
-        hit = pd.Index(points.index).get_indexer(ids)
-        use = todo & (hit >= 0)
-        x[use] = points["x"].to_numpy()[hit[use]]
-        y[use] = points["y"].to_numpy()[hit[use]]
+    def fill(found: pd.DataFrame, label: str, *, where: str | Path | None = None) -> None:
+        hit = pd.Index(found.index).get_indexer(ids)
+        use = np.isnan(x) & (hit >= 0)
+        px = found["x"].to_numpy()[hit[use]]
+        py = found["y"].to_numpy()[hit[use]]
+        if where is not None and use.any():
+            near = gpd.GeoSeries(gpd.points_from_xy(px, py), crs=settings.MEASURE_CRS)
+            gap = polygons[use].distance(near, align=False)
+            far = gap.to_numpy() > ORIGIN_MAX_OUTSIDE_M
+            if far.any():
+                chosen = np.flatnonzero(use)[far]
+                shown = ", ".join(
+                    f"{ids[i]} ({g / 1000:.1f} km)"
+                    for i, g in zip(chosen[:5], gap.to_numpy()[far][:5], strict=False)
+                )
+                warnings.warn(
+                    f"{where}: {int(far.sum())} origin point(s) lie more than "
+                    f"{ORIGIN_MAX_OUTSIDE_M / 1000:g} km outside their own area: {shown}; "
+                    "they are not used",
+                    InputWarning,
+                    stacklevel=3,
+                )
+                keep = ~far
+                use[chosen] = False
+                px, py = px[keep], py[keep]
+        x[use] = px
+        y[use] = py
         source[use] = label
 
-    for path, label in (
-        (trip_points, "trip_point"),
-        (centroids, "population_weighted_centroid"),
-    ):
-        if path is not None:
-            fill(points_by_code(path), label)
+    for path, code, label in layers:
+        fill(points_by_code(path, code=code), label, where=path)
     if population is not None and {"label_pt_easting", "label_pt_northing"} <= set(
         population.columns
     ):

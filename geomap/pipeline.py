@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geomap import settings
@@ -29,7 +28,7 @@ from geomap.areas import (
     provision_by_area,
     read_polygons,
 )
-from geomap.demand import children_by_band, load_population, points_by_code
+from geomap.demand import children_by_band, load_population, origin_points
 from geomap.errors import InputError, InputWarning
 from geomap.gaps import GapAnalysis, analyse_gaps, summarise_coverage
 from geomap.io import find_column, read_table
@@ -44,11 +43,6 @@ logger = logging.getLogger(__name__)
 
 #: Called with a short message before each step of a long run.
 Progress = Callable[[str], None]
-
-#: An origin point further than this (metres) outside its own area is not trusted:
-#: trip points on a road just over the area's edge are fine, a point in another
-#: town is a wrong code or coordinate.
-ORIGIN_MAX_OUTSIDE_M = 2000.0
 
 #: Where an area's journeys start when the study area gives no point for it.
 FALLBACK_ORIGINS = ("label_point", "representative_point")
@@ -352,57 +346,10 @@ def _origins(
     study: StudyArea, areas: gpd.GeoDataFrame, population: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """One origin per area: the study area's points in order, the label point, a point inside."""
-    ids = areas["area_id"].to_numpy()
-    x = np.full(len(ids), np.nan)
-    y = np.full(len(ids), np.nan)
-    source = np.full(len(ids), "", dtype=object)
-
-    def fill(points: pd.DataFrame, label: str) -> None:
-        hit = pd.Index(points.index).get_indexer(ids)
-        use = np.isnan(x) & (hit >= 0)
-        x[use] = points["x"].to_numpy()[hit[use]]
-        y[use] = points["y"].to_numpy()[hit[use]]
-        source[use] = label
-
-    for spec in study.origins:
-        fill(points_by_code(spec.path, code=spec.code), spec.kind)
-    if {"label_pt_easting", "label_pt_northing"} <= set(population.columns):
-        fill(
-            pd.DataFrame(
-                {"x": population["label_pt_easting"], "y": population["label_pt_northing"]}
-            ).dropna(),
-            "label_point",
-        )
-    given = ~np.isnan(x)
-    if given.any():
-        points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=settings.MEASURE_CRS)
-        gap = areas.geometry.reset_index(drop=True).distance(points).to_numpy()
-        far = given & (gap > ORIGIN_MAX_OUTSIDE_M)
-        if far.any():
-            shown = ", ".join(
-                f"{ids[i]} ({gap[i] / 1000:.1f} km, {source[i]})" for i in np.flatnonzero(far)[:5]
-            )
-            warnings.warn(
-                f"{int(far.sum())} origin point(s) lie more than {ORIGIN_MAX_OUTSIDE_M / 1000:g} km "
-                f"outside their own area: {shown}; they are not used, and those areas start "
-                "at a point inside them",
-                InputWarning,
-                stacklevel=3,
-            )
-            x[far] = np.nan
-            y[far] = np.nan
-            source[far] = ""
-    rest = np.isnan(x)
-    if rest.any():
-        inside = areas.geometry.representative_point()
-        x[rest] = inside.x.to_numpy()[rest]
-        y[rest] = inside.y.to_numpy()[rest]
-        source[rest] = "representative_point"
-    return gpd.GeoDataFrame(
-        {"area_id": ids, "origin_source": source.astype(str)},
-        geometry=gpd.points_from_xy(x, y),
-        crs=settings.MEASURE_CRS,
-        index=areas.index,
+    return origin_points(
+        areas,
+        points=[(spec.path, spec.code, spec.kind) for spec in study.origins],
+        population=population,
     )
 
 

@@ -79,7 +79,9 @@ def test_an_origin_far_outside_its_area_is_not_used(lugg):
     far = shapely.Point(450000, 180000)
     near = zones.geometry.iloc[1].representative_point()
     _origins(lugg, [far, near], list(zones["zone"].iloc[:2]))
-    with pytest.warns(errors.InputWarning, match=r"1 origin point\(s\) lie more than 2 km outside"):
+    with pytest.warns(
+        errors.InputWarning, match=r"orig\.geojson: 1 origin point\(s\) lie more than 2 km outside"
+    ):
         inputs = _inputs(lugg)
     sources = inputs.origins.set_index("id")["origin_source"]
     assert sources[zones["zone"].iloc[0]] == "representative_point"
