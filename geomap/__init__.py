@@ -61,6 +61,8 @@ _PUBLIC = {
     "travel_sources": "geomap.travel",
     # analyses
     "analyse_gaps": "geomap.gaps",
+    "floating_catchment": "geomap.access",
+    "method_weight": "geomap.access",
     "eligible_providers": "geomap.gaps",
     "GapAnalysis": "geomap.gaps",
     "BarrierThresholds": "geomap.post16",
@@ -136,6 +138,7 @@ __all__ = [
     "default_study_area",
     "eligible_providers",
     "evaluate_scenario",
+    "floating_catchment",
     "isochrone_map",
     "kind_map",
     "load_areas",
@@ -146,6 +149,7 @@ __all__ = [
     "load_providers",
     "load_scenario",
     "load_study_area",
+    "method_weight",
     "offers",
     "offline_html",
     "parse_time",
@@ -168,6 +172,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from geomap.access import floating_catchment, method_weight
     from geomap.areas import load_areas, load_partnerships, provision_by_area
     from geomap.clock import TimeOfDay, parse_time
     from geomap.demand import children_by_band, load_population

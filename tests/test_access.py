@@ -1,0 +1,164 @@
+"""Floating catchments against a hand-worked case and PySAL's access package."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geomap.access import (
+    E2SFCA_STEPS,
+    floating_catchment,
+    gaussian_weights,
+    gravity_weights,
+    method_weight,
+    step_weights,
+)
+from geomap.errors import InputError
+
+access = pytest.importorskip("access")
+
+
+def test_a_hand_worked_two_step_case():
+    # areas a (100 children) and b (300); providers X (50 places) and Y (30)
+    # X reaches a (10 min) and b (20); Y reaches only b (5); a → Y takes 40 (beyond 30)
+    times = pd.DataFrame(
+        {
+            "from_id": ["a", "b", "b", "a"],
+            "to_id": ["X", "X", "Y", "Y"],
+            "minutes": [10.0, 20.0, 5.0, 40.0],
+        }
+    )
+    result = floating_catchment(times, {"a": 100, "b": 300}, {"X": 50, "Y": 30}, catchment=30)
+    providers = result.providers.set_index("provider_id")
+    assert providers.loc["X", "ratio"] == pytest.approx(50 / 400)
+    assert providers.loc["Y", "ratio"] == pytest.approx(30 / 300)
+    assert providers.loc["X", "people_per_place"] == pytest.approx(8)
+    scores = result.areas.set_index("area_id")["score"]
+    assert scores["a"] == pytest.approx(0.125)
+    assert scores["b"] == pytest.approx(0.125 + 0.1)
+    # the places are shared out exactly: population-weighted scores add up to the places reached
+    assert (result.areas["score"] * result.areas["population"]).sum() == pytest.approx(80)
+
+
+def test_an_area_with_no_provider_in_reach_scores_zero_and_a_provider_nobody_reaches_has_no_ratio():
+    times = pd.DataFrame({"from_id": ["a"], "to_id": ["X"], "minutes": [np.nan]})
+    result = floating_catchment(times, {"a": 10, "b": 5}, {"X": 20}, catchment=30)
+    assert result.areas["score"].tolist() == [0.0, 0.0]
+    assert result.areas["providers"].tolist() == [0, 0]
+    assert np.isnan(result.providers["ratio"].iloc[0])
+
+
+def _instance(seed: int, n_areas: int = 14, n_providers: int = 6):
+    rng = np.random.default_rng(seed)
+    areas = [f"A{i}" for i in range(n_areas)]
+    providers = [f"P{j}" for j in range(n_providers)]
+    rows = []
+    for a in areas:
+        for p in providers:
+            if rng.random() < 0.2:
+                continue  # no journey: the pair is missing
+            rows.append((a, p, float(rng.uniform(1, 60))))  # asymmetric: each pair drawn alone
+    times = pd.DataFrame(rows, columns=["from_id", "to_id", "minutes"])
+    demand = pd.Series(rng.integers(0, 500, n_areas).astype(float), index=areas)
+    supply = pd.Series(rng.integers(10, 300, n_providers).astype(float), index=providers)
+    return times, demand, supply
+
+
+def _pysal(times, demand, supply, *, catchment, weight_fn, method):
+    model = access.Access(
+        demand_df=demand.rename("pop").rename_axis("area").to_frame(),
+        demand_value="pop",
+        supply_df=supply.rename("places").rename_axis("provider").to_frame(),
+        supply_value="places",
+        cost_df=times,
+        cost_origin="from_id",
+        cost_dest="to_id",
+        cost_name="minutes",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = model.enhanced_two_stage_fca if method == "e2sfca" else model.two_stage_fca
+        frame = run(name=method, max_cost=catchment, weight_fn=weight_fn)
+    return frame.iloc[:, 0].reindex(demand.index).fillna(0.0)
+
+
+CASES = [
+    ("2sfca", None, None),
+    ("e2sfca", "steps", None),
+    ("e2sfca", "gaussian", 12.0),
+    ("gravity", "gravity", None),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("method", "decay", "sigma"), CASES)
+def test_scores_agree_with_pysal_access(seed, method, decay, sigma):
+    times, demand, supply = _instance(seed)
+    catchment = 30.0
+    if decay is None:
+        ours, theirs = None, None
+    elif decay == "steps":
+        steps = {k * catchment: v for k, v in E2SFCA_STEPS.items()}
+        ours, theirs = step_weights(steps), access.weights.step_fn(steps)
+    elif decay == "gaussian":
+        ours, theirs = gaussian_weights(sigma), access.weights.gaussian(sigma)
+    else:
+        ours = gravity_weights(catchment, 1.0, min_minutes=1.0)
+        theirs = access.weights.gravity(catchment, -1.0, min_dist=1.0)
+    result = floating_catchment(times, demand, supply, catchment=catchment, weight=ours)
+    expected = _pysal(times, demand, supply, catchment=catchment, weight_fn=theirs, method=method)
+    got = result.areas.set_index("area_id")["score"].reindex(demand.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-12)
+    assert (got > 0).any()
+
+
+def test_the_methods_defaults_are_the_documented_decays():
+    assert method_weight("2sfca", 30) is None
+    steps = method_weight("e2sfca", 30)
+    assert steps is not None
+    assert steps(np.array([0.0, 10.0, 10.5, 20.0, 29.0, 30.0, 31.0])).tolist() == [
+        1.0,
+        1.0,
+        0.68,
+        0.68,
+        0.22,
+        0.22,
+        0.0,
+    ]
+    gravity = method_weight("gravity", 30)
+    assert gravity is not None
+    assert gravity(np.array([0.5, 15.0, 30.0])).tolist() == pytest.approx([30.0, 2.0, 1.0])
+    with pytest.raises(InputError, match="unknown method"):
+        method_weight("3sfca", 30)
+
+
+@pytest.mark.parametrize(
+    ("times", "demand", "supply", "message"),
+    [
+        (pd.DataFrame({"from_id": ["a"], "to_id": ["X"]}), {"a": 1}, {"X": 1}, "lacks minutes"),
+        (
+            pd.DataFrame({"from_id": ["a", "a"], "to_id": ["X", "X"], "minutes": [1, 2]}),
+            {"a": 1},
+            {"X": 1},
+            "given twice",
+        ),
+        (
+            pd.DataFrame({"from_id": [], "to_id": [], "minutes": []}),
+            {"a": -1},
+            {"X": 1},
+            "not negative",
+        ),
+        (
+            pd.DataFrame({"from_id": [], "to_id": [], "minutes": []}),
+            {"a": 1},
+            {"X": np.inf},
+            "finite",
+        ),
+    ],
+)
+def test_bad_inputs_are_refused(times, demand, supply, message):
+    with pytest.raises(InputError, match=message):
+        floating_catchment(times, demand, supply, catchment=30)
