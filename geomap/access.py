@@ -25,12 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from geomap.errors import InputError
+from geomap.io import check_rows, find_column, raise_missing, read_table
+from geomap.locations import check_unique_ids
+from geomap.schema import parse_numbers
 
 #: A decay: weights (0 to 1, or any non-negative number for gravity) for an array of minutes.
 Weight = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
@@ -290,3 +294,54 @@ def floating_catchment(
         }
     )
     return CatchmentAccess(areas=areas, providers=providers)
+
+
+def read_counts(
+    path: str | Path, *, what: str, value_names: tuple[str, ...], sheet: str | None = None
+) -> pd.Series:
+    """Read a table of ids and counts: people per area, or places per provider.
+
+    Parameters
+    ----------
+    path
+        CSV or workbook with an ``id`` column and a count column.
+    what
+        What the table is, for messages (``demand table``).
+    value_names
+        Names the count column may have, in order of preference
+        (``population``, ``children``...).
+    sheet
+        Worksheet of a workbook.
+
+    Returns
+    -------
+    pandas.Series
+        Counts (float) by id.
+
+    Raises
+    ------
+    InputError
+        For a missing column, a blank or repeated id, or a count that is not a
+        number of 0 or more (naming file, row and column).
+    """
+    table = read_table(path, what=what, sheet=sheet)
+    id_c = find_column(table, ("id", "area_id", "provider_id", "from_id", "to_id", "code", "urn"))
+    if id_c is None:
+        raise_missing(table, "id", what=f"of ids ({what})")
+    value_c = find_column(table, value_names)
+    if value_c is None:
+        raise_missing(table, value_names[0], what=f"of counts ({', '.join(value_names)})")
+    ids = pd.DataFrame({id_c: table[id_c].astype("string").str.strip()}, index=table.index)
+    ids.attrs.update(table.attrs)
+    check_unique_ids(ids, id_c, what=what)
+    values = parse_numbers(table, value_c, minimum=0, label=value_c)
+    check_rows(
+        table,
+        values.isna().to_numpy(),
+        lambda _pos: "the count is blank",
+        column=value_c,
+        fix="Give 0 where there is nobody (or no place)",
+    )
+    return pd.Series(
+        values.to_numpy(dtype=float), index=ids[id_c].to_numpy(dtype=str), name=value_c
+    )

@@ -1115,6 +1115,111 @@ def post16(
     click.echo(f"Wrote {len(files)} files to {out_dir}")
 
 
+@main.command(name="access")
+@_friendly
+@click.option(
+    "--times",
+    "times_path",
+    required=True,
+    type=PATH,
+    help="Travel times, long from_id,to_id,minutes (area to provider), as `geomap times` "
+    "writes; a missing pair has no journey.",
+)
+@click.option(
+    "--demand",
+    "demand_path",
+    required=True,
+    type=PATH,
+    help="People per area: id,population.",
+)
+@click.option(
+    "--supply",
+    "supply_path",
+    required=True,
+    type=PATH,
+    help="Places per provider: id,capacity.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["2sfca", "e2sfca", "gravity"]),
+    default="2sfca",
+    show_default=True,
+    help="Two-step floating catchment, enhanced (stepped decay), or gravity decay.",
+)
+@click.option(
+    "--catchment",
+    type=MINUTES,
+    required=True,
+    help="Longest journey (minutes) within a catchment.",
+)
+@click.option("--out", "out_path", required=True, type=PATH, help="Output CSV, one row per area.")
+@click.option(
+    "--providers-out", type=PATH, help="Also write each provider's people per place (CSV)."
+)
+@_writes(files={"out_path": (".csv",), "providers_out": (".csv",)})
+def access_command(
+    times_path: Path,
+    demand_path: Path,
+    supply_path: Path,
+    method: str,
+    catchment: float,
+    out_path: Path,
+    providers_out: Path | None,
+) -> None:
+    """Capacity-aware access: places per person within reach, by floating catchment.
+
+    For each area, the sum over providers within the catchment of their places
+    divided by the people within that provider's catchment (2SFCA; E2SFCA and
+    gravity weight both steps by travel time). Scores are places per person,
+    not rescaled; 0 where no provider is within reach.
+
+    \b
+    Examples:
+      geomap access --times times.csv --demand children.csv --supply places.csv \\
+        --method 2sfca --catchment 30 --out access.csv
+      geomap access --times t.csv --demand d.csv --supply s.csv --method e2sfca --catchment 45 \\
+        --out access.csv --providers-out ratios.csv
+    """
+    from geomap.access import floating_catchment, method_weight, read_counts
+    from geomap.io import atomic_paths, write_csv
+    from geomap.travel.tables import read_time_table
+
+    times = read_time_table(times_path)
+    demand = read_counts(
+        demand_path, what="demand table", value_names=("population", "children", "people", "count")
+    )
+    supply = read_counts(
+        supply_path, what="supply table", value_names=("capacity", "places", "supply", "pupils")
+    )
+    unknown = sorted(set(times["from_id"].astype(str)) - set(demand.index))
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} origin(s) of the times table have no row in the demand table, "
+            f"e.g. '{unknown[0]}'",
+            path=demand_path,
+            fix="Give the population of every area the times start from (0 where nobody lives)",
+        )
+    result = floating_catchment(
+        times, demand, supply, catchment=catchment, weight=method_weight(method, catchment)
+    )
+    table = result.areas.assign(method=method, catchment_minutes=catchment)
+    outputs = [(table, out_path)]
+    if providers_out is not None:
+        outputs.append(
+            (result.providers.assign(method=method, catchment_minutes=catchment), providers_out)
+        )
+    with atomic_paths([p for _t, p in outputs]) as temps:
+        for (frame, _path), tmp in zip(outputs, temps, strict=True):
+            write_csv(frame, tmp)
+    reached = int((table["providers"] > 0).sum())
+    click.echo(
+        f"{method} with a {catchment:g}-minute catchment: {reached} of {len(table)} areas have a "
+        f"provider within reach; mean score {table['score'].mean():.4g} places per person"
+    )
+    for _frame, path in outputs:
+        click.echo(f"Wrote {path}")
+
+
 @main.group()
 def routes() -> None:
     """Route scenarios for the transport working party.

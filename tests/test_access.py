@@ -162,3 +162,75 @@ def test_the_methods_defaults_are_the_documented_decays():
 def test_bad_inputs_are_refused(times, demand, supply, message):
     with pytest.raises(InputError, match=message):
         floating_catchment(times, demand, supply, catchment=30)
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from geomap.cli import main
+
+    return CliRunner().invoke(main, ["access", *args])
+
+
+def test_the_access_command_on_a_users_own_matrix(write, tmp_path):
+    times = write("t.csv", "from_id,to_id,minutes\na,X,10\nb,X,20\nb,Y,5\na,Y,40\n")
+    demand = write("d.csv", "id,population\na,100\nb,300\n")
+    supply = write("s.csv", "id,capacity\nX,50\nY,30\n")
+    out, ratios = tmp_path / "access.csv", tmp_path / "ratios.csv"
+    result = _cli(
+        "--times",
+        str(times),
+        "--demand",
+        str(demand),
+        "--supply",
+        str(supply),
+        "--method",
+        "2sfca",
+        "--catchment",
+        "30",
+        "--out",
+        str(out),
+        "--providers-out",
+        str(ratios),
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, encoding="utf-8-sig").set_index("area_id")
+    assert table.loc["a", "score"] == pytest.approx(0.125)
+    assert table.loc["b", "score"] == pytest.approx(0.225)
+    assert (table["method"] == "2sfca").all()
+    per_place = pd.read_csv(ratios, encoding="utf-8-sig").set_index("provider_id")
+    assert per_place.loc["X", "people_per_place"] == pytest.approx(8)
+
+
+@pytest.mark.parametrize(
+    ("demand", "message"),
+    [
+        (
+            "id,population\na,100\n",
+            "1 origin(s) of the times table have no row in the demand table",
+        ),
+        ("id,population\na,100\nb,lots\n", "row 3, column 'population': 'lots' is not a number"),
+        ("id,population\na,100\nb,\n", "row 3, column 'population': the count is blank"),
+        ("id,population\na,100\na,3\n", "'a'"),
+        ("id,people_count\na,1\nb,2\n", "missing required column"),
+    ],
+)
+def test_the_access_command_refuses_a_bad_demand_table(write, tmp_path, demand, message):
+    times = write("t.csv", "from_id,to_id,minutes\na,X,10\nb,X,20\n")
+    supply = write("s.csv", "id,capacity\nX,50\n")
+    out = tmp_path / "access.csv"
+    result = _cli(
+        "--times",
+        str(times),
+        "--demand",
+        str(write("d.csv", demand)),
+        "--supply",
+        str(supply),
+        "--catchment",
+        "30",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "d.csv" in result.output
+    assert "Traceback" not in result.output and not out.exists()
