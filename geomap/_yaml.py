@@ -77,8 +77,10 @@ _NOT_PRINTABLE = re.compile(
 )
 # what a double-quoted escape (``"\0"``, ``"\e"``, ``"\ud800"``) can still put into a value
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-# shown in messages as code points, so a message stays one line and cannot restyle a terminal
-_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: Characters that cannot be shown as one line of visible text: controls (line breaks
+#: too), bidirectional overrides and lone surrogates. Shown in messages as code points,
+#: so a message stays one line and cannot restyle a terminal; refused in one-line values.
+UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
 _PARSER: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
@@ -145,7 +147,7 @@ def shown(text: str, *, limit: int = 60) -> str:
     str
         The text in single quotes, each hidden character shown as ``<U+XXXX>``.
     """
-    text = _UNSHOWN.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+    text = UNSHOWN.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"'{text}'"

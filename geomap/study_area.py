@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -38,14 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from geomap import settings
+from geomap._yaml import UNSHOWN
 from geomap.clock import TimeOfDay, parse_time
 from geomap.errors import StudyAreaError
 
 #: Environment variable naming the default study-area file.
 STUDY_AREA_ENV = "GEOMAP_STUDY_AREA"
-
-#: Characters a value may not hold: controls (line breaks too) and bidirectional overrides.
-_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 #: Largest study-area file read (bytes): a description, not data.
 MAX_STUDY_AREA_BYTES = 1_000_000
@@ -326,7 +323,7 @@ class _Table:
         if not isinstance(value, str) or not value.strip():
             shown = type(value).__name__ if not isinstance(value, str) else "blank"
             raise self._fail(key, f"must be text, not {shown}", f'Write {key} = "..."')
-        hidden = _HIDDEN.search(value)
+        hidden = UNSHOWN.search(value)
         if hidden is not None:
             raise self._fail(
                 key,
