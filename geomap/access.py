@@ -24,17 +24,21 @@ areas × providers matrix.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geomap.errors import InputError
+from geomap import settings
+from geomap.errors import InputError, MissingCapacityError
 from geomap.io import check_rows, find_column, raise_missing, read_table
 from geomap.locations import check_unique_ids
 from geomap.schema import parse_numbers
+from geomap.sufficiency import provider_places
+from geomap.travel.base import TravelTimes, describe_result, description_of
 
 #: A decay: weights (0 to 1, or any non-negative number for gravity) for an array of minutes.
 Weight = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
@@ -52,6 +56,19 @@ GRAVITY_BETA = 1.0
 GRAVITY_MIN_MINUTES = 1.0
 
 METHODS = ("2sfca", "e2sfca", "gravity")
+
+#: What each method is, for captions.
+METHOD_LABELS = {
+    "2sfca": "two-step floating catchment (2SFCA, Luo and Wang 2003)",
+    "e2sfca": (
+        "enhanced two-step floating catchment (E2SFCA, Luo and Qi 2009: the catchment in "
+        "three equal zones weighted 1, 0.68 and 0.22)"
+    ),
+    "gravity": (
+        f"gravity score (weights (minutes / catchment)^-{GRAVITY_BETA:g}, journeys under "
+        f"{GRAVITY_MIN_MINUTES:g} min taken as {GRAVITY_MIN_MINUTES:g})"
+    ),
+}
 
 
 def step_weights(steps: Mapping[float, float]) -> Weight:
@@ -176,6 +193,8 @@ class CatchmentAccess:
 
     areas: pd.DataFrame
     providers: pd.DataFrame
+    #: what was computed and from what, one sentence each (catchment, method, places)
+    notes: list[str] = field(default_factory=list)
 
 
 def _series(values: pd.Series | Mapping[str, float], *, what: str) -> pd.Series:
@@ -344,4 +363,191 @@ def read_counts(
     )
     return pd.Series(
         values.to_numpy(dtype=float), index=ids[id_c].to_numpy(dtype=str), name=value_c
+    )
+
+
+def catchment_for(
+    mode: str, kind: str, *, catchments: Mapping[str, Mapping[str, float]] | None = None
+) -> tuple[float, str]:
+    """The floating catchment (minutes) for a mode and kind, and where it comes from.
+
+    Parameters
+    ----------
+    mode, kind
+        The travel mode (``car``, ``walk``...) and kind of provision.
+    catchments
+        ``{mode: {kind: minutes}}`` set for this run (a study area's
+        ``[catchments]``), over :data:`geomap.settings.CATCHMENTS`.
+
+    Returns
+    -------
+    tuple of (float, str)
+        The minutes, and a phrase naming their source.
+
+    Raises
+    ------
+    InputError
+        For a mode or kind with no default catchment.
+    """
+    given = (catchments or {}).get(mode, {})
+    if kind in given:
+        return float(given[kind]), "set for this study area"
+    try:
+        return settings.CATCHMENTS[mode][kind], settings.CATCHMENT_SOURCES[mode]
+    except KeyError:
+        raise InputError(
+            f"no default catchment for {kind} by {mode}",
+            fix=f"Give one with --catchment or [catchments.{mode}] {kind} = MINUTES",
+        ) from None
+
+
+def kind_access(
+    origins: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    children: pd.Series,
+    travel: TravelTimes,
+    *,
+    kind: str,
+    method: str = "2sfca",
+    catchment: float | None = None,
+    catchments: Mapping[str, Mapping[str, float]] | None = None,
+    basis: str = "capacity",
+    include_independent: bool = False,
+) -> CatchmentAccess:
+    """Capacity-aware access to one kind of provision, from areas' origins by one mode.
+
+    Providers whose places are not known are never counted as having none:
+    an area with such a provider within its catchment gets no ``score`` (NaN,
+    ``complete`` false) and, in ``score_known_places``, the score over the
+    providers whose places are known (a lower bound).
+
+    Parameters
+    ----------
+    origins
+        One point per area, ``id`` = area id, EPSG:27700.
+    providers
+        From :func:`geomap.providers.load_providers`.
+    children
+        Area id → children of the kind's age band.
+    travel
+        The travel-time source (its ``mode`` picks the default catchment).
+    kind
+        The kind of provision.
+    method
+        ``2sfca``, ``e2sfca`` or ``gravity`` (:data:`METHODS`).
+    catchment
+        Minutes; by default from ``catchments``, else the mode and kind's
+        longest reasonable journey (:func:`catchment_for`).
+    catchments
+        ``{mode: {kind: minutes}}`` set for the study area.
+    basis
+        What counts as places: ``capacity``, ``pupils`` (pupils on roll) or
+        ``students`` (16–18 students); see
+        :func:`geomap.sufficiency.provider_places`.
+    include_independent
+        Count independent schools as provision.
+
+    Returns
+    -------
+    CatchmentAccess
+        ``areas``: ``area_id``, ``population`` (children), ``providers``
+        (within the catchment), ``providers_without_places``, ``complete``,
+        ``score`` (NaN where incomplete), ``score_known_places``; ``providers``:
+        ``provider_id``, ``name``, ``in_county``, ``places`` (NaN where not
+        known), ``catchment_population``, ``ratio``, ``people_per_place``;
+        ``notes`` saying the method, catchment and places used.
+        ``attrs["description"]`` of both tables is the caption of the times.
+
+    Raises
+    ------
+    MissingCapacityError
+        If no provider of the kind gives ``basis``: there is nothing to score,
+        and no number is made up.
+    InputError
+        For an unknown method, basis or kind.
+    """
+    if catchment is None:
+        catchment, source = catchment_for(travel.mode, kind, catchments=catchments)
+    else:
+        source = "set for this run"
+    weight = method_weight(method, catchment)
+    places = provider_places(providers, kind, basis=basis, include_independent=include_independent)
+    known = places["places"].notna().to_numpy()
+    label = settings.KIND_LABELS.get(kind, kind).lower()
+    if not known.any():
+        raise MissingCapacityError(
+            f"no {label} provider gives its {basis} ({len(places)} providers, none with a value): "
+            "capacity-aware access needs places, and geomap does not guess them",
+            fix="Load a provider list with capacity (e.g. DfE Get Information about Schools, "
+            "SchoolCapacity), or ask for another basis (pupils on roll, 16–18 students)",
+        )
+    chosen = providers[providers["id"].isin(places["id"])]
+    times = travel.matrix(origins, chosen[["id", "geometry"]])
+    text = description_of(times, travel)
+    minutes = pd.to_numeric(times["minutes"], errors="coerce")
+    times = times.loc[minutes.le(catchment).to_numpy(), ["from_id", "to_id", "minutes"]]
+    ids = places["id"].astype(str).to_numpy()
+    supply = pd.Series(places["places"].to_numpy(dtype=float), index=ids)
+    demand = pd.Series(children, dtype=float).reindex(origins["id"].astype(str)).fillna(0.0)
+    result = floating_catchment(times, demand, supply[known], catchment=catchment, weight=weight)
+    unknown_ids = set(ids[~known])
+    unknown_pairs = times[times["to_id"].astype(str).isin(unknown_ids)]
+    if weight is not None:
+        w = np.asarray(weight(unknown_pairs["minutes"].to_numpy(dtype=float)))
+        unknown_pairs = unknown_pairs[w > 0]
+    without = unknown_pairs.groupby(unknown_pairs["from_id"].astype(str)).size()
+    areas = result.areas.rename(columns={"score": "score_known_places"})
+    areas["providers_without_places"] = (
+        areas["area_id"].map(without).fillna(0).astype(int).to_numpy()
+    )
+    areas["providers"] = areas["providers"] + areas["providers_without_places"]
+    areas["complete"] = areas["providers_without_places"] == 0
+    areas["score"] = areas["score_known_places"].where(areas["complete"])
+    areas = areas[
+        [
+            "area_id",
+            "population",
+            "providers",
+            "providers_without_places",
+            "complete",
+            "score",
+            "score_known_places",
+        ]
+    ]
+    info = places.set_index(places["id"].astype(str))
+    step1 = floating_catchment(
+        times, demand, supply.fillna(0.0), catchment=catchment, weight=weight
+    )
+    table = step1.providers.set_index("provider_id")
+    out = pd.DataFrame(
+        {
+            "provider_id": ids,
+            "name": info["name"].reindex(ids).to_numpy(),
+            "in_county": info["in_county"].reindex(ids).to_numpy(),
+            "places": supply.to_numpy(),
+            "catchment_population": table["catchment_population"].reindex(ids).to_numpy(),
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reached = out["catchment_population"].to_numpy(dtype=float)
+        held = out["places"].to_numpy(dtype=float)
+        out["ratio"] = np.where(reached > 0, held / reached, np.nan)
+        out["people_per_place"] = np.where(held > 0, reached / held, np.nan)
+    basis_note = str(places.attrs.get("note", "")) or str(places["places_note"].iloc[0])
+    notes = [
+        f"Capacity-aware access to {label} provision by {travel.mode}: "
+        f"{METHOD_LABELS.get(method, method)}, catchment {catchment:g} minutes ({source}). "
+        "Scores are places per child within reach, not rescaled.",
+        basis_note,
+    ]
+    incomplete = int((~areas["complete"]).sum())
+    if incomplete:
+        notes.append(
+            f"{incomplete} of {len(areas)} areas have a provider within reach whose places are "
+            "not known: their score is left blank (score_known_places counts the known ones only)."
+        )
+    return CatchmentAccess(
+        areas=describe_result(areas, text),
+        providers=describe_result(out, text),
+        notes=notes,
     )

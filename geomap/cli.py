@@ -29,6 +29,7 @@ from geomap import __version__, settings
 from geomap.errors import GeomapError, GeomapWarning, InputError
 
 if TYPE_CHECKING:
+    from geomap.access import CatchmentAccess
     from geomap.clock import TimeOfDay
     from geomap.pipeline import Inputs
     from geomap.post16 import BarrierThresholds
@@ -1117,27 +1118,40 @@ def post16(
 
 @main.command(name="access")
 @_friendly
+@input_options
+@click.option(
+    "--kind",
+    type=click.Choice(list(settings.ANALYSIS_KINDS)),
+    help="Kind of provision, on the study area (with --mode).",
+)
+@click.option("--mode", type=MODE_CHOICE, help="Travel mode, on the study area (with --kind).")
+@click.option(
+    "--places",
+    "basis",
+    type=click.Choice(["capacity", "pupils", "students"]),
+    default="capacity",
+    show_default=True,
+    help="On the study area, what counts as a provider's places: capacity (registered "
+    "places), pupils on roll, or 16–18 students.",
+)
 @click.option(
     "--times",
     "times_path",
-    required=True,
     type=PATH,
-    help="Travel times, long from_id,to_id,minutes (area to provider), as `geomap times` "
-    "writes; a missing pair has no journey.",
+    help="Your own travel times, long from_id,to_id,minutes (area to provider), as "
+    "`geomap times` writes; a missing pair has no journey.",
 )
 @click.option(
     "--demand",
     "demand_path",
-    required=True,
     type=PATH,
-    help="People per area: id,population.",
+    help="With --times: people per area, id,population.",
 )
 @click.option(
     "--supply",
     "supply_path",
-    required=True,
     type=PATH,
-    help="Places per provider: id,capacity.",
+    help="With --times: places per provider, id,capacity.",
 )
 @click.option(
     "--method",
@@ -1149,39 +1163,104 @@ def post16(
 @click.option(
     "--catchment",
     type=MINUTES,
-    required=True,
-    help="Longest journey (minutes) within a catchment.",
+    help="Longest journey (minutes) within a catchment; needed with --times. On the study "
+    "area the kind's longest reasonable journey by the mode, unless the study area sets one.",
 )
 @click.option("--out", "out_path", required=True, type=PATH, help="Output CSV, one row per area.")
 @click.option(
     "--providers-out", type=PATH, help="Also write each provider's people per place (CSV)."
 )
+@network_option
 @_writes(files={"out_path": (".csv",), "providers_out": (".csv",)})
 def access_command(
-    times_path: Path,
-    demand_path: Path,
-    supply_path: Path,
+    inputs: InputChoice,
+    kind: str | None,
+    mode: str | None,
+    basis: str,
+    times_path: Path | None,
+    demand_path: Path | None,
+    supply_path: Path | None,
     method: str,
-    catchment: float,
+    catchment: float | None,
     out_path: Path,
     providers_out: Path | None,
+    networks: tuple[Path, ...],
 ) -> None:
-    """Capacity-aware access: places per person within reach, by floating catchment.
+    """Capacity-aware access: places per child within reach, by floating catchment.
 
     For each area, the sum over providers within the catchment of their places
-    divided by the people within that provider's catchment (2SFCA; E2SFCA and
-    gravity weight both steps by travel time). Scores are places per person,
-    not rescaled; 0 where no provider is within reach.
+    divided by the children within that provider's catchment (2SFCA; E2SFCA and
+    gravity weight both steps by travel time). Scores are places per child,
+    not rescaled; 0 where no provider is within reach. On the study area,
+    a kind whose providers give no places is refused (nothing is guessed), and
+    areas that can reach a provider with unknown places get no score.
 
-    \b
+    
     Examples:
-      geomap access --times times.csv --demand children.csv --supply places.csv \\
+      geomap access --kind primary --mode car --method 2sfca --out access.csv \
+        --providers gias_download.csv
+      geomap access --kind post16 --mode car --places students --method e2sfca --out post16.csv
+      geomap access --times times.csv --demand children.csv --supply places.csv \
         --method 2sfca --catchment 30 --out access.csv
-      geomap access --times t.csv --demand d.csv --supply s.csv --method e2sfca --catchment 45 \\
-        --out access.csv --providers-out ratios.csv
     """
-    from geomap.access import floating_catchment, method_weight, read_counts
     from geomap.io import atomic_paths, write_csv
+
+    own = {"--times": times_path, "--demand": demand_path, "--supply": supply_path}
+    if any(v is not None for v in own.values()):
+        lacking = [k for k, v in own.items() if v is None]
+        if lacking:
+            raise click.UsageError(
+                f"{', '.join(lacking)} missing: your own matrix needs --times, --demand and --supply"
+            )
+        if kind is not None or mode is not None:
+            raise click.UsageError(
+                "--kind and --mode are for the study area; with your own --times leave them out"
+            )
+        if catchment is None:
+            raise click.UsageError("--catchment MINUTES is needed with your own --times")
+        assert times_path is not None and demand_path is not None and supply_path is not None
+        result = _access_from_files(times_path, demand_path, supply_path, method, catchment)
+        subject = f"{method} with a {catchment:g}-minute catchment"
+    else:
+        if kind is None or mode is None:
+            raise click.UsageError(
+                "give --kind and --mode (on the study area), or --times, --demand and --supply "
+                "(your own matrix)"
+            )
+        from geomap.pipeline import access_for
+
+        loaded = inputs.load()
+        result = access_for(
+            loaded,
+            _travel([mode], networks, study=loaded.study)[0],
+            kind=kind,
+            method=method,
+            catchment=catchment,
+            basis=basis,
+            include_independent=inputs.include_independent,
+        )
+        subject = f"{kind} by {mode}, {method}"
+    table = result.areas
+    outputs = [(table, out_path)]
+    if providers_out is not None:
+        outputs.append((result.providers, providers_out))
+    with atomic_paths([p for _t, p in outputs]) as temps:
+        for (frame, _path), tmp in zip(outputs, temps, strict=True):
+            write_csv(frame, tmp)
+    reached = int((table["providers"] > 0).sum())
+    scored = table["score"].dropna()
+    mean = f"mean score {scored.mean():.4g} places per child" if len(scored) else "no area scored"
+    click.echo(f"{subject}: {reached} of {len(table)} areas have a provider within reach; {mean}")
+    for note in result.notes:
+        click.echo(note)
+    for _frame, path in outputs:
+        click.echo(f"Wrote {path}")
+
+
+def _access_from_files(
+    times_path: Path, demand_path: Path, supply_path: Path, method: str, catchment: float
+) -> CatchmentAccess:
+    from geomap.access import METHOD_LABELS, floating_catchment, method_weight, read_counts
     from geomap.travel.tables import read_time_table
 
     times = read_time_table(times_path)
@@ -1202,22 +1281,200 @@ def access_command(
     result = floating_catchment(
         times, demand, supply, catchment=catchment, weight=method_weight(method, catchment)
     )
-    table = result.areas.assign(method=method, catchment_minutes=catchment)
-    outputs = [(table, out_path)]
-    if providers_out is not None:
-        outputs.append(
-            (result.providers.assign(method=method, catchment_minutes=catchment), providers_out)
+    result.areas = result.areas.assign(method=method, catchment_minutes=catchment)
+    result.providers = result.providers.assign(method=method, catchment_minutes=catchment)
+    result.notes = [f"{METHOD_LABELS[method]}, catchment {catchment:g} minutes."]
+    return result
+
+
+@main.command(name="sites")
+@_friendly
+@click.option(
+    "--times",
+    "times_path",
+    type=PATH,
+    help="Own matrix: travel times, long from_id,to_id,minutes, from areas to existing and "
+    "candidate sites; a missing pair has no journey.",
+)
+@click.option(
+    "--demand", "demand_path", type=PATH, help="Own matrix: children per area, id,population."
+)
+@click.option(
+    "--existing", "existing_path", type=PATH, help="Own matrix: existing providers (an id column)."
+)
+@click.option(
+    "--candidates",
+    "candidates_arg",
+    required=True,
+    metavar="FILE|grid",
+    help="Candidate sites: a file with an id column (with a location, for a study area), or "
+    "'grid' for a regular grid over the populated areas (study area only).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(list(settings.ANALYSIS_KINDS)),
+    help="Study area: the kind of provision to add.",
+)
+@click.option(
+    "--mode", type=MODE_CHOICE, default="car", show_default=True, help="Study area: travel mode."
+)
+@click.option("--add", type=click.IntRange(min=1), required=True, help="How many sites to add.")
+@click.option(
+    "--objective",
+    type=click.Choice(["coverage", "time"]),
+    default="coverage",
+    show_default=True,
+    help="coverage: most children within the threshold; time: least children-weighted time.",
+)
+@click.option(
+    "--threshold",
+    type=MINUTES,
+    help="Minutes within which a site covers an area; needed for coverage on an own matrix; "
+    "the study area's threshold for the mode and kind by default.",
+)
+@click.option(
+    "--grid-spacing",
+    type=_Finite(0.0, maximum=100_000.0),
+    default=2000.0,
+    show_default=True,
+    help="Metres between grid candidates (with --candidates grid).",
+)
+@click.option(
+    "--include-independent",
+    is_flag=True,
+    help="Study area: count independent (fee-paying) schools as existing provision.",
+)
+@click.option("--out", "out_dir", type=FOLDER, required=True, help="Output folder.")
+@study_area_option
+@network_option
+@_writes(folders=("out_dir",))
+def sites_command(
+    times_path: Path | None,
+    demand_path: Path | None,
+    existing_path: Path | None,
+    candidates_arg: str,
+    kind: str | None,
+    mode: str,
+    add: int,
+    objective: str,
+    threshold: float | None,
+    grid_spacing: float,
+    include_independent: bool,
+    out_dir: Path,
+    study_area: Path | None,
+    networks: tuple[Path, ...],
+) -> None:
+    """Where to add provision: the sites that would help the most children.
+
+    Chooses --add candidate sites exactly (maximal covering or p-median), and
+    shows the greedy order beside the optimum. Two forms: on your own matrix
+    (--times, --demand, --candidates FILE, --existing), or on the study area
+    (--kind, --mode; times from each area to the existing providers of the kind
+    and the candidates). Writes OUT/sites.csv, OUT/coverage.csv (before and
+    after) and OUT/greedy.csv.
+
+    \b
+    Examples:
+      geomap sites --times times.csv --demand children.csv --candidates candidates.csv \\
+        --existing nurseries.csv --add 3 --threshold 20 --objective coverage --out out/sites
+      geomap sites --kind early_years --mode car --add 2 --candidates grid --out out/sites
+      geomap sites --kind primary --mode walk --add 1 --candidates plots.csv --objective time \\
+        --out out/sites
+    """
+    from geomap.io import replace_folder, write_csv
+    from geomap.sites import choose_sites, read_site_ids
+
+    own = [o for o, v in (("--times", times_path), ("--demand", demand_path)) if v is not None]
+    if own or existing_path is not None:
+        if kind is not None:
+            raise InputError(
+                "give either an own matrix (--times, --demand) or a study-area --kind, not both"
+            )
+        if len(own) < 2:
+            raise InputError(
+                "an own matrix needs both --times and --demand",
+                fix="Give both, or use --kind for the study area",
+            )
+        if candidates_arg == "grid":
+            raise InputError(
+                "--candidates grid needs a study area (--kind)",
+                fix="Give a file of candidate ids with an own matrix",
+            )
+        if objective == "coverage" and threshold is None:
+            raise InputError(
+                "the coverage objective needs --threshold (minutes)",
+                fix="Give --threshold, or use --objective time",
+            )
+        from geomap.access import read_counts
+        from geomap.travel.tables import read_time_table
+
+        assert times_path is not None and demand_path is not None
+        times = read_time_table(times_path)
+        demand = read_counts(
+            demand_path,
+            what="demand table",
+            value_names=("population", "children", "people", "count"),
         )
-    with atomic_paths([p for _t, p in outputs]) as temps:
-        for (frame, _path), tmp in zip(outputs, temps, strict=True):
-            write_csv(frame, tmp)
-    reached = int((table["providers"] > 0).sum())
+        candidates = read_site_ids(Path(candidates_arg), what="candidate sites")
+        existing: Sequence[str] = (
+            list(read_site_ids(existing_path, what="existing sites")) if existing_path else []
+        )
+        choice = choose_sites(
+            times,
+            demand,
+            candidates=candidates,
+            existing=existing,
+            add=add,
+            objective=objective,  # type: ignore[arg-type]
+            threshold=threshold,
+        )
+        read: list[Path] = [times_path, demand_path, Path(candidates_arg)]
+        read += [existing_path] if existing_path else []
+    else:
+        if kind is None:
+            raise InputError("give a study-area --kind, or an own matrix with --times and --demand")
+        from geomap.locations import read_points
+        from geomap.sites import grid_candidates, sites_for_kind
+
+        inputs = InputChoice(study_area=study_area, include_independent=include_independent)
+        loaded = inputs.load()
+        if candidates_arg == "grid":
+            points = grid_candidates(
+                loaded.areas, spacing_m=grid_spacing, populated=loaded.children[kind]
+            )
+        else:
+            points = read_points(
+                Path(candidates_arg), what="candidate sites", postcodes=loaded.study.postcodes
+            )
+        choice = sites_for_kind(
+            loaded,
+            _travel([mode], networks, study=loaded.study)[0],
+            kind=kind,
+            add=add,
+            candidates=points,
+            objective=objective,  # type: ignore[arg-type]
+            threshold=threshold,
+            include_independent=include_independent,
+        )
+        read = [*inputs.files(), *([] if candidates_arg == "grid" else [Path(candidates_arg)])]
+    with replace_folder(out_dir, command="geomap sites", inputs=read) as stage:
+        write_csv(choice.sites, stage / "sites.csv")
+        write_csv(choice.summary, stage / "coverage.csv")
+        write_csv(choice.greedy, stage / "greedy.csv")
+    before, after = choice.before, choice.after
+    if choice.threshold is not None:
+        click.echo(
+            f"Children within {choice.threshold:g} minutes: {before['covered']:,.0f} before, "
+            f"{after['covered']:,.0f} after, of {after['population']:,.0f}"
+        )
     click.echo(
-        f"{method} with a {catchment:g}-minute catchment: {reached} of {len(table)} areas have a "
-        f"provider within reach; mean score {table['score'].mean():.4g} places per person"
+        f"Mean minutes to the nearest site: {before['mean_minutes']:.1f} before, "
+        f"{after['mean_minutes']:.1f} after"
     )
-    for _frame, path in outputs:
-        click.echo(f"Wrote {path}")
+    click.echo(choice.sites[["rank", "site_id", "gain", "gain_unit"]].to_string(index=False))
+    for note in choice.notes:
+        click.echo(f"- {note}")
+    click.echo(f"Wrote sites.csv, coverage.csv and greedy.csv to {out_dir}")
 
 
 @main.group()

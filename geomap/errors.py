@@ -125,6 +125,10 @@ class UnsupportedError(InputError, NotImplementedError):
     """A travel-time source was asked for something it cannot do (isochrones from a table...)."""
 
 
+class MissingCapacityError(InputError):
+    """No provider of a kind gives the places (capacity, pupils, students) an analysis needs."""
+
+
 class StudyAreaError(InputError):
     """A study-area file is malformed, or names a file or column that is not there."""
 

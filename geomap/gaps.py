@@ -10,12 +10,19 @@ children beyond), and a ranked list of gap areas.
 Independent (fee-paying) schools are left out of the nearest-provider search
 by default, since they are not open to every family; pass
 ``include_independent=True`` to count them.
+
+Beyond the nearest provider of any kind: how much further the nearest one
+rated good or outstanding is (:func:`quality_access`, :func:`summarise_quality`),
+how many providers are within a reasonable journey (:func:`choice`), and the
+share of children within each band of the DfT Journey Time Statistics
+(:func:`share_within_bands`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geomap import settings
-from geomap.errors import InputError
+from geomap.errors import InputError, InputWarning, MissingColumnError
 from geomap.providers import offers
 from geomap.travel.base import TravelTimes, describe_result, description_of
 
@@ -502,3 +509,651 @@ def analyse_gaps(
         thresholds=table,
         methods_by_kind=by_kind,
     )
+
+
+# --------------------------------------------------------------------------- quality, choice, bands
+
+#: Ofsted grade numbers, as some lists give them, and the ratings they stand for.
+_GRADES = {"1": "outstanding", "2": "good", "3": "requires improvement", "4": "inadequate"}
+#: Spellings of inspection judgements (after :func:`_rating_text`) and the grade they mean.
+_RATING_NAMES = {
+    "outstanding": "outstanding",
+    "good": "good",
+    "requires improvement": "requires improvement",
+    # grade 3 before September 2012
+    "satisfactory": "requires improvement",
+    "inadequate": "inadequate",
+    # the two categories of an inadequate judgement
+    "serious weaknesses": "inadequate",
+    "special measures": "inadequate",
+}
+#: Texts that say there is no graded judgement ("met"/"not met": an early-years
+#: inspection with no children on roll, which is not graded).
+_NOT_GRADED = frozenset(
+    {
+        "",
+        "nan",
+        "none",
+        "null",
+        "na",
+        "n/a",
+        "not rated",
+        "no rating",
+        "not inspected",
+        "not yet inspected",
+        "met",
+        "not met",
+    }
+)
+_GRADE_NUMBER = r"^([1-4])(?:\.0+)?$"
+
+#: What counts as good or better, said beside every output that uses it.
+GOOD_NOTE: str = "good or better: an Ofsted overall-effectiveness judgement of " + " or ".join(
+    r.title() for r in settings.GOOD_RATINGS
+)
+
+#: Where the default journey-time bands come from, said beside the shares within them.
+JTS_BANDS_NOTE: str = (
+    "the journey-time bands of the DfT Journey Time Statistics ("
+    + ", ".join(f"{b:g}" for b in settings.JTS_BANDS)
+    + " minutes)"
+)
+
+
+def _rating_text(ratings: pd.Series) -> pd.Series:
+    """Ratings in lower case, trimmed, with runs of spaces, ``_`` and ``-`` as one space."""
+    return (
+        ratings.astype("string")
+        .fillna("")
+        .str.replace(r"[\s_\-]+", " ", regex=True)
+        .str.strip()
+        .str.lower()
+    )
+
+
+def _good_texts() -> frozenset[str]:
+    return frozenset(_rating_text(pd.Series(list(settings.GOOD_RATINGS), dtype="string")))
+
+
+def _rating_grades(text: pd.Series) -> pd.Series:
+    """The judgement each normalised rating stands for, or missing."""
+    names = text.map(_RATING_NAMES)
+    numbers = text.str.extract(_GRADE_NUMBER, expand=False).map(_GRADES)
+    return names.fillna(numbers)
+
+
+def is_good(ratings: pd.Series) -> pd.Series:
+    """Whether each rating is good or better (one of :data:`geomap.settings.GOOD_RATINGS`).
+
+    Ratings are compared in lower case, trimmed, with ``_``, ``-`` and runs of
+    spaces read as one space, so ``"Good"``, ``" good "`` and ``"GOOD"`` are
+    the same. Ofsted grade numbers count as the judgements they stand for:
+    1 = Outstanding, 2 = Good, 3 = Requires Improvement, 4 = Inadequate (also
+    as ``"1.0"`` or the number 1.0). "Satisfactory" (grade 3 before September
+    2012) counts as Requires Improvement, and "Serious Weaknesses" and "Special
+    Measures" (the two categories of an inadequate judgement) as Inadequate.
+
+    Parameters
+    ----------
+    ratings
+        Inspection ratings, as in the ``rating`` column of
+        :func:`geomap.providers.load_providers`.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans aligned with ``ratings``; missing and unrecognised ratings
+        are ``False``.
+    """
+    good = _good_texts()
+    text = _rating_text(ratings)
+    mask = _rating_grades(text).isin(good) | text.isin(good)
+    return pd.Series(mask.to_numpy(dtype=bool), index=ratings.index, name=ratings.name)
+
+
+def rating_known(ratings: pd.Series) -> pd.Series:
+    """Whether each rating is a judgement geomap recognises (see :func:`is_good`).
+
+    Parameters
+    ----------
+    ratings
+        Inspection ratings, as in the ``rating`` column of
+        :func:`geomap.providers.load_providers`.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans aligned with ``ratings``: ``True`` for a graded judgement
+        (Outstanding, Good, Requires Improvement, Inadequate and their other
+        spellings and grade numbers), ``False`` for missing, ungraded ("Met",
+        "Not met") and unrecognised ratings.
+    """
+    text = _rating_text(ratings)
+    mask = _rating_grades(text).notna() | text.isin(_good_texts())
+    return pd.Series(mask.to_numpy(dtype=bool), index=ratings.index, name=ratings.name)
+
+
+def _warn_unrecognised_ratings(providers: pd.DataFrame) -> None:
+    """Warn about ratings that are given but not recognised (they count as unrated)."""
+    ratings = providers["rating"]
+    text = _rating_text(ratings)
+    odd = ~rating_known(ratings).to_numpy() & ~text.isin(_NOT_GRADED).to_numpy()
+    if odd.any():
+        values = list(dict.fromkeys(ratings[odd].astype(str)))
+        shown = ", ".join(f"'{v}'" for v in values[:3]) + (" ..." if len(values) > 3 else "")
+        warnings.warn(
+            f"{int(odd.sum())} providers have a rating geomap does not recognise ({shown}); "
+            "they count as unrated. Use Outstanding, Good, Requires Improvement or "
+            "Inadequate, or Ofsted grades 1 to 4",
+            InputWarning,
+            stacklevel=3,
+        )
+
+
+def _check_ratings(providers: pd.DataFrame) -> None:
+    if "rating" not in providers.columns:
+        raise MissingColumnError(
+            "providers have no 'rating' column",
+            column="rating",
+            fix="Load them with geomap.providers.load_providers, which adds one (empty if unknown)",
+        )
+
+
+def _check_children(children: pd.DataFrame, kinds: Iterable[str]) -> None:
+    """Check every kind has a column of children."""
+    missing = sorted(set(kinds) - set(children.columns))
+    if missing:
+        raise InputError(
+            f"no age band for kind(s) {', '.join(missing)}",
+            fix="Give children per area with one column per kind (geomap.demand.children_by_band)",
+        )
+
+
+def _children_of(children: pd.DataFrame, area_ids: np.ndarray, kind: str) -> np.ndarray:
+    """Children of ``kind`` in each area (0 where none are given); whole numbers as integers."""
+    values = children[kind].reindex(area_ids).fillna(0).to_numpy(dtype=float)
+    if np.all(values == np.round(values)):
+        return values.astype(int)
+    return values
+
+
+def _eligible_by_kind(
+    providers: gpd.GeoDataFrame, kinds: Iterable[str], *, include_independent: bool
+) -> dict[str, gpd.GeoDataFrame]:
+    return {
+        kind: eligible_providers(providers, kind, include_independent=include_independent)
+        for kind in kinds
+    }
+
+
+QUALITY_COLUMNS = (
+    "area_id",
+    "kind",
+    "mode",
+    "method",
+    "minutes_any",
+    "provider_any_id",
+    "provider_any_name",
+    "provider_any_rating",
+    "minutes_good",
+    "provider_good_id",
+    "provider_good_name",
+    "extra_minutes",
+    "nearest_below_good",
+    "nearest_unrated",
+    "children",
+    "children_nearest_below_good",
+)
+
+
+def quality_access(
+    origins: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    children: pd.DataFrame,
+    travel: TravelTimes,
+    *,
+    kinds: Iterable[str] = settings.ANALYSIS_KINDS,
+    include_independent: bool = False,
+    ratings_note: str = "",
+) -> pd.DataFrame:
+    """Time to the nearest provider, and to the nearest one rated good or outstanding.
+
+    For each kind, two nearest-provider searches from every origin: among all
+    the kind's providers (:func:`eligible_providers`) and among those rated
+    good or better (:func:`is_good`). When the nearest good provider is as
+    near as the nearest of all (a tie), it is taken as the nearest, so that
+    ``extra_minutes`` is 0 and the nearest is not flagged below good.
+
+    Parameters
+    ----------
+    origins
+        One point per area, with ``id`` (the area id), in EPSG:27700.
+    providers
+        From :func:`geomap.providers.load_providers` (with ``rating``).
+    children
+        Children per area and band, from :func:`geomap.demand.children_by_band`
+        (one column per kind).
+    travel
+        Any travel-time source; its mode labels the rows.
+    kinds
+        Kinds to analyse (see :func:`geomap.providers.offers`).
+    include_independent
+        Count independent schools as provision.
+    ratings_note
+        Where the ratings come from and how recent they are
+        (:attr:`geomap.pipeline.Inputs.ratings_note`), carried in ``attrs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area and kind: ``area_id``, ``kind``, ``mode``, ``method``,
+        ``minutes_any`` (to the nearest provider of any rating; NaN when none
+        can be reached), ``provider_any_id``, ``provider_any_name``,
+        ``provider_any_rating`` (as the provider list gives it),
+        ``minutes_good`` (to the nearest rated good or better; NaN when none
+        can be reached), ``provider_good_id``, ``provider_good_name``,
+        ``extra_minutes`` (``minutes_good - minutes_any``: 0 when the nearest
+        is good, NaN when no good provider can be reached),
+        ``nearest_below_good`` (the nearest has a known rating below good),
+        ``nearest_unrated`` (the nearest has no rating geomap recognises; not
+        counted as below good), ``children`` (of the kind's age band) and
+        ``children_nearest_below_good``. ``attrs``: ``description`` (caption
+        of the times, see :func:`describe_kinds`), ``descriptions`` (per
+        kind), ``ratings_note``, ``good_note`` (what counts as good),
+        ``providers`` and ``unrated_providers`` (kind → number of the kind's
+        providers, and of those with no recognised rating).
+
+    Raises
+    ------
+    InputError
+        For a kind with no column in ``children``.
+    MissingColumnError
+        If ``providers`` has no ``rating`` column.
+    UnknownKindError
+        If ``kinds`` holds a kind geomap does not know.
+
+    Warns
+    -----
+    InputWarning
+        For ratings given but not recognised (counted as unrated).
+    TravelWarning
+        As the travel source's ``nearest`` does.
+    """
+    kinds = tuple(kinds)
+    _check_ratings(providers)
+    eligible = _eligible_by_kind(providers, kinds, include_independent=include_independent)
+    _check_children(children, kinds)
+    if eligible:
+        _warn_unrecognised_ratings(pd.concat(eligible.values()).drop_duplicates("id"))
+    frames = []
+    texts: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    unrated: dict[str, int] = {}
+    for kind, chosen in eligible.items():
+        good_mask = is_good(chosen["rating"]).to_numpy()
+        known = rating_known(chosen["rating"]).to_numpy()
+        counts[kind] = len(chosen)
+        unrated[kind] = int((~known).sum())
+        near = travel.nearest(origins, chosen[["id", "geometry"]])
+        # read straight away: later pandas operations may drop attrs
+        texts[kind] = description_of(near, travel)
+        if good_mask.all():
+            near_good = near
+        else:
+            near_good = travel.nearest(origins, chosen.loc[good_mask, ["id", "geometry"]])
+        info = chosen.set_index("id")
+        good_known = pd.Series(good_mask, index=info.index)
+        rated = pd.Series(known, index=info.index)
+
+        any_id = near["to_id"].astype("string").to_numpy()
+        any_min = near["minutes"].to_numpy(dtype=float)
+        good_id = near_good["to_id"].astype("string").to_numpy()
+        good_min = near_good["minutes"].to_numpy(dtype=float)
+        # a good provider as near as the nearest is the nearest (ties, rounding)
+        with np.errstate(invalid="ignore"):
+            tie = good_min <= any_min
+        any_id = np.where(tie, good_id, any_id)
+        any_min = np.where(tie, good_min, any_min)
+        extra = good_min - any_min
+
+        reached = ~np.isnan(any_min)
+        nearest_good = good_known.reindex(any_id).fillna(False).to_numpy(dtype=bool)
+        nearest_rated = rated.reindex(any_id).fillna(False).to_numpy(dtype=bool)
+        below = reached & nearest_rated & ~nearest_good
+        area_ids = near["from_id"].to_numpy()
+        kids = _children_of(children, area_ids, kind)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "area_id": area_ids,
+                    "kind": kind,
+                    "mode": travel.mode,
+                    "method": near["method"].to_numpy(),
+                    "minutes_any": any_min,
+                    "provider_any_id": pd.array(any_id, dtype="string"),
+                    "provider_any_name": info["name"].reindex(any_id).to_numpy(),
+                    "provider_any_rating": info["rating"].reindex(any_id).to_numpy(),
+                    "minutes_good": good_min,
+                    "provider_good_id": pd.array(good_id, dtype="string"),
+                    "provider_good_name": info["name"].reindex(good_id).to_numpy(),
+                    "extra_minutes": extra,
+                    "nearest_below_good": below,
+                    "nearest_unrated": reached & ~nearest_rated,
+                    "children": kids,
+                    "children_nearest_below_good": np.where(below, kids, 0),
+                }
+            )
+        )
+    result = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: [] for c in QUALITY_COLUMNS})
+    )
+    result.attrs.update(
+        descriptions=dict(texts),
+        ratings_note=ratings_note or "as given in the provider list (date not stated)",
+        good_note=GOOD_NOTE,
+        providers=counts,
+        unrated_providers=unrated,
+    )
+    return describe_result(result, describe_kinds(texts))
+
+
+def summarise_quality(
+    table: pd.DataFrame,
+    lookup: pd.Series,
+    *,
+    names: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Aggregate :func:`quality_access` to groups of areas (wards, partnerships).
+
+    Parameters
+    ----------
+    table
+        From :func:`quality_access`.
+    lookup
+        Area id → group id (:func:`geomap.areas.group_lookup`).
+    names
+        Group id → group name, added as ``group_name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group, kind and mode: ``group_id``, (``group_name``), ``kind``,
+        ``mode``, ``areas``, ``children``, ``children_nearest_below_good``,
+        ``share_nearest_below_good`` (of ``children``; NaN with no children),
+        ``children_nearest_unrated``, ``children_no_good`` (children from whose
+        area no provider rated good or better can be reached) and
+        ``mean_extra_minutes`` (weighted by children; areas with no good
+        provider within reach left out, NaN when that leaves none). The
+        ``attrs`` of ``table`` are kept.
+    """
+    data = table.assign(group_id=table["area_id"].map(lookup))
+    reach = data["extra_minutes"].notna()
+    data["reach_children"] = np.where(reach, data["children"], 0)
+    data["weighted"] = np.where(reach, data["extra_minutes"] * data["children"], 0.0)
+    data["children_nearest_unrated"] = np.where(data["nearest_unrated"], data["children"], 0)
+    data["children_no_good"] = np.where(data["minutes_good"].isna(), data["children"], 0)
+    out = (
+        data.groupby(["group_id", "kind", "mode"], sort=True)
+        .agg(
+            areas=("area_id", "size"),
+            children=("children", "sum"),
+            children_nearest_below_good=("children_nearest_below_good", "sum"),
+            children_nearest_unrated=("children_nearest_unrated", "sum"),
+            children_no_good=("children_no_good", "sum"),
+            weighted=("weighted", "sum"),
+            reach_children=("reach_children", "sum"),
+        )
+        .reset_index()
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_nearest_below_good"] = np.round(
+            out["children_nearest_below_good"] / out["children"].replace(0, np.nan), 3
+        )
+        out["mean_extra_minutes"] = np.round(
+            out["weighted"] / out["reach_children"].replace(0, np.nan), 1
+        )
+    if names is not None:
+        out.insert(1, "group_name", out["group_id"].map(names))
+    columns = [
+        c
+        for c in (
+            "group_id",
+            "group_name",
+            "kind",
+            "mode",
+            "areas",
+            "children",
+            "children_nearest_below_good",
+            "share_nearest_below_good",
+            "children_nearest_unrated",
+            "children_no_good",
+            "mean_extra_minutes",
+        )
+        if c in out.columns
+    ]
+    result = out[columns]
+    result.attrs.update(table.attrs)
+    return result
+
+
+CHOICE_COLUMNS = (
+    "area_id",
+    "kind",
+    "mode",
+    "threshold",
+    "providers_within",
+    "good_within",
+    "children",
+    "no_choice",
+    "one_choice",
+)
+
+
+def choice(
+    origins: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    children: pd.DataFrame,
+    travel: TravelTimes,
+    *,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    kinds: Iterable[str] = settings.ANALYSIS_KINDS,
+    include_independent: bool = False,
+    ratings_note: str = "",
+) -> pd.DataFrame:
+    """How many providers of each kind are within a reasonable journey of each area.
+
+    One travel-time matrix per kind, from every origin to every eligible
+    provider (:func:`eligible_providers`), is cut to the journeys within the
+    threshold as soon as it arrives, so only those pairs are kept.
+
+    Parameters
+    ----------
+    origins
+        One point per area, with ``id`` (the area id), in EPSG:27700.
+    providers
+        From :func:`geomap.providers.load_providers` (with ``rating``).
+    children
+        Children per area and band (one column per kind).
+    travel
+        Any travel-time source; its mode picks the thresholds.
+    thresholds
+        ``{mode: {kind: minutes}}`` overriding the defaults (see
+        :func:`resolve_thresholds`).
+    kinds
+        Kinds to analyse.
+    include_independent
+        Count independent schools as provision.
+    ratings_note
+        Where the ratings come from and how recent they are, carried in ``attrs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area and kind: ``area_id``, ``kind``, ``mode``,
+        ``threshold`` (minutes), ``providers_within`` (journeys of at most the
+        threshold; no journey counts as not within), ``good_within`` (of
+        those, rated good or better, see :func:`is_good`), ``children`` (of
+        the kind's age band), ``no_choice`` (none within) and ``one_choice``
+        (exactly one within). ``attrs``: ``description``, ``descriptions``
+        (per kind), ``threshold_source``, ``ratings_note`` and ``good_note``.
+
+    Raises
+    ------
+    InputError
+        For a mode or kind with no threshold, an unknown threshold override,
+        or a kind with no column in ``children``.
+    MissingColumnError
+        If ``providers`` has no ``rating`` column.
+    UnknownKindError
+        If ``kinds`` holds a kind geomap does not know.
+
+    Warns
+    -----
+    InputWarning
+        For ratings given but not recognised (counted as not good).
+    TravelWarning
+        As the travel source's ``matrix`` does.
+    """
+    kinds = tuple(kinds)
+    table = resolve_thresholds(thresholds)
+    mode = travel.mode
+    if mode not in table:
+        raise InputError(
+            f"no thresholds for mode '{mode}'", fix=f"Use a source of one of {', '.join(table)}"
+        )
+    unknown = [k for k in kinds if k not in table[mode]]
+    if unknown:
+        raise InputError(
+            f"no threshold by {mode} for kind(s) {', '.join(unknown)}",
+            fix=f"Use kinds among {', '.join(table[mode])}",
+        )
+    _check_ratings(providers)
+    eligible = _eligible_by_kind(providers, kinds, include_independent=include_independent)
+    _check_children(children, kinds)
+    if eligible:
+        _warn_unrecognised_ratings(pd.concat(eligible.values()).drop_duplicates("id"))
+    area_ids = origins["id"].to_numpy()
+    frames = []
+    texts: dict[str, str] = {}
+    for kind, chosen in eligible.items():
+        limit = table[mode][kind]
+        if len(chosen):
+            times = travel.matrix(origins, chosen[["id", "geometry"]])
+            texts[kind] = description_of(times, travel)
+            # keep only the pairs within reach; the dense matrix goes at once
+            within = times.loc[
+                times["minutes"].to_numpy(dtype=float) <= limit, ["from_id", "to_id"]
+            ]
+            del times
+        else:
+            texts[kind] = f"{travel.describe()} There were no destinations."
+            within = pd.DataFrame({"from_id": [], "to_id": []})
+        good_ids = chosen.loc[is_good(chosen["rating"]).to_numpy(), "id"]
+        good_pair = within["to_id"].isin(good_ids).to_numpy()
+        ids = pd.Index(area_ids)
+        count = within.groupby("from_id").size().reindex(ids, fill_value=0).to_numpy()
+        good = within[good_pair].groupby("from_id").size().reindex(ids, fill_value=0).to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "area_id": area_ids,
+                    "kind": kind,
+                    "mode": mode,
+                    "threshold": float(limit),
+                    "providers_within": count.astype(int),
+                    "good_within": good.astype(int),
+                    "children": _children_of(children, area_ids, kind),
+                    "no_choice": count == 0,
+                    "one_choice": count == 1,
+                }
+            )
+        )
+    result = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: [] for c in CHOICE_COLUMNS})
+    )
+    source = settings.THRESHOLD_SOURCES.get(mode, "the defaults")
+    result.attrs.update(
+        descriptions=dict(texts),
+        threshold_source=source
+        if thresholds is None
+        else f"thresholds as given, otherwise {source}",
+        ratings_note=ratings_note or "as given in the provider list (date not stated)",
+        good_note=GOOD_NOTE,
+    )
+    return describe_result(result, describe_kinds(texts))
+
+
+def share_within_bands(
+    cover: pd.DataFrame, *, bands: Iterable[float] = settings.JTS_BANDS
+) -> pd.DataFrame:
+    """Share of children within each journey-time band, per kind and mode.
+
+    The DfT Journey Time Statistics indicators: of all the children of a
+    kind's age band, the share whose nearest provider is at most so many
+    minutes away. Children with no journey at all count as not within.
+
+    Parameters
+    ----------
+    cover
+        From :func:`coverage` (``kind``, ``mode``, ``minutes`` and ``children``
+        are used; any number of kinds and modes).
+    bands
+        Band limits, minutes (positive); by default :data:`geomap.settings.JTS_BANDS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form, one row per kind, mode and band (kinds and modes in the
+        order they first appear, bands ascending): ``kind``, ``mode``,
+        ``minutes`` (the band), ``children`` (all of the kind's),
+        ``children_within`` and ``share_within`` (NaN with no children).
+        ``attrs["bands_note"]`` says where the bands come from.
+
+    Raises
+    ------
+    InputError
+        For bands that are not positive finite numbers, or none at all.
+    MissingColumnError
+        If ``cover`` lacks a column it needs.
+    """
+    given = list(bands)
+    limits = sorted({float(b) for b in given})
+    if not limits or not all(math.isfinite(b) and b > 0 for b in limits):
+        raise InputError(
+            f"journey-time bands must be positive numbers of minutes, not {given}",
+            fix="Give bands such as 15, 30, 45, 60",
+        )
+    for column in ("kind", "mode", "minutes", "children"):
+        if column not in cover.columns:
+            raise MissingColumnError(
+                f"coverage table has no '{column}' column",
+                column=column,
+                fix="Pass the table geomap.gaps.coverage returns",
+            )
+    rows = []
+    for (kind, mode), part in cover.groupby(["kind", "mode"], sort=False):
+        minutes = part["minutes"].to_numpy(dtype=float)
+        kids = part["children"].to_numpy(dtype=float)
+        total = kids.sum()
+        for band in limits:
+            with np.errstate(invalid="ignore"):
+                within = kids[minutes <= band].sum()
+            rows.append((kind, mode, band, total, within))
+    out = pd.DataFrame(rows, columns=["kind", "mode", "minutes", "children", "children_within"])
+    whole = bool(np.all(np.mod(out[["children", "children_within"]].to_numpy(), 1) == 0))
+    if whole:
+        out[["children", "children_within"]] = out[["children", "children_within"]].astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_within"] = np.round(
+            out["children_within"] / out["children"].replace(0, np.nan), 3
+        )
+    out.attrs["bands_note"] = (
+        JTS_BANDS_NOTE
+        if limits == sorted(settings.JTS_BANDS)
+        else "journey-time bands as given (" + ", ".join(f"{b:g}" for b in limits) + " minutes)"
+    )
+    return out

@@ -1140,3 +1140,473 @@ def isochrone_map(
         css_class="gm-legend",
     ).add_to(m)
     return finish(m)
+
+
+# --------------------------------------------------------------------------- value maps
+
+#: Sequential classes for values that are better when higher (places per child,
+#: choice): ColorBrewer "Blues", light (few) to dark (many), colour-blind safe.
+MORE_IS_BETTER = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+#: Sequential classes for values that are worse when higher (extra minutes):
+#: ColorBrewer "Purples", light (little) to dark (much).
+MORE_IS_WORSE = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+#: Fill of areas with no value (not known, or nothing to measure), drawn hatched.
+NO_VALUE_COLOUR = "#d9d9d9"
+UNKNOWN_OUTLINE: dict[str, Any] = {"color": "#444444", "weight": 1.5, "dashArray": "1 4"}
+
+
+def value_colour(value: float, bins: Sequence[float], colours: Sequence[str]) -> str:
+    """Colour of ``value`` among classes with upper edges ``bins`` (the last class open).
+
+    Parameters
+    ----------
+    value
+        The value; NaN when there is none.
+    bins
+        Upper edges of all classes but the last, increasing.
+    colours
+        One more colour than ``bins``.
+
+    Returns
+    -------
+    str
+        The class colour, or :data:`NO_VALUE_COLOUR` for NaN.
+    """
+    if value is None or not np.isfinite(value):
+        return NO_VALUE_COLOUR
+    return colours[int(np.searchsorted(np.asarray(bins), value, side="left"))]
+
+
+def add_value_layer(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    column: str,
+    name: str,
+    bins: Sequence[float],
+    colours: Sequence[str],
+    unit: str,
+    popup_fields: Sequence[tuple[str, str]],
+    no_value: str = "not known",
+    show: bool = True,
+) -> None:
+    """Classed choropleth of ``areas[column]``; areas with no value grey and outlined dotted.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    areas
+        Polygons with ``area_name``, ``column`` and the ``popup_fields`` columns.
+    column
+        The numeric column drawn.
+    name
+        Layer name in the layer control.
+    bins, colours
+        Class edges and colours (see :func:`value_colour`).
+    unit
+        Unit shown in tooltips (``places per child``).
+    popup_fields
+        (column, label) pairs shown in each area's popup.
+    no_value
+        What a missing value means, for tooltips and the outline layer's name.
+    show
+        Whether the layer starts visible.
+    """
+    values = pd.to_numeric(areas[column], errors="coerce").to_numpy(dtype=float)
+    props = pd.DataFrame(index=areas.index)
+    props["style"] = pd.Series(
+        index=areas.index,
+        dtype=object,
+        data=[
+            {
+                "fillColor": value_colour(v, bins, colours),
+                "color": "#555555",
+                "weight": 0.6,
+                "fillOpacity": 0.8,
+            }
+            for v in values
+        ],
+    )
+    props["t"] = [
+        f"{_esc(n)}: {no_value if not np.isfinite(v) else f'{_format(float(v))} {unit}'}"
+        for n, v in zip(areas["area_name"], values, strict=True)
+    ]
+    columns = [col for col, _label in popup_fields]
+    props["v"] = [[_format(v) for v in row] for row in areas[columns].itertuples(index=False)]
+    layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
+    folium.GeoJson(
+        _geojson(layer, props.columns),
+        name=name,
+        show=show,
+        on_each_feature=_bind_popup([label for _col, label in popup_fields]),
+    ).add_to(m)
+    missing = areas[~np.isfinite(values)]
+    add_outline_layer(
+        m, missing, name=f"{no_value.capitalize()} ({len(missing)})", style=UNKNOWN_OUTLINE
+    )
+
+
+def add_value_legend(
+    m: folium.Map,
+    *,
+    title: str,
+    bins: Sequence[float],
+    colours: Sequence[str],
+    unit: str,
+    no_value: str = "not known",
+    kinds: Iterable[str] = (),
+    extra: Sequence[str] = (),
+) -> None:
+    """Legend of a value layer: each class, the no-value class (grey, dotted outline), kinds.
+
+    Parameters
+    ----------
+    m
+        The map to add to.
+    title
+        Heading of the legend (plain text).
+    bins, colours
+        As given to :func:`add_value_layer`.
+    unit
+        Unit of the classes.
+    no_value
+        What grey means.
+    kinds
+        Provider kinds whose markers are explained.
+    extra
+        Further rows, as trusted HTML (written by geomap, never from data).
+    """
+    edges = [_format(float(b)) for b in bins]
+    rows = []
+    for i, colour in enumerate(colours):
+        if i == 0:
+            label = f"up to {edges[0]}"
+        elif i < len(bins):
+            label = f"{edges[i - 1]}–{edges[i]}"
+        else:
+            label = f"over {edges[-1]}"
+        rows.append(f'<div><i style="background:{colour}"></i>{label} {_esc(unit)}</div>')
+    border = f"2px dotted {UNKNOWN_OUTLINE['color']}"
+    rows.append(
+        f'<div><i style="background:{NO_VALUE_COLOUR};border:{border}"></i>{_esc(no_value)}</div>'
+    )
+    rows.extend(extra)
+    rows.extend(_kind_rows(kinds))
+    _Box(f"<b>{_esc(title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
+
+
+def value_map(
+    areas: gpd.GeoDataFrame,
+    *,
+    column: str,
+    title: str,
+    caption: str,
+    bins: Sequence[float],
+    colours: Sequence[str] = MORE_IS_BETTER,
+    unit: str,
+    popup_fields: Sequence[tuple[str, str]],
+    legend_title: str,
+    no_value: str = "not known",
+    providers: gpd.GeoDataFrame | None = None,
+    providers_name: str | None = None,
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """A whole map of one value per area (access scores, extra minutes, choice), with providers.
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area_name`` and the columns drawn and shown.
+    column
+        The value drawn.
+    title, caption
+        As for :func:`new_map`.
+    bins, colours, unit, popup_fields, no_value
+        As for :func:`add_value_layer`.
+    legend_title
+        Heading of the legend.
+    providers
+        Providers drawn as markers (one layer per kind, or one named
+        ``providers_name``).
+    providers_name
+        Name of the single provider layer.
+    base, online_tiles
+        As for :func:`new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
+    """
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    add_value_layer(
+        m,
+        areas,
+        column=column,
+        name=legend_title,
+        bins=bins,
+        colours=colours,
+        unit=unit,
+        popup_fields=[f for f in popup_fields if f[0] in areas.columns],
+        no_value=no_value,
+    )
+    kinds: list[str] = []
+    if providers is not None and len(providers):
+        kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+        add_providers(m, providers, kinds=kinds, name=providers_name)
+    add_value_legend(
+        m,
+        title=legend_title,
+        bins=bins,
+        colours=colours,
+        unit=unit,
+        no_value=no_value,
+        kinds=kinds,
+    )
+    return finish(m)
+
+
+# --------------------------------------------------------------------------- competition and sites
+
+#: Colours of the post-16 competition flags (Okabe-Ito, colour-blind safe), with
+#: the marker outline that tells them apart without colour.
+COMPETITION_STYLES: dict[str, tuple[str, str, str]] = {
+    "small_and_covered": ("#D55E00", "6 3", "small, catchment mostly shared"),
+    "small": ("#E69F00", "", "small"),
+    "other": ("#0072B2", "", "not small"),
+    "unknown": ("#999999", "2 3", "size not known"),
+}
+
+
+def competition_map(
+    providers: gpd.GeoDataFrame,
+    overlaps: gpd.GeoDataFrame,
+    *,
+    title: str,
+    caption: str,
+    small: float,
+    base: gpd.GeoDataFrame | None = None,
+    bounds: Sequence[float] | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Post-16 providers sized by students, flagged, with lines between overlapping catchments.
+
+    Parameters
+    ----------
+    providers
+        Points with ``name``, ``size`` (NaN when not known), ``flag`` (a key of
+        :data:`COMPETITION_STYLES`), ``catchment_young_people``,
+        ``max_overlap_share`` and ``most_overlapping_name``.
+    overlaps
+        Lines from each provider to another whose catchment covers at least
+        the overlap share of its own: ``provider_name``, ``other_name``,
+        ``overlap_share``.
+    title, caption
+        As for :func:`new_map`.
+    small
+        Size below which a sixth form is small (for the legend).
+    base, online_tiles
+        As for :func:`new_map`.
+    bounds
+        Frame of the map (EPSG:27700); the providers' extent by default.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
+    """
+    frame = bounds if bounds is not None else providers.total_bounds
+    m = new_map(title=title, caption=caption, bounds=frame, base=base, online_tiles=online_tiles)
+    if len(overlaps):
+        lines = gpd.GeoDataFrame(
+            {
+                "t": [
+                    f"{_esc(a)} → {_esc(b)}: {_format(float(s) * 100)}% shared"
+                    for a, b, s in zip(
+                        overlaps["provider_name"],
+                        overlaps["other_name"],
+                        overlaps["overlap_share"],
+                        strict=True,
+                    )
+                ]
+            },
+            geometry=overlaps.geometry.to_numpy(),
+            crs=overlaps.crs,
+        )
+        folium.GeoJson(
+            _geojson(lines, ["t"], simplify=None),
+            name=f"Catchments mostly shared ({len(overlaps)})",
+            style_function=lambda _f: {"color": "#555555", "weight": 1.5, "opacity": 0.7},
+            tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
+        ).add_to(m)
+    for flag, (colour, dash, label) in COMPETITION_STYLES.items():
+        sub = providers[providers["flag"] == flag]
+        if not len(sub):
+            continue
+        group = folium.FeatureGroup(name=f"Post-16: {label} ({len(sub)})")
+        points = sub.to_crs(settings.LONLAT_CRS)
+        for row, point in zip(sub.itertuples(index=False), points.geometry, strict=True):
+            size = float(row.size) if pd.notna(row.size) else np.nan
+            radius = 5.0 if not np.isfinite(size) else float(np.clip(np.sqrt(size) / 2, 4, 22))
+            text = (
+                f"<b>{_esc(row.name)}</b><br>16–18 students: "
+                f"{'not known' if not np.isfinite(size) else f'{size:,.0f}'}<br>"
+                f"Young people in catchment: {_format(row.catchment_young_people)}<br>"
+                f"Most shared with: {_esc(row.most_overlapping_name) or '—'} "
+                f"({_format(float(row.max_overlap_share) * 100) if pd.notna(row.max_overlap_share) else '—'}%)"
+            )
+            folium.CircleMarker(
+                location=[point.y, point.x],
+                radius=radius,
+                color="#222222",
+                weight=2 if dash else 1,
+                dash_array=dash or None,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.85,
+                popup=folium.Popup(text, max_width=320),
+                tooltip=_esc(row.name),
+            ).add_to(group)
+        group.add_to(m)
+    rows = []
+    for colour, dash, label in COMPETITION_STYLES.values():
+        border = f"2px {'dashed' if dash else 'solid'} #222"
+        rows.append(
+            f'<div><i style="background:{colour};border:{border};border-radius:50%"></i>'
+            f"{_esc(label)}</div>"
+        )
+    rows.append(
+        f"<div>circle area ∝ 16–18 students; small: under {small:g}</div>"
+        '<div><i style="background:none;border-top:2px solid #555;height:0;margin-top:8px"></i>'
+        "catchment mostly shared</div>"
+    )
+    _Box("<b>Post-16 competition</b>" + "".join(rows), css_class="gm-legend").add_to(m)
+    return finish(m)
+
+
+#: Fill of areas by coverage before and after new sites (ColorBrewer, colour-blind safe).
+SITE_STATUS_COLOURS = {
+    "covered": "#c6dbef",
+    "newly covered": "#08519c",
+    "not covered": "#fdae6b",
+}
+
+
+def sites_map(
+    areas: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    chosen: gpd.GeoDataFrame,
+    *,
+    title: str,
+    caption: str,
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Where new provision would help: areas by coverage before and after, and the chosen sites.
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area_name``, ``status`` (a key of
+        :data:`SITE_STATUS_COLOURS`), ``population`` and ``minutes_before``,
+        ``minutes_after``.
+    existing
+        Existing providers of the kind (markers by kind).
+    chosen
+        Chosen sites as points with ``site_id``, ``name``, ``rank`` and ``gain``.
+    title, caption, base, online_tiles
+        As for :func:`new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
+    """
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    props = pd.DataFrame(index=areas.index)
+    props["style"] = pd.Series(
+        index=areas.index,
+        dtype=object,
+        data=[
+            {
+                "fillColor": SITE_STATUS_COLOURS.get(str(s), NO_VALUE_COLOUR),
+                "color": "#555555",
+                "weight": 0.6,
+                "fillOpacity": 0.75,
+            }
+            for s in areas["status"]
+        ],
+    )
+    props["t"] = [
+        f"{_esc(n)}: {_esc(s)}" for n, s in zip(areas["area_name"], areas["status"], strict=True)
+    ]
+    fields = [
+        ("area_name", "Area"),
+        ("status", "Coverage"),
+        ("population", "Children"),
+        ("minutes_before", "Minutes now"),
+        ("minutes_after", "Minutes with new sites"),
+    ]
+    fields = [f for f in fields if f[0] in areas.columns]
+    props["v"] = [
+        [_format(v) for v in row] for row in areas[[c for c, _ in fields]].itertuples(index=False)
+    ]
+    folium.GeoJson(
+        _geojson(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs), props.columns),
+        name="Coverage before and after",
+        on_each_feature=_bind_popup([label for _c, label in fields]),
+    ).add_to(m)
+    newly = areas[areas["status"] == "newly covered"]
+    add_outline_layer(
+        m, newly, name=f"Newly covered ({len(newly)})", style={"color": "#000000", "weight": 2.5}
+    )
+    kinds = [k for k in settings.KINDS if (existing["kind"] == k).any()] if len(existing) else []
+    if len(existing):
+        add_providers(m, existing, name=f"Existing providers ({len(existing)})")
+    group = folium.FeatureGroup(name=f"New sites ({len(chosen)})")
+    points = chosen.to_crs(settings.LONLAT_CRS)
+    for row, point in zip(chosen.itertuples(index=False), points.geometry, strict=True):
+        label = f"{int(row.rank)}"
+        text = f"<b>New site {label}: {_esc(row.name)}</b><br>Gain: {_format(row.gain)}"
+        folium.Marker(
+            location=[point.y, point.x],
+            icon=folium.DivIcon(
+                html=(
+                    '<div style="background:#000;color:#fff;border:2px solid #fff;'
+                    "border-radius:4px;width:22px;height:22px;text-align:center;"
+                    f'font:bold 13px/22px sans-serif">{label}</div>'
+                ),
+                icon_size=(22, 22),
+                icon_anchor=(11, 11),
+            ),
+            popup=folium.Popup(text, max_width=300),
+            tooltip=f"New site {label}",
+        ).add_to(group)
+    group.add_to(m)
+    rows = [
+        f'<div><i style="background:{colour}"></i>{_esc(status)}</div>'
+        for status, colour in SITE_STATUS_COLOURS.items()
+    ]
+    rows.append(
+        '<div><i style="background:#000;border:2px solid #fff;outline:1px solid #000"></i>'
+        "new site (number = order of value)</div>"
+    )
+    _Box(
+        "<b>Coverage with new sites</b>" + "".join(rows) + "".join(_kind_rows(kinds)),
+        css_class="gm-legend",
+    ).add_to(m)
+    return finish(m)

@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geomap import settings
+from geomap.access import CatchmentAccess, kind_access
 from geomap.areas import (
     group_lookup,
     load_areas,
@@ -103,6 +104,24 @@ class Inputs:
     def name(self) -> str:
         """The study area's name."""
         return self.study.name
+
+    @property
+    def ratings_note(self) -> str:
+        """Where the providers' inspection ratings come from and how recent they are (a phrase)."""
+        given = self.study.providers.ratings
+        return given or "as given in the provider list (date not stated)"
+
+    @property
+    def students_note(self) -> str:
+        """Where the providers' 16–18 student numbers come from, and their year."""
+        given = self.study.providers.students
+        return given or "as given in the provider list (year not stated)"
+
+    @property
+    def capacity_note(self) -> str:
+        """Where the providers' capacities and pupil numbers come from, or that there are none."""
+        given = self.study.providers.capacity
+        return given or "as given in the provider list"
 
     @property
     def main_level(self) -> str | None:
@@ -640,6 +659,78 @@ def analyse_post16(
         },
         include_independent=include_independent,
     )
+
+
+def access_for(
+    inputs: Inputs,
+    travel: TravelTimes,
+    *,
+    kind: str,
+    method: str = "2sfca",
+    catchment: float | None = None,
+    basis: str = "capacity",
+    include_independent: bool = False,
+) -> CatchmentAccess:
+    """Capacity-aware access to one kind of provision over the study area.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`load_inputs`.
+    travel
+        The travel-time source of the mode.
+    kind
+        The kind of provision.
+    method
+        ``2sfca``, ``e2sfca`` or ``gravity``.
+    catchment
+        Minutes; by default the study area's ``[catchments]``, else the
+        longest reasonable journey for the kind and mode.
+    basis
+        ``capacity``, ``pupils`` or ``students``.
+    include_independent
+        Count independent schools as provision.
+
+    Returns
+    -------
+    CatchmentAccess
+        As :func:`geomap.access.kind_access`, with ``area_name`` and each
+        summary layer's group beside every area, and notes naming where the
+        places come from.
+
+    Raises
+    ------
+    MissingCapacityError
+        If no provider of the kind gives ``basis``.
+    """
+    result = kind_access(
+        inputs.origins,
+        inputs.providers,
+        inputs.children[kind] if kind in inputs.children else pd.Series(dtype=float),
+        travel,
+        kind=kind,
+        method=method,
+        catchment=catchment,
+        catchments=inputs.study.catchments,
+        basis=basis,
+        include_independent=include_independent,
+    )
+    areas = result.areas
+    names = inputs.areas.set_index("area_id")["area_name"]
+    areas.insert(1, "area_name", areas["area_id"].map(names))
+    for level, lookup in inputs.lookups.items():
+        areas[level] = areas["area_id"].map(lookup)
+    areas.insert(2, "kind", kind)
+    areas.insert(3, "mode", travel.mode)
+    areas.insert(4, "method", method)
+    source = {
+        "capacity": inputs.capacity_note,
+        "pupils": inputs.capacity_note,
+        "students": inputs.students_note,
+    }.get(basis, "")
+    if source:
+        result.notes.append(f"Places ({basis}): {source}.")
+    return result
 
 
 def run(

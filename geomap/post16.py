@@ -19,17 +19,33 @@ table to a few sites, the providers near those sites), plus any within a walk. W
 nearest provider by car is not among them (``nearest_has_pt_data`` false), the
 comparison is with the providers that are, and the tables say so: the source
 cannot tell whether a bus reaches the nearer one.
+
+Competition between post-16 providers (:func:`post16_catchments`,
+:func:`post16_competition`): each provider's catchment is the set of areas
+within a journey time of it (30 minutes by car by default,
+:data:`geomap.settings.COMPETITION_MINUTES`); for every ordered pair of
+providers whose catchments meet, the share of the first one's young people who
+also live within reach of the second. The share is not symmetric: a small sixth
+form next to a large college can be almost wholly covered by the college while
+covering little of it. Small providers (under
+:data:`geomap.settings.SMALL_SIXTH_FORM` students) mostly covered by another are
+the overlaps a planner would examine first.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from geomap import settings
+from geomap.errors import DuplicateIdError, InputError, InputWarning, MissingColumnError
 from geomap.gaps import eligible_providers
 from geomap.travel.base import TravelTimes, description_of, fastest, nearest_from_matrix
 from geomap.travel.estimate import default_estimate
@@ -304,3 +320,576 @@ def young_people(children: pd.DataFrame) -> pd.Series:
         The ``post16`` column, indexed by ``area_id``.
     """
     return children["post16"]
+
+
+#: Columns of :func:`post16_catchments`.
+CATCHMENT_COLUMNS = ("provider_id", "area_id", "minutes", "young_people")
+
+#: Columns of :attr:`Post16Competition.pairs`; the first three are what a CSV needs.
+PAIR_COLUMNS = (
+    "provider_id",
+    "other_id",
+    "overlap_share",
+    "provider_name",
+    "other_name",
+    "catchment_young_people",
+    "shared_young_people",
+    "shared_areas",
+    "overlapping",
+)
+
+#: Columns of :attr:`Post16Competition.providers`.
+COMPETITION_COLUMNS = (
+    "provider_id",
+    "name",
+    "kind",
+    "sector",
+    "in_county",
+    "size",
+    "size_source",
+    "catchment_areas",
+    "catchment_young_people",
+    "competitors",
+    "max_overlap_share",
+    "most_overlapping_id",
+    "most_overlapping_name",
+    "small",
+    "small_and_covered",
+    "rating",
+)
+
+#: What each provider column a size can come from counts.
+SIZE_LABELS = {
+    "students_16_18": "16–18 students",
+    "pupils": "pupils on roll",
+    "capacity": "places (capacity)",
+}
+
+
+@dataclass
+class Post16Competition:
+    """Everything :func:`post16_competition` computes."""
+
+    #: one row per ordered pair of providers whose catchments share an area
+    pairs: pd.DataFrame
+    #: one row per post-16 provider
+    providers: pd.DataFrame
+    #: sentences on the sources of the defaults and on what is unknown
+    notes: list[str] = field(default_factory=list)
+
+
+def post16_catchments(
+    origins: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    young_people: pd.Series,
+    travel: TravelTimes,
+    *,
+    minutes: float = settings.COMPETITION_MINUTES,
+    include_independent: bool = False,
+) -> pd.DataFrame:
+    """The areas within reach of every post-16 provider: its catchment.
+
+    Every sixth form and college of ``providers`` counts, including those across
+    the county and national border, since they serve the study area too.
+
+    Parameters
+    ----------
+    origins
+        One point per area with ``id`` (the area id), EPSG:27700.
+    providers
+        All providers; the post-16 ones (sixth forms, colleges) are used.
+    young_people
+        Area id → people aged 16–18 (:func:`young_people`).
+    travel
+        The travel-time source (by default the comparison is by car:
+        :data:`geomap.settings.COMPETITION_MODE`).
+    minutes
+        An area is in a provider's catchment when the journey takes at most
+        this long (default: :data:`geomap.settings.COMPETITION_SOURCE`).
+    include_independent
+        Count independent schools' sixth forms.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per provider and area within reach (:data:`CATCHMENT_COLUMNS`):
+        ``provider_id``, ``area_id``, ``minutes``, ``young_people``; areas out of
+        reach or with no journey are not listed. ``attrs`` records ``minutes``,
+        ``mode``, ``method`` and ``description`` (the caption of the times),
+        which :func:`post16_competition` reads for its notes.
+
+    Raises
+    ------
+    InputError
+        If ``minutes`` is not a positive number, or the origins or providers
+        have no unique ``id`` or are not in EPSG:27700.
+
+    Warns
+    -----
+    InputWarning
+        For areas with no count of young people (counted as none, and named).
+    TravelWarning
+        As the travel source's ``matrix`` does, for points far from its network.
+    """
+    limit = _positive(minutes, "minutes")
+    post16 = eligible_providers(providers, "post16", include_independent=include_independent)
+    if post16.empty:
+        out = pd.DataFrame({name: pd.Series(dtype=object) for name in CATCHMENT_COLUMNS})
+        out["minutes"] = out["minutes"].astype(float)
+        out["young_people"] = out["young_people"].astype(float)
+        description = "no post-16 providers"
+    else:
+        times = travel.matrix(origins, post16[["id", "geometry"]])
+        description = description_of(times, travel)
+        # keep only the pairs within reach at once: the full matrix can be large
+        within = times["minutes"].to_numpy(dtype=float) <= limit  # NaN compares False
+        out = pd.DataFrame(
+            {
+                "provider_id": times["to_id"].to_numpy()[within],
+                "area_id": times["from_id"].to_numpy()[within],
+                "minutes": times["minutes"].to_numpy(dtype=float)[within],
+            }
+        )
+        del times
+        out["young_people"] = _young_people_of(out["area_id"], young_people)
+        out = out.sort_values(["provider_id", "minutes", "area_id"], kind="stable").reset_index(
+            drop=True
+        )
+    out.attrs.update(
+        {
+            "minutes": limit,
+            "mode": travel.mode,
+            "method": travel.method,
+            "description": description,
+        }
+    )
+    return out
+
+
+def post16_competition(
+    catchments: pd.DataFrame,
+    providers: gpd.GeoDataFrame,
+    *,
+    overlap: float = settings.COMPETITION_OVERLAP,
+    small: float = settings.SMALL_SIXTH_FORM,
+    size_column: str = "students_16_18",
+    include_independent: bool = False,
+) -> Post16Competition:
+    """How far the catchments of post-16 providers overlap, and which small providers are covered.
+
+    For an ordered pair of providers (A, B), the overlap share is the share of
+    the young people in A's catchment who live in areas within reach of B too.
+    It is not symmetric: a small sixth form beside a large college can be almost
+    wholly covered by the college while covering little of the college's catchment.
+
+    Parameters
+    ----------
+    catchments
+        From :func:`post16_catchments`: ``provider_id``, ``area_id``,
+        ``minutes``, ``young_people``.
+    providers
+        All providers (:func:`geomap.providers.load_providers`). The table
+        covers every post-16 provider of it (independent schools as
+        ``include_independent`` says), and any other provider with a catchment
+        in ``catchments``.
+    overlap
+        Overlap share at or above which a pair counts as overlapping (default:
+        :data:`geomap.settings.COMPETITION_OVERLAP`, "mostly covered").
+    small
+        Size below which a provider counts as small (default:
+        :data:`geomap.settings.SMALL_SIXTH_FORM` students, with its source).
+    size_column
+        Column of ``providers`` giving each provider's size: ``students_16_18``
+        (16–18 students) or ``pupils`` (pupils on roll), for instance. Missing
+        values stay unknown; they are never taken as zero.
+    include_independent
+        List independent schools' sixth forms even where they have no
+        catchment (pass what was passed to :func:`post16_catchments`).
+
+    Returns
+    -------
+    Post16Competition
+        ``pairs`` (:data:`PAIR_COLUMNS`): one row per ordered pair whose
+        catchments share at least one area, with ``catchment_young_people`` (in
+        the provider's catchment), ``shared_young_people`` and ``shared_areas``
+        (in both catchments), ``overlap_share`` (shared / catchment; NaN when
+        the catchment has no young people) and ``overlapping`` (share at or
+        above ``overlap``; unknown where the share is), largest shares first.
+        ``providers`` (:data:`COMPETITION_COLUMNS`): one row per provider, with
+        ``size`` (NaN when unknown) and ``size_source``, its catchment,
+        ``competitors`` (others sharing any young people), the largest share
+        of its catchment covered by another and which one, ``small`` (size
+        below ``small``; unknown, not false, when the size is) and
+        ``small_and_covered`` (small and at least ``overlap`` of the catchment
+        covered by one other provider: the overlaps a planner would examine
+        first), those first. ``notes``: the sources of the defaults, what the
+        overlap means, and how many providers have no known size.
+
+    Raises
+    ------
+    MissingColumnError
+        If ``catchments`` lacks a column of :data:`CATCHMENT_COLUMNS` or
+        ``providers`` lacks ``size_column``.
+    DuplicateIdError
+        If a provider and area appear together twice in ``catchments``.
+    InputError
+        If ``overlap`` is not in (0, 1], ``small`` is not a non-negative number,
+        a provider of ``catchments`` is not in ``providers``, an area has two
+        different counts of young people, or a count is missing or negative.
+    """
+    share_limit = _share(overlap)
+    small_limit = _non_negative(small, "small")
+    table = _checked_catchments(catchments)
+    for column in ("id", "name", size_column):
+        if column not in providers.columns:
+            raise MissingColumnError(
+                f"providers have no '{column}' column (columns found: "
+                f"{', '.join(map(str, providers.columns))})",
+                column=column,
+                fix="Give providers as load_providers returns them"
+                if column != size_column
+                else "Name a column of sizes with size_column (students_16_18 or pupils)",
+            )
+    by_id = providers.drop_duplicates("id").set_index("id")
+    unknown = pd.Index(table["provider_id"].unique()).difference(by_id.index)
+    if len(unknown):
+        raise InputError(
+            f"{len(unknown)} provider(s) in the catchments are not among the providers "
+            f"({', '.join(map(str, unknown[:5]))})",
+            column="provider_id",
+            fix="Build the catchments and the competition table from the same providers",
+        )
+    chosen = eligible_providers(providers, "post16", include_independent=include_independent)["id"]
+    ids = pd.Index(chosen.drop_duplicates()).append(
+        pd.Index(table["provider_id"].unique()).difference(chosen)
+    )
+    names = by_id["name"]
+
+    pairs, per_provider = _overlaps(table)
+    pairs.insert(3, "provider_name", names.reindex(pairs["provider_id"]).to_numpy())
+    pairs.insert(4, "other_name", names.reindex(pairs["other_id"]).to_numpy())
+    pairs["overlapping"] = _at_least(pairs["overlap_share"], share_limit)
+    pairs = pairs.sort_values(
+        ["overlap_share", "shared_young_people", "provider_id", "other_id"],
+        ascending=[False, False, True, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+    pairs = pairs[list(PAIR_COLUMNS)]
+
+    chosen_rows = by_id.loc[ids]
+    size = pd.to_numeric(chosen_rows[size_column], errors="coerce").astype(float)
+    label = SIZE_LABELS.get(size_column, f"'{size_column}'")
+    out = pd.DataFrame(
+        {
+            "provider_id": ids.to_numpy(),
+            "name": chosen_rows["name"].to_numpy(),
+            "kind": _column_or_na(chosen_rows, "kind"),
+            "sector": _column_or_na(chosen_rows, "sector"),
+            "in_county": _column_or_na(chosen_rows, "in_county"),
+            "size": size.to_numpy(),
+            "size_source": size.notna()
+            .map({True: f"{label} ({size_column})", False: None})
+            .to_numpy(),
+            "rating": _column_or_na(chosen_rows, "rating"),
+        }
+    )
+    out = out.merge(per_provider, on="provider_id", how="left")
+    out["catchment_areas"] = out["catchment_areas"].fillna(0).astype(int)
+    out["catchment_young_people"] = out["catchment_young_people"].fillna(0)
+    out = _integral(out, ["catchment_young_people"])
+    out["competitors"] = out["competitors"].fillna(0).astype(int)
+    # with young people in its catchment and no other provider sharing them, none is covered
+    alone = out["max_overlap_share"].isna() & (out["catchment_young_people"] > 0)
+    out.loc[alone, "max_overlap_share"] = 0.0
+    out["most_overlapping_name"] = names.reindex(out["most_overlapping_id"]).to_numpy()
+    # unknown size: unknown whether small; unknown share: unknown whether covered
+    out["small"] = ~_at_least(out["size"], small_limit)
+    covered = _at_least(out["max_overlap_share"], share_limit)
+    out["small_and_covered"] = out["small"] & covered
+    out = out[list(COMPETITION_COLUMNS)]
+    order = np.lexsort(
+        (
+            out["name"].astype(str).to_numpy(),
+            -out["max_overlap_share"].fillna(-1.0).to_numpy(),
+            ~out["small_and_covered"].fillna(False).to_numpy(dtype=bool),
+        )
+    )
+    out = out.iloc[order].reset_index(drop=True)
+    notes = _competition_notes(
+        catchments.attrs,
+        out,
+        overlap=share_limit,
+        small=small_limit,
+        size_column=size_column,
+        label=label,
+    )
+    return Post16Competition(pairs=pairs, providers=out, notes=notes)
+
+
+def _overlaps(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shared young people and areas for every ordered pair, and per-provider totals.
+
+    A providers × areas incidence matrix ``M`` and the young people per area
+    ``y`` give the shared areas ``M Mᵀ`` and shared young people ``M diag(y) Mᵀ``
+    without listing every provider pair of every area.
+    """
+    provider_codes, provider_ids = pd.factorize(table["provider_id"])
+    area_codes, area_ids = pd.factorize(table["area_id"])
+    per_area = (
+        table.drop_duplicates("area_id").set_index("area_id")["young_people"].reindex(area_ids)
+    )
+    young = per_area.to_numpy(dtype=float)
+    shape = (len(provider_ids), len(area_ids))
+    incidence = sparse.csr_matrix(
+        (np.ones(len(table)), (provider_codes, area_codes)), shape=shape, dtype=float
+    )
+    weighted = sparse.csr_matrix(
+        (young[area_codes], (provider_codes, area_codes)), shape=shape, dtype=float
+    )
+    shared_areas = (incidence @ incidence.T).tocoo()
+    shared_young = (weighted @ incidence.T).tocsr()
+    catchment_young = np.asarray(weighted.sum(axis=1)).ravel()
+    catchment_areas = np.asarray(incidence.sum(axis=1)).ravel()
+    rows, cols = shared_areas.row, shared_areas.col
+    off_diagonal = rows != cols
+    rows, cols = rows[off_diagonal], cols[off_diagonal]
+    shared = np.asarray(shared_young[rows, cols]).ravel() if len(rows) else np.zeros(0)
+    own = catchment_young[rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(own > 0, shared / np.where(own > 0, own, 1.0), np.nan)
+    pairs = pd.DataFrame(
+        {
+            "provider_id": provider_ids.to_numpy()[rows],
+            "other_id": provider_ids.to_numpy()[cols],
+            "overlap_share": share,
+            "catchment_young_people": own,
+            "shared_young_people": shared,
+            "shared_areas": shared_areas.data[off_diagonal].astype(int),
+        }
+    )
+    pairs = _integral(pairs, ["catchment_young_people", "shared_young_people"])
+    totals = pd.DataFrame(
+        {
+            "provider_id": provider_ids.to_numpy(),
+            "catchment_areas": catchment_areas.astype(int),
+            "catchment_young_people": catchment_young,
+        }
+    )
+    totals = _integral(totals, ["catchment_young_people"])
+    competitors = (
+        pairs[pairs["shared_young_people"] > 0].groupby("provider_id").size().rename("competitors")
+    )
+    # the most overlapping other: largest share, then most shared young people, then id
+    ranked = pairs[pairs["overlap_share"] > 0].sort_values(
+        ["provider_id", "overlap_share", "shared_young_people", "other_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    top = ranked.drop_duplicates("provider_id").set_index("provider_id")
+    best = pairs.groupby("provider_id")["overlap_share"].max()
+    totals["competitors"] = totals["provider_id"].map(competitors).fillna(0).astype(int)
+    totals["max_overlap_share"] = totals["provider_id"].map(best).astype(float)
+    totals["most_overlapping_id"] = totals["provider_id"].map(top["other_id"])
+    return pairs, totals
+
+
+def _competition_notes(
+    attrs: Mapping[object, object],
+    table: pd.DataFrame,
+    *,
+    overlap: float,
+    small: float,
+    size_column: str,
+    label: str,
+) -> list[str]:
+    """The notes of :func:`post16_competition`."""
+    minutes, mode = attrs.get("minutes"), attrs.get("mode")
+    if minutes is None or mode is None:
+        catchment = (
+            "Catchments: the areas within reach of each provider (the time limit was not "
+            f"recorded with them; the default is {settings.COMPETITION_SOURCE})."
+        )
+    elif float(str(minutes)) == settings.COMPETITION_MINUTES and mode == settings.COMPETITION_MODE:
+        catchment = (
+            f"Catchments: the areas within {float(str(minutes)):g} minutes by {mode} of each "
+            f"provider: {settings.COMPETITION_SOURCE}."
+        )
+    else:
+        catchment = (
+            f"Catchments: the areas within {float(str(minutes)):g} minutes by {mode} of each "
+            f"provider, as chosen for this run (the default is {settings.COMPETITION_SOURCE})."
+        )
+    description = attrs.get("description")
+    if isinstance(description, str) and description:
+        catchment = f"{catchment} Times: {description}"
+    default_overlap = overlap == settings.COMPETITION_OVERLAP
+    notes = [
+        catchment,
+        (
+            "Overlap share: of the young people aged 16–18 in a provider's catchment, the share "
+            "who live within reach of the other provider too; it is not symmetric (a small sixth "
+            "form can be mostly covered by a large college that it hardly covers). Pairs at or "
+            f"above {overlap:.0%} are listed as overlapping ("
+            + ("a planning choice: 'mostly covered'" if default_overlap else "chosen for this run")
+            + ")."
+        ),
+        (
+            f"Size: {label} from the '{size_column}' column; small means fewer than {small:g} ("
+            + (
+                settings.SMALL_SIXTH_FORM_SOURCE
+                if small == settings.SMALL_SIXTH_FORM
+                else f"chosen for this run; the default is {settings.SMALL_SIXTH_FORM_SOURCE}"
+            )
+            + "); colleges are measured against the same figure."
+        ),
+    ]
+    unknown = table[table["size"].isna()]
+    if len(unknown):
+        names = ", ".join(map(str, unknown["name"].head(3)))
+        more = " ..." if len(unknown) > 3 else ""
+        notes.append(
+            f"{len(unknown)} of {len(table)} providers have no known size ({names}{more}): "
+            "whether they are small is left unknown, not taken as no."
+        )
+    else:
+        notes.append(f"All {len(table)} providers have a known size.")
+    reached = table["catchment_areas"] > 0
+    if "in_county" in table.columns:
+        outside = int((reached & ~table["in_county"].fillna(True).astype(bool)).sum())
+        if outside:
+            notes.append(
+                f"Catchments hold the study area's areas only: for the {outside} providers "
+                "outside it that reach into it, sizes of catchment and overlap shares are of "
+                "the study area's young people within their reach, not of all they serve."
+            )
+    empty = int((~reached).sum())
+    if empty:
+        notes.append(f"{empty} providers have no area of the study area within reach.")
+    return notes
+
+
+def _checked_catchments(catchments: pd.DataFrame) -> pd.DataFrame:
+    """The catchments table, checked: columns, no repeated pair, one count per area."""
+    for column in CATCHMENT_COLUMNS:
+        if column not in catchments.columns:
+            raise MissingColumnError(
+                f"catchments have no '{column}' column (columns found: "
+                f"{', '.join(map(str, catchments.columns))})",
+                column=column,
+                fix="Build them with post16_catchments",
+            )
+    table = catchments[list(CATCHMENT_COLUMNS)].reset_index(drop=True)
+    repeated = table.duplicated(["provider_id", "area_id"])
+    if repeated.any():
+        first = table[repeated].iloc[0]
+        raise DuplicateIdError(
+            f"provider '{first['provider_id']}' and area '{first['area_id']}' appear together "
+            f"{int(repeated.sum()) + 1} or more times",
+            row=int(np.flatnonzero(repeated.to_numpy())[0]),
+            column="area_id",
+            fix="List each area once per provider",
+        )
+    young = pd.to_numeric(table["young_people"], errors="coerce")
+    bad = young.isna() | (young < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{int(bad.sum())} catchment row(s) have no count of young people, or a negative "
+            f"one (first: area '{table['area_id'].iloc[row]}', "
+            f"'{table['young_people'].iloc[row]}')",
+            row=row,
+            column="young_people",
+            fix="Give a number of young people (0 or more) for every area",
+        )
+    table["young_people"] = young
+    counts = table.groupby("area_id")["young_people"].nunique()
+    if (counts > 1).any():
+        area = counts[counts > 1].index[0]
+        raise InputError(
+            f"area '{area}' has different counts of young people in different catchments",
+            column="young_people",
+            fix="Take every area's count from one table",
+        )
+    return table
+
+
+def _young_people_of(areas: pd.Series, young_people: pd.Series) -> np.ndarray:
+    """Young people per area, with areas missing from the counts taken as none (and named)."""
+    counts = areas.map(young_people)
+    missing = counts.isna()
+    if missing.any():
+        absent = pd.unique(areas[missing])
+        warnings.warn(
+            f"{len(absent)} area(s) within reach of a post-16 provider have no count of young "
+            f"people ({', '.join(map(str, absent[:5]))}{' ...' if len(absent) > 5 else ''}); "
+            "counted as none",
+            InputWarning,
+            stacklevel=3,
+        )
+    values = counts.fillna(0).to_numpy(dtype=float)
+    if len(values) and np.all(values == np.round(values)):
+        return values.astype(np.int64)
+    return values
+
+
+def _at_least(values: pd.Series, limit: float) -> pd.Series:
+    """Whether each value is at least ``limit``: nullable booleans, missing where the value is."""
+    numbers = values.to_numpy(dtype=float)
+    flags = pd.array(numbers >= limit, dtype="boolean")
+    flags[np.isnan(numbers)] = pd.NA
+    return pd.Series(flags, index=values.index)
+
+
+def _integral(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` as integers when every value is a whole number."""
+    for column in columns:
+        values = table[column].to_numpy(dtype=float)
+        if np.all(values == np.round(values)):
+            table[column] = values.astype(np.int64)
+    return table
+
+
+def _column_or_na(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values, or missing values when the table has no such column."""
+    if column in table.columns:
+        return table[column].to_numpy()
+    return np.full(len(table), None, dtype=object)
+
+
+def _positive(value: float, name: str) -> float:
+    """``value`` as a float, checked to be a finite positive number."""
+    number = _number(value, name)
+    if number <= 0:
+        raise InputError(f"{name} must be more than 0, not {value!r}", fix=f"Give {name} > 0")
+    return number
+
+
+def _non_negative(value: float, name: str) -> float:
+    """``value`` as a float, checked to be a finite number of 0 or more."""
+    number = _number(value, name)
+    if number < 0:
+        raise InputError(f"{name} must be 0 or more, not {value!r}", fix=f"Give {name} >= 0")
+    return number
+
+
+def _share(value: float) -> float:
+    """An overlap share, checked to be in (0, 1]."""
+    number = _number(value, "overlap")
+    if not 0 < number <= 1:
+        raise InputError(
+            f"overlap is a share of young people, between 0 and 1, not {value!r}",
+            fix="Give a share such as 0.5 (half of a catchment covered)",
+        )
+    return number
+
+
+def _number(value: float, name: str) -> float:
+    """``value`` as a finite float."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, not {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise InputError(f"{name} must be a finite number, not {value!r}")
+    return number

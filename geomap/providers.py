@@ -12,6 +12,9 @@ location                     ``lon``/``lat``, ``easting``/``northing`` or ``post
 ``sector``                   maintained, academy, independent, college, unknown
 ``low_age``, ``high_age``    statutory age range
 ``capacity``                 places (``places`` is accepted)
+``pupils``                   pupils on roll (``number_of_pupils``, ``nor``)
+``students_16_18``           16–18 students (``post16_students`` and the
+                             year-suffixed ``post16_students_2016_17``)
 ``rating``                   latest Ofsted rating
 ``offers_*``                 phases offered (early_years, primary, secondary,
                              post16); derived from kind and ages when absent
@@ -175,6 +178,21 @@ ATTRIBUTE_ALIASES = {
     "low_age": ("low_age", "statutory_low_age", "statutorylowage", "age_from", "min_age"),
     "high_age": ("high_age", "statutory_high_age", "statutoryhighage", "age_to", "max_age"),
     "capacity": ("capacity", "places", "schoolcapacity", "registered_places", "number_of_places"),
+    "pupils": (
+        "pupils",
+        "numberofpupils",
+        "number_of_pupils",
+        "pupils_on_roll",
+        "number_on_roll",
+        "nor",
+    ),
+    "students_16_18": (
+        "students_16_18",
+        "post16_students",
+        "post16_students_2016_17",
+        "students_1618",
+        "number_of_16_18_students",
+    ),
     "rating": ("rating", "ofsted_rating", "overall_effectiveness"),
     "status": ("status",),
     "closed_date": ("closed_date", "close_date", "closedate"),
@@ -194,6 +212,8 @@ COLUMNS = (
     "offers_secondary",
     "offers_post16",
     "capacity",
+    "pupils",
+    "students_16_18",
     "rating",
     "postcode",
     "status",
@@ -251,6 +271,22 @@ def _provider_schema() -> Schema:
                 minimum=0,
                 maximum=MAX_PLACES,
             ),
+            Column(
+                "pupils",
+                ATTRIBUTE_ALIASES["pupils"][1:],
+                type="number",
+                minimum=0,
+                maximum=MAX_PLACES,
+                label="pupils on roll",
+            ),
+            Column(
+                "students_16_18",
+                ATTRIBUTE_ALIASES["students_16_18"][1:],
+                type="number",
+                minimum=0,
+                maximum=MAX_PLACES,
+                label="16–18 students",
+            ),
             Column("rating", ATTRIBUTE_ALIASES["rating"][1:]),
             Column("postcode", ("post_code", "postal_code")),
             Column("status"),
@@ -283,7 +319,7 @@ MAX_PLACES = 1_000_000
 PROVIDER_SCHEMA = _provider_schema()
 
 #: Location and size columns a provider list may have besides :data:`PROVIDER_SCHEMA`'s.
-LOCATION_NAMES = ("lon", "lat", "easting", "northing", "pupils", "places")
+LOCATION_NAMES = ("lon", "lat", "easting", "northing", "places")
 
 
 def load_providers(
@@ -545,7 +581,8 @@ def standardise_providers(
             out[f"offers_{phase}"] = given.fillna(False).astype(bool)
         else:
             out[f"offers_{phase}"] = _derived_offer(out, phase)
-    out["capacity"] = clean["capacity"]
+    for field in ("capacity", "pupils", "students_16_18"):
+        out[field] = clean[field]
     out["rating"] = table[found["rating"]] if found["rating"] else pd.NA
     out["postcode"] = table[found["postcode"]] if found["postcode"] else pd.NA
     status = clean["status"].str.lower()
@@ -560,7 +597,7 @@ def standardise_providers(
     extras = [
         c
         for c in table.columns
-        if c not in {id_c, name_c, "geometry"}
+        if c not in {id_c, name_c, "geometry", found["pupils"], found["students_16_18"]}
         and c not in out.columns
         and c not in ("location_source", LOCATION_MARKER)
     ]

@@ -218,3 +218,63 @@ GTFS_FAR_KM: Final = 50.0
 #: location; a stop within about 100 m of one is not trusted. (49.766, -7.556), in
 #: the sea south-west of Cornwall, appears in Bus Open Data Service feeds.
 GTFS_PLACEHOLDER_POSITIONS: Final = ((49.766, -7.556), (0.0, 0.0))
+
+
+# --------------------------------------------------------------------------- capacity, quality, choice
+
+#: Floating catchments (minutes) for capacity-aware access (:mod:`geomap.access`),
+#: by mode and kind: by default the longest reasonable journeys of :data:`THRESHOLDS`,
+#: so that a score counts the places within a reasonable journey. A study area's
+#: ``[catchments.MODE]`` or ``--catchment`` overrides them.
+CATCHMENTS: Final[dict[str, dict[str, float]]] = {m: dict(v) for m, v in THRESHOLDS.items()}
+CATCHMENT_SOURCES: Final = {
+    mode: f"the longest reasonable journey ({text})" for mode, text in THRESHOLD_SOURCES.items()
+}
+
+#: Spare places (share of capacity) above which a school or planning area is
+#: flagged as in surplus: the level at which the DfEE, following the Audit
+#: Commission, asked councils to act (schools with 25% or more surplus places and
+#: at least 30 of them; written answer, HC Deb 26 February 1998 vol 307 c364W).
+SURPLUS_SHARE: Final = 0.25
+#: ... and the least number of spare places for that flag.
+SURPLUS_MIN_PLACES: Final = 30
+SURPLUS_SOURCE: Final = (
+    "DfEE/Audit Commission: 25% or more surplus places and at least 30 of them "
+    "(HC Deb 26 Feb 1998 vol 307 c364W)"
+)
+#: Spare places (share of capacity) below which an area is flagged as tight: the
+#: margin of about 5% commonly held necessary for parental choice and in-year moves
+#: (National Audit Office, *Capital funding for new school places*, 2013).
+OPERATING_MARGIN: Final = 0.05
+OPERATING_MARGIN_SOURCE: Final = (
+    "a margin of about 5% spare places for parental choice and in-year moves "
+    "(National Audit Office, Capital funding for new school places, 2013)"
+)
+
+#: Ratings (case-insensitive) that count as good or better.
+GOOD_RATINGS: Final = ("outstanding", "good")
+
+#: 16–18 students below which a sixth form counts as small: the DfE's
+#: "expectation of around 200 students or more" for new sixth forms (*Making
+#: significant changes to an existing academy*, March 2016).
+SMALL_SIXTH_FORM: Final = 200
+SMALL_SIXTH_FORM_SOURCE: Final = (
+    "DfE: an expectation of around 200 students or more for a sixth form "
+    "(Making significant changes to an existing academy, 2016)"
+)
+#: Share of a provider's catchment also within reach of another provider above
+#: which the two are listed as overlapping (a planning choice: "mostly covered").
+COMPETITION_OVERLAP: Final = 0.5
+#: Mode and minutes of the post-16 catchments compared for competition: 30
+#: minutes by car, the middle band of the DfT Journey Time Statistics (15, 30, 45,
+#: 60 minutes) for further education; a planning choice, configurable.
+COMPETITION_MODE: Final = "car"
+COMPETITION_MINUTES: Final = 30.0
+COMPETITION_SOURCE: Final = (
+    "30 minutes by car, the middle of the DfT Journey Time Statistics bands (15/30/45/60 min); "
+    "a planning choice"
+)
+
+#: Journey-time bands of the DfT Journey Time Statistics (minutes), for the share
+#: of children within each of them.
+JTS_BANDS: Final = (15.0, 30.0, 45.0, 60.0)

@@ -108,6 +108,12 @@ class Providers:
     early_years_note: str = ""
     #: geomap's column name → the file's, for columns not found by their usual names
     columns: Mapping[str, str] = field(default_factory=dict)
+    #: where the list's ratings come from and how recent they are, said wherever they are used
+    ratings: str = ""
+    #: where the list's 16–18 student numbers come from and their year
+    students: str = ""
+    #: where the list's capacities and pupil numbers come from and their year
+    capacity: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,12 @@ class StudyArea:
         Whether networks cached by ``geomap network fetch`` may be used.
     thresholds
         ``{mode: {kind: minutes}}`` overriding geomap's defaults.
+    catchments
+        ``{mode: {kind: minutes}}``: floating catchments for capacity-aware
+        access, overriding the defaults (the thresholds).
+    scorecard
+        DfE school places scorecard (CSV) to check school-level capacities
+        against, and the settings that need it.
     """
 
     name: str
@@ -206,6 +218,8 @@ class StudyArea:
     networks: Mapping[str, Path] = field(default_factory=dict)
     use_network_cache: bool = False
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    catchments: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    scorecard: Path | None = None
 
     def files(self) -> list[Path]:
         """Every file the study area reads (for checking that outputs never overwrite one).
@@ -558,6 +572,9 @@ def load_study_area(path: str | Path) -> StudyArea:
         sheet=prov_table.text("sheet"),
         early_years_note=prov_table.text("early_years_note", default="") or "",
         columns=columns,
+        ratings=prov_table.text("ratings", default="") or "",
+        students=prov_table.text("students", default="") or "",
+        capacity=prov_table.text("capacity", default="") or "",
     )
     prov_table.done()
     postcodes = None
@@ -665,6 +682,16 @@ def load_study_area(path: str | Path) -> StudyArea:
     opt = top.table("thresholds")
     if opt is not None:
         thresholds = _thresholds(opt)
+    catchments: dict[str, dict[str, float]] = {}
+    opt = top.table("catchments")
+    if opt is not None:
+        catchments = _thresholds(opt)
+    scorecard = None
+    opt = top.table("capacity")
+    if opt is not None:
+        scorecard = opt.required_file("scorecard")
+        opt.text("source")
+        opt.done()
     top.done()
     return StudyArea(
         name=name,
@@ -690,6 +717,8 @@ def load_study_area(path: str | Path) -> StudyArea:
         networks=networks,
         use_network_cache=use_cache,
         thresholds=thresholds,
+        catchments=catchments,
+        scorecard=scorecard,
     )
 
 

@@ -234,3 +234,195 @@ def test_the_access_command_refuses_a_bad_demand_table(write, tmp_path, demand, 
     assert result.exit_code == 1, result.output
     assert message in result.output and "d.csv" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+# --------------------------------------------------------------------------- on the study area
+
+
+def _points(ids, xy):
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"id": ids}, geometry=[shapely.Point(x, y) for x, y in xy], crs="EPSG:27700"
+    )
+
+
+def _km_source():
+    from geomap.travel.base import TravelTimes
+
+    class Km(TravelTimes):
+        mode = "car"
+        method = "test:km"
+
+        def describe(self) -> str:
+            return "1 minute per km"
+
+        def matrix(self, origins, destinations):
+            ox, oy = origins.geometry.x.to_numpy(), origins.geometry.y.to_numpy()
+            dx, dy = destinations.geometry.x.to_numpy(), destinations.geometry.y.to_numpy()
+            km = np.hypot(ox[:, None] - dx[None, :], oy[:, None] - dy[None, :]) / 1000
+            return pd.DataFrame(
+                {
+                    "from_id": np.repeat(origins["id"].to_numpy(), len(destinations)),
+                    "to_id": np.tile(destinations["id"].to_numpy(), len(origins)),
+                    "minutes": km.ravel(),
+                    "method": self.method,
+                }
+            )
+
+    return Km()
+
+
+def _primaries(capacity):
+    providers = _points(["X", "Y", "Z"], [(10_000, 0), (30_000, 0), (60_000, 0)])
+    providers["name"] = ["X school", "Y school", "Z school"]
+    providers["kind"] = "primary"
+    providers["sector"] = "maintained"
+    for phase in ("early_years", "secondary", "post16"):
+        providers[f"offers_{phase}"] = False
+    providers["offers_primary"] = True
+    providers["low_age"], providers["high_age"] = 4.0, 11.0
+    providers["capacity"] = pd.array(capacity, dtype="Float64")
+    providers["pupils"] = pd.array([None] * 3, dtype="Float64")
+    providers["students_16_18"] = pd.array([None] * 3, dtype="Float64")
+    providers["rating"] = "Good"
+    providers["in_county"] = True
+    return providers
+
+
+def test_kind_access_matches_the_plain_catchment_when_every_place_is_known():
+    from geomap.access import kind_access
+
+    origins = _points(["a", "b", "c"], [(0, 0), (20_000, 0), (50_000, 0)])
+    children = pd.Series({"a": 100.0, "b": 300.0, "c": 50.0})
+    result = kind_access(
+        origins, _primaries([50, 30, 20]), children, _km_source(), kind="primary", catchment=15
+    )
+    # X (10 km) reaches a and b; Y (30 km) reaches b only; Z (60 km) reaches c only
+    scores = result.areas.set_index("area_id")
+    assert scores.loc["a", "score"] == pytest.approx(50 / 400)
+    assert scores.loc["b", "score"] == pytest.approx(50 / 400 + 30 / 300)
+    assert scores.loc["c", "score"] == pytest.approx(20 / 50)
+    assert scores["complete"].all()
+    ratios = result.providers.set_index("provider_id")
+    assert ratios.loc["X", "people_per_place"] == pytest.approx(8)
+    assert ratios.loc["X", "name"] == "X school"
+    assert any("catchment 15 minutes (set for this run)" in n for n in result.notes)
+
+
+def test_unknown_places_blank_the_scores_they_would_change_and_are_never_zero():
+    from geomap.access import kind_access
+
+    origins = _points(["a", "b", "c"], [(0, 0), (20_000, 0), (50_000, 0)])
+    children = pd.Series({"a": 100.0, "b": 300.0, "c": 50.0})
+    result = kind_access(
+        origins, _primaries([50, None, 20]), children, _km_source(), kind="primary", catchment=15
+    )
+    scores = result.areas.set_index("area_id")
+    # Y's places are unknown: b can reach it, so b has no score; a and c are whole
+    assert np.isnan(scores.loc["b", "score"])
+    assert not scores.loc["b", "complete"]
+    assert scores.loc["b", "providers_without_places"] == 1
+    assert scores.loc["b", "score_known_places"] == pytest.approx(50 / 400)
+    assert scores.loc["a", "score"] == pytest.approx(50 / 400)
+    assert scores.loc["c", "score"] == pytest.approx(20 / 50)
+    ratios = result.providers.set_index("provider_id")
+    assert np.isnan(ratios.loc["Y", "places"]) and np.isnan(ratios.loc["Y", "ratio"])
+    assert any("1 of 3 areas" in n for n in result.notes)
+
+
+def test_a_kind_without_any_places_is_refused_not_guessed():
+    from geomap.access import kind_access
+    from geomap.errors import MissingCapacityError
+
+    origins = _points(["a"], [(0, 0)])
+    with pytest.raises(MissingCapacityError, match="no primary provider gives its capacity"):
+        kind_access(
+            origins,
+            _primaries([None, None, None]),
+            pd.Series({"a": 10.0}),
+            _km_source(),
+            kind="primary",
+        )
+
+
+def test_the_default_catchment_is_the_reasonable_journey_and_names_its_source():
+    from geomap.access import catchment_for
+
+    minutes, source = catchment_for("car", "primary")
+    assert minutes == 45.0 and "longest reasonable journey" in source
+    assert catchment_for("car", "primary", catchments={"car": {"primary": 20}}) == (
+        20.0,
+        "set for this study area",
+    )
+    with pytest.raises(InputError, match="no default catchment"):
+        catchment_for("boat", "primary")
+
+
+def test_the_access_command_on_the_study_area_says_when_a_kind_has_no_capacity(tmp_path):
+    out = tmp_path / "primary.csv"
+    result = _cli("--kind", "primary", "--mode", "car", "--out", str(out))
+    assert result.exit_code != 0
+    assert "no primary provider gives its capacity" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_the_access_command_on_the_study_area_with_student_numbers(tmp_path):
+    out, ratios = tmp_path / "post16.csv", tmp_path / "providers.csv"
+    result = _cli(
+        "--kind", "post16", "--mode", "car", "--places", "students", "--method", "e2sfca",
+        "--catchment", "20",
+        "--out", str(out), "--providers-out", str(ratios),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(table) == 116 and table["area_id"].is_unique
+    assert {"area_id", "area_name", "score", "complete", "ward"} <= set(table.columns)
+    # providers without a 2016/17 count leave the areas that reach them unscored
+    assert table["score"].isna().any() and table["score"].notna().any()
+    assert "16–18 students in 2016/17" in result.output
+    providers = pd.read_csv(ratios, encoding="utf-8-sig")
+    assert providers["places"].isna().any()
+    assert (providers["places"].dropna() > 0).all()
+
+
+def test_the_access_command_with_a_capacity_list(tmp_path):
+    from tests.shipped_data import shipped
+
+    table = pd.read_csv(shipped("providers"), dtype=str)
+    table.loc[table["kind"] == "primary", "capacity"] = "210"
+    path = tmp_path / "with_capacity.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "primary.csv"
+    result = _cli(
+        "--kind", "primary", "--mode", "car", "--providers", str(path), "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out, encoding="utf-8-sig")
+    # only primary schools' own places count: all-through schools offering primary leave
+    # a few areas unscored, the rest are scored with positive scores
+    scored = scores["score"].dropna()
+    assert len(scored) > 0 and (scored > 0).all()
+    assert (scores["score_known_places"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--times", "t.csv", "--out", "o.csv"], "--demand, --supply missing"),
+        (["--kind", "primary", "--out", "o.csv"], "give --kind and --mode"),
+        (
+            ["--times", "t.csv", "--demand", "d.csv", "--supply", "s.csv", "--out", "o.csv"],
+            "--catchment MINUTES is needed",
+        ),
+    ],
+)
+def test_the_access_command_says_which_form_it_needs(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("t.csv", "d.csv", "s.csv"):
+        (tmp_path / name).write_text("id\n")
+    result = _cli(*args)
+    assert result.exit_code == 2
+    assert message in result.output
