@@ -698,7 +698,7 @@ def report(
 
     progress = None if quiet else _echo_err
     if progress:
-        progress("[1/5] loading providers, areas, population and origins")
+        progress("[1/6] loading providers, areas, population and origins")
     loaded = inputs.load()
     result = run(
         loaded,

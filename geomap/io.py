@@ -1243,7 +1243,8 @@ def _write_layer(
     data = layer.copy()
     for column in data.columns:
         if column != data.geometry.name and pd.api.types.is_bool_dtype(data[column]):
-            data[column] = data[column].astype("int8")
+            # a nullable boolean keeps its missing values (not known) as nulls
+            data[column] = data[column].astype("Int8" if data[column].hasnans else "int8")
     data = data.rename(columns=_safe_field_names(data, geometry=data.geometry.name))
     try:
         pyogrio.write_dataframe(data, path, driver=driver, layer=name)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import json
 from collections.abc import Iterable, Sequence
@@ -368,14 +369,11 @@ def _geojson(
 ) -> dict[str, Any]:
     """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties."""
     cols = [c for c in columns if c in layer.columns]
-    geoms = layer.geometry
-    if simplify and (geoms.geom_type != "Point").any():
-        simplified = shapely.coverage_simplify(geoms.to_numpy(), simplify)
-        geoms = gpd.GeoSeries(simplified, crs=layer.crs, index=layer.index)
-    out = gpd.GeoDataFrame(layer[cols].copy(), geometry=geoms, crs=layer.crs).to_crs(
-        settings.LONLAT_CRS
+    out = gpd.GeoDataFrame(
+        layer[cols].copy(),
+        geometry=_drawn(layer.geometry, simplify=simplify),
+        crs=settings.LONLAT_CRS,
     )
-    out.geometry = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, 5))
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
@@ -383,6 +381,33 @@ def _geojson(
     for feature in data["features"]:
         feature["properties"] = _inert_json(feature["properties"])
     return data
+
+
+_DRAWN: dict[tuple[bytes, float | None, str], np.ndarray] = {}
+
+
+def _drawn(geoms: gpd.GeoSeries, *, simplify: float | None) -> np.ndarray:
+    """Geometries as drawn: simplified (polygons), in lon/lat, rounded to 5 decimals.
+
+    The same areas are drawn on many maps of one report; they are worked out
+    once and remembered by their exact shapes (a few recent sets are kept).
+    """
+    values = geoms.to_numpy()
+    key = (
+        hashlib.blake2b(b"".join(shapely.to_wkb(values)), digest_size=16).digest(),
+        simplify,
+        str(geoms.crs),
+    )
+    found = _DRAWN.get(key)
+    if found is None:
+        if simplify and (geoms.geom_type != "Point").any():
+            values = shapely.coverage_simplify(values, simplify)
+        lonlat = gpd.GeoSeries(values, crs=geoms.crs).to_crs(settings.LONLAT_CRS)
+        found = shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, 5))
+        if len(_DRAWN) >= 16:
+            _DRAWN.pop(next(iter(_DRAWN)))
+        _DRAWN[key] = found
+    return found.copy()
 
 
 def _ages(low: Any, high: Any) -> str:
@@ -1257,6 +1282,7 @@ def add_value_legend(
     no_value: str = "not known",
     kinds: Iterable[str] = (),
     extra: Sequence[str] = (),
+    labels: Sequence[str] | None = None,
 ) -> None:
     """Legend of a value layer: each class, the no-value class (grey, dotted outline), kinds.
 
@@ -1276,17 +1302,21 @@ def add_value_legend(
         Provider kinds whose markers are explained.
     extra
         Further rows, as trusted HTML (written by geomap, never from data).
+    labels
+        One label per class instead of the edges and unit.
     """
     edges = [_format(float(b)) for b in bins]
     rows = []
     for i, colour in enumerate(colours):
-        if i == 0:
-            label = f"up to {edges[0]}"
+        if labels is not None:
+            label = _esc(labels[i])
+        elif i == 0:
+            label = f"up to {edges[0]} {_esc(unit)}"
         elif i < len(bins):
-            label = f"{edges[i - 1]}–{edges[i]}"
+            label = f"{edges[i - 1]}–{edges[i]} {_esc(unit)}"
         else:
-            label = f"over {edges[-1]}"
-        rows.append(f'<div><i style="background:{colour}"></i>{label} {_esc(unit)}</div>')
+            label = f"over {edges[-1]} {_esc(unit)}"
+        rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
     border = f"2px dotted {UNKNOWN_OUTLINE['color']}"
     rows.append(
         f'<div><i style="background:{NO_VALUE_COLOUR};border:{border}"></i>{_esc(no_value)}</div>'
@@ -1308,6 +1338,7 @@ def value_map(
     popup_fields: Sequence[tuple[str, str]],
     legend_title: str,
     no_value: str = "not known",
+    labels: Sequence[str] | None = None,
     providers: gpd.GeoDataFrame | None = None,
     providers_name: str | None = None,
     base: gpd.GeoDataFrame | None = None,
@@ -1327,6 +1358,8 @@ def value_map(
         As for :func:`add_value_layer`.
     legend_title
         Heading of the legend.
+    labels
+        One legend label per class instead of the edges and unit.
     providers
         Providers drawn as markers (one layer per kind, or one named
         ``providers_name``).
@@ -1370,6 +1403,7 @@ def value_map(
         unit=unit,
         no_value=no_value,
         kinds=kinds,
+        labels=labels,
     )
     return finish(m)
 
@@ -1406,8 +1440,8 @@ def competition_map(
         :data:`COMPETITION_STYLES`), ``catchment_young_people``,
         ``max_overlap_share`` and ``most_overlapping_name``.
     overlaps
-        Lines from each provider to another whose catchment covers at least
-        the overlap share of its own: ``provider_name``, ``other_name``,
+        Lines from each small, mostly covered provider to the provider whose
+        catchment covers most of its own: ``provider_name``, ``other_name``,
         ``overlap_share``.
     title, caption
         As for :func:`new_map`.
@@ -1443,7 +1477,7 @@ def competition_map(
         )
         folium.GeoJson(
             _geojson(lines, ["t"], simplify=None),
-            name=f"Catchments mostly shared ({len(overlaps)})",
+            name=f"Small and mostly covered: by whom ({len(overlaps)})",
             style_function=lambda _f: {"color": "#555555", "weight": 1.5, "opacity": 0.7},
             tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
         ).add_to(m)
@@ -1486,7 +1520,7 @@ def competition_map(
     rows.append(
         f"<div>circle area ∝ 16–18 students; small: under {small:g}</div>"
         '<div><i style="background:none;border-top:2px solid #555;height:0;margin-top:8px"></i>'
-        "catchment mostly shared</div>"
+        "the provider covering most of a small one's catchment</div>"
     )
     _Box("<b>Post-16 competition</b>" + "".join(rows), css_class="gm-legend").add_to(m)
     return finish(m)
@@ -1609,4 +1643,111 @@ def sites_map(
         "<b>Coverage with new sites</b>" + "".join(rows) + "".join(_kind_rows(kinds)),
         css_class="gm-legend",
     ).add_to(m)
+    return finish(m)
+
+
+#: Sufficiency flags: fill and legend label (ColorBrewer PuOr, colour-blind safe;
+#: "not known" grey with a dotted outline as well).
+SUFFICIENCY_STYLES: dict[str, tuple[str, str]] = {
+    "shortfall": ("#e66101", "shortfall: fewer places than children"),
+    "tight": ("#fdb863", "tight: spare places under the operating margin"),
+    "balanced": ("#f7f7f7", "balanced"),
+    "surplus": ("#5e3c99", "surplus: many spare places"),
+    "unknown": (NO_VALUE_COLOUR, "not known: some places not given"),
+}
+
+
+def category_map(
+    areas: gpd.GeoDataFrame,
+    *,
+    column: str,
+    categories: dict[str, tuple[str, str]],
+    title: str,
+    caption: str,
+    legend_title: str,
+    popup_fields: Sequence[tuple[str, str]],
+    unknown: str = "unknown",
+    providers: gpd.GeoDataFrame | None = None,
+    base: gpd.GeoDataFrame | None = None,
+    online_tiles: bool = False,
+) -> folium.Map:
+    """Areas filled by a category (sufficiency flags), the unknown one also outlined.
+
+    Parameters
+    ----------
+    areas
+        Polygons with ``area_name``, ``column`` and the ``popup_fields`` columns.
+    column
+        The category column.
+    categories
+        Category → (fill colour, legend label), in legend order.
+    title, caption
+        As for :func:`new_map`.
+    legend_title
+        Heading of the legend.
+    popup_fields
+        (column, label) pairs shown in each area's popup.
+    unknown
+        The category meaning "not known", outlined dotted as well as grey.
+    providers
+        Providers drawn as markers, one layer per kind.
+    base, online_tiles
+        As for :func:`new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The finished map; write it with :func:`offline_html`.
+    """
+    m = new_map(
+        title=title,
+        caption=caption,
+        bounds=areas.total_bounds,
+        base=base,
+        online_tiles=online_tiles,
+    )
+    values = areas[column].astype(str).to_numpy()
+    props = pd.DataFrame(index=areas.index)
+    props["style"] = pd.Series(
+        index=areas.index,
+        dtype=object,
+        data=[
+            {
+                "fillColor": categories.get(v, (NO_VALUE_COLOUR, ""))[0],
+                "color": "#555555",
+                "weight": 0.6,
+                "fillOpacity": 0.8,
+            }
+            for v in values
+        ],
+    )
+    props["t"] = [
+        f"{_esc(n)}: {_esc(categories.get(v, ('', v))[1])}"
+        for n, v in zip(areas["area_name"], values, strict=True)
+    ]
+    fields = [f for f in popup_fields if f[0] in areas.columns]
+    props["v"] = [
+        [_format(v) for v in row] for row in areas[[c for c, _ in fields]].itertuples(index=False)
+    ]
+    folium.GeoJson(
+        _geojson(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs), props.columns),
+        name=legend_title,
+        on_each_feature=_bind_popup([label for _c, label in fields]),
+    ).add_to(m)
+    add_outline_layer(
+        m,
+        areas[values == unknown],
+        name=f"{categories.get(unknown, (None, unknown))[1]} ({int((values == unknown).sum())})",
+        style=UNKNOWN_OUTLINE,
+    )
+    kinds: list[str] = []
+    if providers is not None and len(providers):
+        kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+        add_providers(m, providers, kinds=kinds)
+    rows = []
+    for value, (colour, label) in categories.items():
+        border = f";border:2px dotted {UNKNOWN_OUTLINE['color']}" if value == unknown else ""
+        rows.append(f'<div><i style="background:{colour}{border}"></i>{_esc(label)}</div>')
+    rows.extend(_kind_rows(kinds))
+    _Box(f"<b>{_esc(legend_title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
     return finish(m)

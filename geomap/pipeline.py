@@ -30,14 +30,40 @@ from geomap.areas import (
     read_polygons,
 )
 from geomap.demand import children_by_band, load_population, origin_points
-from geomap.errors import InputError, InputWarning
-from geomap.gaps import GapAnalysis, analyse_gaps, summarise_coverage
+from geomap.errors import InputError, InputWarning, MissingCapacityError
+from geomap.gaps import (
+    GapAnalysis,
+    analyse_gaps,
+    choice,
+    quality_access,
+    share_within_bands,
+    summarise_coverage,
+    summarise_quality,
+)
 from geomap.io import find_column, read_table
 from geomap.locations import check_unique_ids
-from geomap.post16 import BarrierThresholds, Post16Analysis, post16_barriers, young_people
+from geomap.post16 import (
+    BarrierThresholds,
+    Post16Analysis,
+    Post16Competition,
+    post16_barriers,
+    post16_catchments,
+    post16_competition,
+    young_people,
+)
 from geomap.providers import load_providers, merge_provider_lists, summarise_providers
 from geomap.schema import Column
+from geomap.sites import SiteChoice, sites_for_kind
 from geomap.study_area import StudyArea
+from geomap.sufficiency import (
+    NO_CAPACITY_NOTE,
+    Sufficiency,
+    check_against_scorecard,
+    early_years_places_per_100,
+    provider_places,
+    read_scorecard,
+    sufficiency,
+)
 from geomap.travel import TravelTimes
 
 logger = logging.getLogger(__name__)
@@ -130,6 +156,54 @@ class Inputs:
 
 
 @dataclass
+class Planning:
+    """From gaps to plans: capacity, quality, choice, competition and new sites.
+
+    Attributes
+    ----------
+    bands
+        Share of children within each journey-time band, by kind and mode
+        (:func:`geomap.gaps.share_within_bands`).
+    quality
+        Per area, kind and mode: nearest provider of any rating and nearest
+        rated good or better (:func:`geomap.gaps.quality_access`).
+    quality_by_group
+        The same per group of every summary level (``level`` column).
+    choice
+        Providers within the threshold per area, kind and mode.
+    access
+        Capacity-aware access per ``(mode, kind)`` with places known.
+    sufficiency
+        Places against children per kind.
+    early_years
+        Early-years places per 100 children aged 0–4, per area and group.
+    scorecard
+        A school-level capacity list checked against the DfE scorecard
+        (empty when there is none to check).
+    competition
+        Post-16 catchments that overlap (``None`` without post-16 kinds).
+    sites
+        Where new provision would help most (``None`` when not asked).
+    notes
+        Sentences per section (``capacity``, ``quality``, ``choice``,
+        ``bands``, ``competition``, ``sites``, ``early_years``), naming
+        sources, defaults and what is missing.
+    """
+
+    bands: pd.DataFrame
+    quality: pd.DataFrame
+    quality_by_group: pd.DataFrame
+    choice: pd.DataFrame
+    access: dict[tuple[str, str], CatchmentAccess]
+    sufficiency: dict[str, Sufficiency]
+    early_years: pd.DataFrame
+    scorecard: pd.DataFrame
+    competition: Post16Competition | None
+    sites: SiteChoice | None
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
 class Result:
     """Everything one run of the analysis computes, in memory.
 
@@ -147,6 +221,9 @@ class Result:
         Counts of providers per kind.
     post16
         Bus-versus-car barriers to post-16 provision, if analysed.
+    planning
+        Capacity, quality, choice, competition and new sites, if planned
+        (:func:`plan`).
     notes
         Sentences every output carries: inputs, travel sources, what was left out.
     """
@@ -159,6 +236,7 @@ class Result:
     post16: Post16Analysis | None = None
     notes: list[str] = field(default_factory=list)
     include_independent: bool = False
+    planning: Planning | None = None
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -733,6 +811,292 @@ def access_for(
     return result
 
 
+#: Kinds whose places are compared with children by area, and what counts as places.
+#: Post-16 is left out: young people travel beyond their ward or partnership to a
+#: sixth form or college, so places against residents by area says little; its
+#: catchments and competition (:func:`geomap.post16.post16_competition`) do.
+SUFFICIENCY_BASES = {"primary": "capacity", "secondary": "capacity", "special": "capacity"}
+
+#: New sites the report suggests: early-years places at primary schools that have
+#: no nursery class, the commonest way councils add them.
+REPORT_SITES_KIND = "early_years"
+#: How many new sites the report suggests (maximal covering, the kind's threshold).
+REPORT_SITES_ADD = 3
+
+
+def home_areas(providers: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
+    """The area each provider stands in (providers outside every area are left out).
+
+    Parameters
+    ----------
+    providers
+        Points with ``id``, EPSG:27700.
+    areas
+        Polygons with ``area_id``, EPSG:27700.
+
+    Returns
+    -------
+    pandas.Series
+        Provider id → area id; a provider on a shared boundary goes to the
+        first area found.
+    """
+    joined = gpd.sjoin(
+        providers[["id", "geometry"]], areas[["area_id", "geometry"]], predicate="intersects"
+    )
+    first = joined.drop_duplicates("id")
+    return pd.Series(first["area_id"].to_numpy(), index=first["id"].astype(str).to_numpy())
+
+
+def _group_names(inputs: Inputs) -> dict[str, pd.Series]:
+    return {level: g.set_index("area_id")["area_name"] for level, g in inputs.groups.items()}
+
+
+def plan(
+    inputs: Inputs,
+    travel: Sequence[TravelTimes],
+    analysis: GapAnalysis,
+    *,
+    kinds: Iterable[str] = settings.ANALYSIS_KINDS,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    include_independent: bool = False,
+    sites: bool = True,
+) -> Planning:
+    """From gaps to plans: capacity, sufficiency, quality, choice, competition and new sites.
+
+    Nothing is guessed: a kind whose providers give no places has no
+    capacity-aware access or sufficiency figures, and the notes say so.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`load_inputs`.
+    travel
+        One travel-time source per mode (as given to :func:`analyse`).
+    analysis
+        The gap analysis of the same sources (its coverage gives the bands).
+    kinds
+        Kinds of provision analysed.
+    thresholds
+        ``{mode: {kind: minutes}}`` as given to :func:`analyse`.
+    include_independent
+        Count independent schools as provision.
+    sites
+        Whether to suggest new sites (:data:`REPORT_SITES_KIND`, :data:`REPORT_SITES_ADD`).
+
+    Returns
+    -------
+    Planning
+        Every table, with notes per section.
+    """
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    notes: dict[str, list[str]] = {}
+    merged = {**{m: dict(v) for m, v in inputs.study.thresholds.items()}}
+    for mode, values in (thresholds or {}).items():
+        merged.setdefault(mode, {}).update(values)
+    bands = share_within_bands(analysis.coverage)
+    notes["bands"] = [
+        f"Share of children within {bands.attrs.get('bands_note', 'each band')}; "
+        "children with no journey count as not within."
+    ]
+    quality_parts, choice_parts = [], []
+    quality_notes: list[str] = []
+    for source in travel:
+        q = quality_access(
+            inputs.origins,
+            inputs.providers,
+            inputs.children,
+            source,
+            kinds=kinds,
+            include_independent=include_independent,
+            ratings_note=inputs.ratings_note,
+        )
+        unrated = q.attrs.get("unrated_providers", {})
+        counts = q.attrs.get("providers", {})
+        if not quality_notes:
+            quality_notes.append(f"Ratings: {inputs.ratings_note}; {q.attrs.get('good_note', '')}.")
+            missing = [
+                f"{settings.KIND_LABELS.get(k, k).lower()} {unrated[k]} of {counts.get(k, '?')}"
+                for k in kinds
+                if unrated.get(k)
+            ]
+            if missing:
+                quality_notes.append(
+                    "Providers without a rating are not counted as below good or as good: "
+                    + ", ".join(missing)
+                    + "."
+                )
+        quality_parts.append(q)
+        c = choice(
+            inputs.origins,
+            inputs.providers,
+            inputs.children,
+            source,
+            thresholds=merged,
+            kinds=kinds,
+            include_independent=include_independent,
+            ratings_note=inputs.ratings_note,
+        )
+        notes.setdefault("choice", []).append(
+            f"Choice by {source.mode}: providers within the threshold "
+            f"({c.attrs.get('threshold_source', '')})."
+        )
+        choice_parts.append(c)
+    quality = pd.concat(quality_parts, ignore_index=True)
+    notes["quality"] = quality_notes
+    names = _group_names(inputs)
+    quality_by_group = (
+        pd.concat(
+            [
+                summarise_quality(quality, lookup, names=names[level]).assign(level=level)
+                for level, lookup in inputs.lookups.items()
+            ],
+            ignore_index=True,
+        )
+        if inputs.lookups
+        else pd.DataFrame()
+    )
+    choices = pd.concat(choice_parts, ignore_index=True)
+
+    capacity_notes: list[str] = []
+    access: dict[tuple[str, str], CatchmentAccess] = {}
+    refused: set[str] = set()
+    for source in travel:
+        for kind in kinds:
+            if kind in refused:
+                continue
+            try:
+                access[(source.mode, kind)] = access_for(
+                    inputs, source, kind=kind, include_independent=include_independent
+                )
+            except MissingCapacityError:
+                refused.add(kind)
+    if refused:
+        labels = ", ".join(settings.KIND_LABELS.get(k, k).lower() for k in kinds if k in refused)
+        capacity_notes.append(
+            f"No capacity data for {labels}: capacity-aware access and sufficiency are not "
+            f"computed for them, and no number is made up ({inputs.capacity_note})."
+        )
+    home = home_areas(inputs.providers, inputs.areas)
+    sufficiencies: dict[str, Sufficiency] = {}
+    for kind, basis in SUFFICIENCY_BASES.items():
+        if kind not in kinds or kind not in inputs.children.columns:
+            continue
+        places = provider_places(
+            inputs.providers, kind, basis=basis, include_independent=include_independent
+        )
+        if places["places"].isna().all():
+            continue
+        result = sufficiency(
+            places,
+            inputs.children[kind],
+            home=home,
+            lookups=inputs.lookups,
+            group_names=names,
+        )
+        said = inputs.students_note if basis == "students" else inputs.capacity_note
+        result.notes.append(f"Places ({basis}): {said}.")
+        sufficiencies[kind] = result
+    notes["capacity"] = capacity_notes
+    early = pd.DataFrame()
+    if "early_years" in kinds and "early_years" in inputs.children.columns:
+        early = early_years_places_per_100(
+            provider_places(
+                inputs.providers, "early_years", include_independent=include_independent
+            ),
+            inputs.children["early_years"],
+            home=home,
+            lookups=inputs.lookups,
+            group_names=names,
+        )
+        notes["early_years"] = [
+            *early.attrs.get("notes", []),
+            *([inputs.early_years_note] if inputs.early_years_note else []),
+        ]
+    scorecard = pd.DataFrame()
+    if inputs.study.scorecard is not None:
+        card = read_scorecard(inputs.study.scorecard, la_code=inputs.study.code)
+        scorecard = check_against_scorecard(
+            inputs.providers, card, in_area=inputs.providers["in_county"]
+        )
+        capacity_notes.append(
+            str(scorecard.attrs.get("note", NO_CAPACITY_NOTE))
+            if scorecard.empty
+            else f"School-level capacity checked against the {card.attrs.get('source', 'scorecard')}."
+        )
+    competition = None
+    if "post16" in kinds:
+        car = next((s for s in travel if s.mode == settings.COMPETITION_MODE), None)
+        if car is None:
+            car = choose_travel(
+                inputs.study, [settings.COMPETITION_MODE], boundary=inputs.boundary
+            )[0]
+        catchments = post16_catchments(
+            inputs.origins,
+            inputs.providers,
+            young_people(inputs.children),
+            car,
+            include_independent=include_independent,
+        )
+        competition = post16_competition(
+            catchments, inputs.providers, include_independent=include_independent
+        )
+        notes["competition"] = [*competition.notes, f"Sizes: {inputs.students_note}."]
+    chosen = None
+    if sites and REPORT_SITES_KIND in kinds:
+        chosen, notes["sites"] = _report_sites(
+            inputs, travel, REPORT_SITES_KIND, include_independent
+        )
+    return Planning(
+        bands=bands,
+        quality=quality,
+        quality_by_group=quality_by_group,
+        choice=choices,
+        access=access,
+        sufficiency=sufficiencies,
+        early_years=early,
+        scorecard=scorecard,
+        competition=competition,
+        sites=chosen,
+        notes=notes,
+    )
+
+
+def _report_sites(
+    inputs: Inputs, travel: Sequence[TravelTimes], kind: str, include_independent: bool
+) -> tuple[SiteChoice | None, list[str]]:
+    providers = inputs.providers
+    candidates = providers[
+        (providers["kind"] == "primary")
+        & ~providers["offers_early_years"].astype(bool)
+        & providers["in_county"].astype(bool)
+        & (providers["sector"] != "independent")
+    ]
+    source = next((s for s in travel if s.mode == "walk"), travel[0])
+    if candidates.empty:
+        return None, [
+            "No new early-years sites are suggested: every primary school here already "
+            "has a nursery class."
+        ]
+    label = settings.KIND_LABELS.get(kind, kind).lower()
+    add = min(REPORT_SITES_ADD, len(candidates))
+    result = sites_for_kind(
+        inputs,
+        source,
+        kind=kind,
+        add=add,
+        candidates=candidates[["id", "name", "geometry"]],
+        objective="coverage",
+        include_independent=include_independent,
+    )
+    return result, [
+        f"Where {add} new {label} settings would bring the most children within a reasonable "
+        f"journey by {source.mode}: chosen among the {len(candidates)} primary schools "
+        "here with no nursery class, exactly (an integer programme), with the greedy order "
+        "beside it.",
+        *result.notes,
+    ]
+
+
 def run(
     study: StudyArea | Inputs,
     *,
@@ -742,6 +1106,7 @@ def run(
     thresholds: Mapping[str, Mapping[str, float]] | None = None,
     include_independent: bool = False,
     post16_thresholds: BarrierThresholds | None = None,
+    planned: bool = True,
     progress: Progress | None = None,
 ) -> Result:
     """Run every analysis on a study area.
@@ -764,6 +1129,8 @@ def run(
         Count independent schools as provision.
     post16_thresholds
         When public transport is a barrier.
+    planned
+        Also plan: capacity, quality, choice, competition and new sites (:func:`plan`).
     progress
         Called with a short message before each step.
 
@@ -778,7 +1145,7 @@ def run(
     if isinstance(study, Inputs):
         inputs = study
     else:
-        _say(progress, "[1/5] loading providers, areas, population and origins")
+        _say(progress, "[1/6] loading providers, areas, population and origins")
         inputs = load_inputs(study)
     travel_notes: list[str] = []
     sources = (
@@ -788,14 +1155,14 @@ def run(
             inputs.study, ["car", "walk"], boundary=inputs.boundary, notes=travel_notes
         )
     )
-    _say(progress, f"[2/5] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas")
+    _say(progress, f"[2/6] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas")
     provision = provision_by_area(
         inputs.providers,
         inputs.areas,
         origins=inputs.origins.geometry,
         include_independent=include_independent,
     )
-    _say(progress, f"[3/5] travel times and gaps ({', '.join(s.method for s in sources)})")
+    _say(progress, f"[3/6] travel times and gaps ({', '.join(s.method for s in sources)})")
     analysis = analyse(
         inputs, sources, kinds=kinds, thresholds=thresholds, include_independent=include_independent
     )
@@ -808,7 +1175,7 @@ def run(
             "times (give a routed table or a GTFS timetable in the study-area file)."
         )
     else:
-        _say(progress, "[4/5] post-16 transport barriers")
+        _say(progress, "[4/6] post-16 transport barriers")
         car = next((s for s in sources if s.mode == "car"), None)
         if car is None:
             car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
@@ -817,6 +1184,17 @@ def run(
             car=car,
             pt=pt,
             thresholds=post16_thresholds,
+            include_independent=include_independent,
+        )
+    planning = None
+    if planned:
+        _say(progress, "[5/6] capacity, quality, choice, competition and new sites")
+        planning = plan(
+            inputs,
+            sources,
+            analysis,
+            kinds=kinds,
+            thresholds=thresholds,
             include_independent=include_independent,
         )
     return Result(
@@ -828,4 +1206,5 @@ def run(
         post16=post16,
         notes=notes,
         include_independent=include_independent,
+        planning=planning,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,34 @@ import folium
 import geopandas as gpd
 import jinja2
 import pandas as pd
+import shapely
 
 from geomap import __version__, settings
+from geomap.access import CatchmentAccess
 from geomap.errors import InputError
+from geomap.figures import bands_chart, bands_description, chart_kinds
 from geomap.gaps import GapAnalysis, eligible_providers
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
-from geomap.maps import access_map, offline_html, post16_map, providers_map, route_map
-from geomap.pipeline import Inputs, Result
+from geomap.maps import (
+    MORE_IS_BETTER,
+    MORE_IS_WORSE,
+    SUFFICIENCY_STYLES,
+    access_map,
+    category_map,
+    competition_map,
+    offline_html,
+    post16_map,
+    providers_map,
+    route_map,
+    sites_map,
+    value_map,
+)
+from geomap.pipeline import REPORT_SITES_KIND, Inputs, Planning, Result
 from geomap.post16 import FLAGS, Post16Analysis
 from geomap.providers import offers
 from geomap.routes import ScenarioResult
+from geomap.sites import sites_map_layers
+from geomap.sufficiency import Sufficiency
 
 logger = logging.getLogger(__name__)
 
@@ -447,9 +466,10 @@ def write_report(
     Returns
     -------
     dict of str to pathlib.Path
-        What was written: ``map:<name>``, ``geopackage``, ``csv:<name>``, ``index``.
+        What was written: ``map:<name>``, ``geopackage``, ``csv:<name>``,
+        ``chart:<name>`` (PNG charts), ``index``.
     """
-    _say(progress, "[5/5] drawing the maps and writing them, the GeoPackage and tables")
+    _say(progress, "[6/6] drawing the maps and writing them, the GeoPackage and tables")
     maps, captions = report_maps(result, online_tiles=online_tiles)
     providers = provider_output(result.providers)
     cover = result.analysis.coverage
@@ -475,6 +495,11 @@ def write_report(
         extra_layers, extra_tables = post16_outputs(result.inputs, result.post16)
         layers.update(extra_layers)
         tables.update(extra_tables)
+    planned = planning_outputs(result, online_tiles=online_tiles)
+    maps.update(planned.maps)
+    captions.update(planned.captions)
+    layers.update(planned.layers)
+    tables.update(planned.tables)
     out = Path(out_dir)
     files: dict[str, Path] = {}
     read = [*sources, *result.inputs.study.files()]
@@ -488,8 +513,16 @@ def write_report(
         for name, table in tables.items():
             write_csv(table, stage / f"{name}.csv")
             files[f"csv:{name}"] = out / f"{name}.csv"
+        if planned.charts:
+            (stage / "charts").mkdir()
+        for name, (image, _text) in planned.charts.items():
+            (stage / "charts" / name).write_bytes(image)
+            files[f"chart:{name}"] = out / "charts" / name
         files["index"] = out / "index.html"
-        write_text(index_html(result, files, out, captions=captions), stage / "index.html")
+        write_text(
+            index_html(result, files, out, captions=captions, planning=planned.context),
+            stage / "index.html",
+        )
     return files
 
 
@@ -668,7 +701,12 @@ def _templates() -> jinja2.Environment:
 
 
 def index_html(
-    result: Result, files: Mapping[str, Path], out: Path, *, captions: Mapping[str, str]
+    result: Result,
+    files: Mapping[str, Path],
+    out: Path,
+    *,
+    captions: Mapping[str, str],
+    planning: Mapping[str, Any] | None = None,
 ) -> str:
     """The report's front page: what was done, on what, how wrong it can be, and links.
 
@@ -685,6 +723,9 @@ def index_html(
         The output folder, which links are relative to.
     captions
         Captions by map name (from :func:`report_maps`).
+    planning
+        The planning sections (``PlanningOutputs.context`` of
+        :func:`planning_outputs`); left out when ``None``.
 
     Returns
     -------
@@ -765,6 +806,7 @@ def index_html(
         gaps=gaps,
         main_level=result.inputs.main_level,
         post16=_post16_context(result, captions.get("post16", "")),
+        planning=planning or None,
         summary_columns=[str(c) for c in summary.columns],
         summary_rows=[[str(v) for v in row] for row in summary.itertuples(index=False)],
         notes=result.notes,
@@ -773,7 +815,7 @@ def index_html(
         links=[
             path.relative_to(out).as_posix()
             for name, path in files.items()
-            if not name.startswith("map:")
+            if not name.startswith(("map:", "chart:"))
         ],
     )
 
@@ -810,3 +852,474 @@ def _post16_context(result: Result, caption: str) -> dict[str, Any] | None:
             for _, r in top.iterrows()
         ],
     }
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class PlanningOutputs:
+    """What :func:`planning_outputs` draws and tabulates, ready to write."""
+
+    maps: dict[str, folium.Map] = field(default_factory=dict)
+    captions: dict[str, str] = field(default_factory=dict)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: PNG images by file name (``charts/<name>.png``) with their alternative text
+    charts: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def _label(kind: str) -> str:
+    return settings.KIND_LABELS.get(kind, kind)
+
+
+def _plan_caption(inputs: Inputs, notes: Iterable[str], include_independent: bool) -> str:
+    return _caption(inputs, notes, [], include_independent)
+
+
+def _quality_map(
+    inputs: Inputs, planning: Planning, mode: str, kind: str, *, independent: bool, tiles: bool
+) -> tuple[folium.Map, str]:
+    quality = planning.quality
+    rows = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
+    layer = inputs.areas[["area_id", "area_name", "geometry"]].merge(rows, on="area_id")
+    layer["nearest"] = [
+        f"{n} ({r})" if isinstance(n, str) else "no journey"
+        for n, r in zip(layer["provider_any_name"], layer["provider_any_rating"], strict=True)
+    ]
+    caption = _plan_caption(
+        inputs,
+        [
+            *([inputs.early_years_note] if kind == "early_years" else []),
+            description_of_quality(rows, mode, kind),
+            *planning.notes.get("quality", []),
+            "Grey, outlined dotted: no provider rated good or outstanding within reach "
+            "(never drawn as 0 extra minutes).",
+        ],
+        independent,
+    )
+    m = value_map(
+        layer,
+        column="extra_minutes",
+        title=f"{_label(kind)}: extra {mode} minutes to a provider rated good or outstanding",
+        caption=caption,
+        bins=QUALITY_BINS,
+        colours=MORE_IS_WORSE,
+        unit="extra min",
+        labels=QUALITY_LABELS,
+        no_value="no good or outstanding provider within reach",
+        legend_title="Extra minutes to good or outstanding",
+        popup_fields=[
+            ("area_name", "Area"),
+            ("area_id", "Code"),
+            ("nearest", "Nearest (rating)"),
+            ("minutes_any", f"Minutes by {mode}"),
+            ("provider_good_name", "Nearest good or outstanding"),
+            ("minutes_good", "… minutes"),
+            ("extra_minutes", "Extra minutes"),
+            ("children", "Children of the age"),
+        ],
+        providers=eligible_providers(inputs.providers, kind, include_independent=independent),
+        base=inputs.base,
+        online_tiles=tiles,
+    )
+    return m, caption
+
+
+#: Classes of extra minutes to a good or outstanding provider (0 = the nearest is good).
+QUALITY_BINS = (0.0, 5.0, 10.0, 20.0)
+QUALITY_LABELS = (
+    "none: the nearest is good or outstanding",
+    "up to 5 extra min",
+    "5–10 extra min",
+    "10–20 extra min",
+    "over 20 extra min",
+)
+
+
+def description_of_quality(rows: pd.DataFrame, mode: str, kind: str) -> str:
+    """One sentence on how many children's nearest provider is rated below good.
+
+    Parameters
+    ----------
+    rows
+        Quality rows of one kind and mode (:func:`geomap.gaps.quality_access`).
+    mode, kind
+        Which.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
+    total = int(rows["children"].sum())
+    below = int(rows["children_nearest_below_good"].sum())
+    none = int(
+        rows.loc[rows["minutes_good"].isna() & rows["minutes_any"].notna(), "children"].sum()
+    )
+    extra = rows["extra_minutes"].to_numpy(dtype=float)
+    weights = rows["children"].to_numpy(dtype=float)
+    known = pd.notna(extra) & (weights > 0)
+    mean = float((extra[known] * weights[known]).sum() / weights[known].sum()) if known.any() else 0
+    share = below / total if total else 0.0
+    return (
+        f"{below:,} of {total:,} children ({share:.0%}) live where the nearest "
+        f"{_label(kind).lower()} provider by {mode} is rated below good; on average a good "
+        f"or outstanding one is {mean:.1f} minutes further"
+        + (f"; {none:,} children have none within reach" if none else "")
+        + "."
+    )
+
+
+def _access_map(
+    inputs: Inputs,
+    result: CatchmentAccess,
+    mode: str,
+    kind: str,
+    *,
+    independent: bool,
+    tiles: bool,
+) -> tuple[folium.Map, str]:
+    layer = inputs.areas[["area_id", "area_name", "geometry"]].merge(
+        result.areas.drop(columns=["area_name"], errors="ignore"), on="area_id"
+    )
+    caption = _plan_caption(
+        inputs, [str(result.areas.attrs.get("description", "")), *result.notes], independent
+    )
+    scores = layer["score"].dropna()
+    top = float(scores.quantile(0.8)) if len(scores) else 1.0
+    bins = tuple(round(top * f, 3) for f in (0.25, 0.5, 0.75, 1.0))
+    m = value_map(
+        layer,
+        column="score",
+        title=f"{_label(kind)}: places per child within reach by {mode}",
+        caption=caption,
+        bins=bins,
+        colours=MORE_IS_BETTER,
+        unit="places per child",
+        no_value="not known (a provider within reach gives no places)",
+        legend_title="Places per child within reach",
+        popup_fields=[
+            ("area_name", "Area"),
+            ("area_id", "Code"),
+            ("score", "Places per child"),
+            ("providers", "Providers within reach"),
+            ("providers_without_places", "… without places given"),
+            ("population", "Children of the age"),
+        ],
+        providers=eligible_providers(inputs.providers, kind, include_independent=independent),
+        base=inputs.base,
+        online_tiles=tiles,
+    )
+    return m, caption
+
+
+def _sufficiency_map(
+    inputs: Inputs, result: Sufficiency, *, independent: bool, tiles: bool
+) -> tuple[folium.Map, str] | None:
+    level = inputs.main_level
+    if level is None:
+        groups, table = inputs.areas, result.by_area.rename(columns={"area_id": "group_id"})
+        groups = groups.rename(columns={"area_id": "group_id"})
+    else:
+        groups = inputs.groups[level].rename(columns={"area_id": "group_id"})
+        table = result.by_group[result.by_group["level"] == level].drop(
+            columns=["group_name"], errors="ignore"
+        )
+    layer = groups[["group_id", "area_name", "geometry"]].merge(table, on="group_id")
+    caption = _plan_caption(inputs, result.notes, independent)
+    m = category_map(
+        layer,
+        column="flag",
+        categories=SUFFICIENCY_STYLES,
+        title=f"{_label(result.kind)}: places against children by {level or 'area'}",
+        caption=caption,
+        legend_title="Places against children",
+        popup_fields=[
+            ("area_name", (level or "area").capitalize()),
+            ("children", "Children of the age"),
+            ("places", "Places"),
+            ("spare", "Spare places"),
+            ("spare_share", "Spare share"),
+            ("providers_without_places", "Providers without places"),
+        ],
+        providers=eligible_providers(
+            inputs.providers, result.kind, include_independent=independent
+        ),
+        base=inputs.base,
+        online_tiles=tiles,
+    )
+    return m, caption
+
+
+def _competition_map(
+    inputs: Inputs, planning: Planning, *, independent: bool, tiles: bool
+) -> tuple[folium.Map, str, gpd.GeoDataFrame]:
+    assert planning.competition is not None
+    competition = planning.competition
+    where = inputs.providers.drop_duplicates("id").set_index("id").geometry
+    table = competition.providers
+    points = gpd.GeoDataFrame(
+        table.assign(
+            flag=[
+                "unknown"
+                if pd.isna(small)
+                else "small_and_covered"
+                if not pd.isna(covered) and bool(covered)
+                else "small"
+                if small
+                else "other"
+                for small, covered in zip(table["small"], table["small_and_covered"], strict=True)
+            ]
+        ),
+        geometry=where.reindex(table["provider_id"]).to_numpy(),
+        crs=settings.MEASURE_CRS,
+    )
+    served = points[points["catchment_areas"] > 0]
+    # a line from each small, mostly covered provider to the one covering most of it
+    pairs = competition.pairs
+    flagged = points[points["flag"] == "small_and_covered"]
+    shown = pairs.merge(
+        flagged[["provider_id", "most_overlapping_id"]],
+        left_on=["provider_id", "other_id"],
+        right_on=["provider_id", "most_overlapping_id"],
+    )
+    lines = gpd.GeoDataFrame(
+        shown[["provider_name", "other_name", "overlap_share"]],
+        geometry=[
+            shapely.LineString([where[a], where[b]])
+            for a, b in zip(shown["provider_id"], shown["other_id"], strict=True)
+        ],
+        crs=settings.MEASURE_CRS,
+    )
+    caption = _plan_caption(inputs, planning.notes.get("competition", []), independent)
+    m = competition_map(
+        served,
+        lines,
+        title="Post-16: sixth forms and colleges whose catchments overlap",
+        caption=caption,
+        small=settings.SMALL_SIXTH_FORM,
+        base=inputs.base,
+        bounds=inputs.areas.total_bounds,
+        online_tiles=tiles,
+    )
+    return m, caption, points
+
+
+def _sites_map(
+    inputs: Inputs, planning: Planning, *, independent: bool, tiles: bool
+) -> tuple[folium.Map, str, dict[str, gpd.GeoDataFrame]]:
+    assert planning.sites is not None
+    choice = planning.sites
+    layers = sites_map_layers(choice, inputs.areas)
+    areas = layers["areas"].merge(inputs.areas[["area_id", "area_name"]], on="area_id")
+    areas["status"] = [
+        "newly covered" if new else "covered" if before else "not covered"
+        for new, before in zip(
+            areas["newly_covered"].fillna(False), areas["covered_before"].fillna(False), strict=True
+        )
+    ]
+    kind = REPORT_SITES_KIND
+    caption = _plan_caption(inputs, planning.notes.get("sites", []), independent)
+    m = sites_map(
+        areas,
+        eligible_providers(inputs.providers, kind, include_independent=independent),
+        layers["chosen"],
+        title=f"{_label(kind)}: where {len(layers['chosen'])} new settings would help most",
+        caption=caption,
+        base=inputs.base,
+        online_tiles=tiles,
+    )
+    return m, caption, {"new_sites": layers["chosen"], "new_sites_areas": areas}
+
+
+def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningOutputs:
+    """Maps, tables, GeoPackage layers, charts and index sections of a result's planning.
+
+    Parameters
+    ----------
+    result
+        From :func:`geomap.pipeline.run` with ``planned`` (``result.planning``).
+    online_tiles
+        Whether the maps load OpenStreetMap tiles (needs internet).
+
+    Returns
+    -------
+    PlanningOutputs
+        Empty when the result was not planned.
+    """
+    out = PlanningOutputs()
+    planning = result.planning
+    if planning is None:
+        return out
+    inputs = result.inputs
+    independent = result.include_independent
+    tiles = online_tiles
+    shapes = inputs.areas[["area_id", "area_name", "geometry"]]
+    # journey-time bands: a chart per kind
+    bands = planning.bands
+    out.tables["journey_time_bands"] = bands
+    charts = []
+    for kind in chart_kinds(bands, list(dict.fromkeys(result.analysis.coverage["kind"]))):
+        name = f"journey_time_bands_{kind}.png"
+        text = bands_description(bands, kind=kind)
+        out.charts[name] = (
+            bands_chart(
+                bands,
+                kind=kind,
+                title=f"{_label(kind)}: children within 15, 30, 45 and 60 minutes of the nearest",
+                caption=" ".join(planning.notes.get("bands", [])),
+            ),
+            text,
+        )
+        charts.append(
+            {"src": f"charts/{name}", "alt": f"{_label(kind)}. {text}", "label": _label(kind)}
+        )
+    # quality: a map per kind and mode
+    quality = planning.quality
+    out.tables["quality"] = quality
+    if not planning.quality_by_group.empty:
+        out.tables["quality_by_group"] = planning.quality_by_group
+    out.layers["quality"] = gpd.GeoDataFrame(shapes.merge(quality, on="area_id"), crs=shapes.crs)
+    quality_rows = []
+    for mode, kind in quality[["mode", "kind"]].drop_duplicates().itertuples(index=False):
+        key = f"quality_{mode}_{kind}"
+        out.maps[key], out.captions[key] = _quality_map(
+            inputs, planning, str(mode), str(kind), independent=independent, tiles=tiles
+        )
+        rows = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
+        quality_rows.append(
+            {
+                "href": f"maps/{key}.html",
+                "kind": _label(str(kind)),
+                "mode": str(mode),
+                "text": description_of_quality(rows, str(mode), str(kind)),
+            }
+        )
+    # choice
+    choices = planning.choice
+    out.tables["choice"] = choices
+    out.layers["choice"] = gpd.GeoDataFrame(shapes.merge(choices, on="area_id"), crs=shapes.crs)
+    choice_rows = []
+    for (choice_mode, choice_kind), rows in choices.groupby(["mode", "kind"], sort=False):
+        total = int(rows["children"].sum())
+        choice_rows.append(
+            {
+                "kind": _label(str(choice_kind)),
+                "mode": str(choice_mode),
+                "threshold": float(rows["threshold"].iloc[0]),
+                "none": int(rows.loc[rows["no_choice"], "children"].sum()),
+                "one": int(rows.loc[rows["one_choice"], "children"].sum()),
+                "total": total,
+                "median": float(rows["providers_within"].median()),
+            }
+        )
+    # capacity-aware access and sufficiency
+    access_rows = []
+    if planning.access:
+        frames = []
+        for (mode, kind), access in planning.access.items():
+            frames.append(access.areas.assign(mode=mode, kind=kind))
+            key = f"capacity_{mode}_{kind}"
+            out.maps[key], out.captions[key] = _access_map(
+                inputs, access, mode, kind, independent=independent, tiles=tiles
+            )
+            access_rows.append({"href": f"maps/{key}.html", "kind": _label(kind), "mode": mode})
+        out.tables["capacity_access"] = pd.concat(frames, ignore_index=True)
+        out.tables["capacity_access_providers"] = pd.concat(
+            [a.providers.assign(mode=m, kind=k) for (m, k), a in planning.access.items()],
+            ignore_index=True,
+        )
+    sufficiency_rows = []
+    for kind, suff in planning.sufficiency.items():
+        out.tables[f"sufficiency_{kind}_areas"] = suff.by_area
+        if not suff.by_group.empty:
+            out.tables[f"sufficiency_{kind}_groups"] = suff.by_group
+        out.tables[f"sufficiency_{kind}_providers"] = suff.providers
+        drawn = _sufficiency_map(inputs, suff, independent=independent, tiles=tiles)
+        if drawn is not None:
+            key = f"sufficiency_{kind}"
+            out.maps[key], out.captions[key] = drawn
+        flags = suff.by_group if not suff.by_group.empty else suff.by_area
+        level_rows = flags[flags["level"] == inputs.main_level] if "level" in flags else flags
+        sufficiency_rows.append(
+            {
+                "href": f"maps/sufficiency_{kind}.html",
+                "kind": _label(kind),
+                "basis": suff.basis,
+                "counts": ", ".join(
+                    f"{flag} {n}" for flag, n in level_rows["flag"].value_counts().items()
+                ),
+                "notes": suff.notes,
+            }
+        )
+    if not planning.early_years.empty:
+        out.tables["early_years_places_per_100"] = planning.early_years
+    if not planning.scorecard.empty:
+        out.tables["scorecard_check"] = planning.scorecard
+    # competition
+    competition = None
+    if planning.competition is not None:
+        out.tables["post16_competition"] = planning.competition.pairs
+        out.tables["post16_providers"] = planning.competition.providers
+        m, caption, points = _competition_map(
+            inputs, planning, independent=independent, tiles=tiles
+        )
+        out.maps["post16_competition"], out.captions["post16_competition"] = m, caption
+        out.layers["post16_providers"] = points
+        table = planning.competition.providers
+        flagged = table[table["small_and_covered"].fillna(False).astype(bool)]
+        competition = {
+            "notes": planning.notes.get("competition", []),
+            "providers": int((table["catchment_areas"] > 0).sum()),
+            "rows": [
+                {
+                    "name": str(r["name"]),
+                    "where": "in the study area" if r["in_county"] else "outside",
+                    "size": "not known" if pd.isna(r["size"]) else f"{r['size']:,.0f}",
+                    "share": f"{r['max_overlap_share']:.0%}",
+                    "other": str(r["most_overlapping_name"]),
+                }
+                for _, r in flagged.iterrows()
+            ],
+        }
+    # new sites
+    sites = None
+    if planning.sites is not None:
+        choice = planning.sites
+        out.tables["new_sites"] = choice.sites
+        out.tables["new_sites_coverage"] = choice.summary
+        out.tables["new_sites_greedy"] = choice.greedy
+        m, caption, layers = _sites_map(inputs, planning, independent=independent, tiles=tiles)
+        out.maps["new_sites"], out.captions["new_sites"] = m, caption
+        out.layers.update(layers)
+        sites = {
+            "notes": planning.notes.get("sites", []),
+            "before": int(choice.before["covered"]),
+            "after": int(choice.after["covered"]),
+            "total": int(choice.before["population"]),
+            "rows": [
+                {
+                    "rank": int(r["rank"]),
+                    "name": str(r.get("name", r["site_id"])),
+                    "gain": f"{r['gain']:,.0f}",
+                }
+                for _, r in choice.sites.sort_values("rank").iterrows()
+            ],
+        }
+    out.context = {
+        "charts": charts,
+        "bands_notes": planning.notes.get("bands", []),
+        "quality": quality_rows,
+        "quality_notes": planning.notes.get("quality", []),
+        "choice": choice_rows,
+        "choice_notes": planning.notes.get("choice", []),
+        "access": access_rows,
+        "capacity_notes": planning.notes.get("capacity", []),
+        "sufficiency": sufficiency_rows,
+        "early_years_notes": planning.notes.get("early_years", []),
+        "competition": competition,
+        "sites": sites,
+    }
+    return out

@@ -22,7 +22,7 @@ access (:mod:`geomap.access`) is the measure that follows journeys.
 Missing places are never counted as zero, nor guessed: a provider whose
 places are not known makes the places of its area (and of every group the
 area is in) unknown, and such areas are flagged ``unknown``. When a list gives
-no places at all for a kind (the shipped Herefordshire list has no capacity
+no places at all for a kind (the shipped list has no capacity
 or pupil numbers), every area is ``unknown`` and the notes say why.
 
 Thresholds are the documented defaults of :mod:`geomap.settings`
@@ -865,7 +865,7 @@ def early_years_places_per_100(
     are counted in none. Where any setting's places are not known, the area's
     (and its groups') rate is unknown, never computed from the known ones.
 
-    On the shipped Herefordshire data every rate is unknown: its early-years
+    On the shipped data every rate is unknown: its early-years
     provision is school-based only (schools with nursery classes; no register of
     private, voluntary and independent nurseries or childminders), and a school's
     capacity is not a count of nursery places (see :func:`provider_places`), so
@@ -1008,7 +1008,7 @@ def read_scorecard(path: str | Path, *, la_code: str | int | None = None) -> pd.
     path
         The scorecard CSV (one council's rows, or many councils').
     la_code
-        The council: its ONS code (``new_la_code``, e.g. ``E06000019``) or its
+        The council: its ONS code (``new_la_code``, e.g. ``E06000001``) or its
         DfE number (``LANumber``, e.g. ``884``). Needed when the file holds more
         than one council.
 

@@ -14,10 +14,18 @@ pytestmark = pytest.mark.slow
 def test_report_writes_everything(report_dir):
     assert (report_dir / "index.html").exists()
     maps = sorted(p.name for p in (report_dir / "maps").glob("*.html"))
-    expected = ["providers.html", "post16.html"] + [
-        f"{m}_{k}.html" for m in ("car", "walk") for k in settings.ANALYSIS_KINDS
+    pairs = [f"{m}_{k}" for m in ("car", "walk") for k in settings.ANALYSIS_KINDS]
+    expected = [
+        "providers.html",
+        "post16.html",
+        "post16_competition.html",
+        "new_sites.html",
+        *(f"{p}.html" for p in pairs),
+        *(f"quality_{p}.html" for p in pairs),
     ]
     assert maps == sorted(expected)
+    charts = sorted(p.name for p in (report_dir / "charts").glob("*.png"))
+    assert charts == sorted(f"journey_time_bands_{k}.png" for k in settings.ANALYSIS_KINDS)
     layers = {name for name, _geom in pyogrio.list_layers(report_dir / "geomap.gpkg")}
     assert {
         "providers",
