@@ -1339,16 +1339,12 @@ def _access_from_files(
     show_default=True,
     help="Metres between grid candidates (with --candidates grid).",
 )
-@click.option(
-    "--include-independent",
-    is_flag=True,
-    help="Study area: count independent (fee-paying) schools as existing provision.",
-)
 @click.option("--out", "out_dir", type=FOLDER, required=True, help="Output folder.")
-@study_area_option
+@input_options
 @network_option
 @_writes(folders=("out_dir",))
 def sites_command(
+    inputs: InputChoice,
     times_path: Path | None,
     demand_path: Path | None,
     existing_path: Path | None,
@@ -1359,9 +1355,7 @@ def sites_command(
     objective: str,
     threshold: float | None,
     grid_spacing: float,
-    include_independent: bool,
     out_dir: Path,
-    study_area: Path | None,
     networks: tuple[Path, ...],
 ) -> None:
     """Where to add provision: the sites that would help the most children.
@@ -1371,7 +1365,7 @@ def sites_command(
     (--times, --demand, --candidates FILE, --existing), or on the study area
     (--kind, --mode; times from each area to the existing providers of the kind
     and the candidates). Writes OUT/sites.csv, OUT/coverage.csv (before and
-    after) and OUT/greedy.csv.
+    after) and OUT/greedy.csv, and on the study area OUT/sites_map.html.
 
     \b
     Examples:
@@ -1381,9 +1375,10 @@ def sites_command(
       geomap sites --kind primary --mode walk --add 1 --candidates plots.csv --objective time \\
         --out out/sites
     """
-    from geomap.io import replace_folder, write_csv
+    from geomap.io import replace_folder, write_csv, write_text
     from geomap.sites import choose_sites, read_site_ids
 
+    page: str | None = None
     own = [o for o, v in (("--times", times_path), ("--demand", demand_path)) if v is not None]
     if own or existing_path is not None:
         if kind is not None:
@@ -1436,7 +1431,6 @@ def sites_command(
         from geomap.locations import read_points
         from geomap.sites import grid_candidates, sites_for_kind
 
-        inputs = InputChoice(study_area=study_area, include_independent=include_independent)
         loaded = inputs.load()
         if candidates_arg == "grid":
             points = grid_candidates(
@@ -1447,20 +1441,32 @@ def sites_command(
                 Path(candidates_arg), what="candidate sites", postcodes=loaded.study.postcodes
             )
         choice = sites_for_kind(
-            loaded,
+            loaded.origins,
+            loaded.providers,
+            loaded.children,
             _travel([mode], networks, study=loaded.study)[0],
+            thresholds=loaded.study.thresholds,
             kind=kind,
             add=add,
             candidates=points,
             objective=objective,  # type: ignore[arg-type]
             threshold=threshold,
-            include_independent=include_independent,
+            include_independent=inputs.include_independent,
         )
+        from geomap.maps import offline_html
+        from geomap.report import sites_map_for
+
+        drawn, _caption = sites_map_for(
+            loaded, choice, kind=kind, include_independent=inputs.include_independent
+        )
+        page = offline_html(drawn)
         read = [*inputs.files(), *([] if candidates_arg == "grid" else [Path(candidates_arg)])]
     with replace_folder(out_dir, command="geomap sites", inputs=read) as stage:
         write_csv(choice.sites, stage / "sites.csv")
         write_csv(choice.summary, stage / "coverage.csv")
         write_csv(choice.greedy, stage / "greedy.csv")
+        if page is not None:
+            write_text(page, stage / "sites_map.html")
     before, after = choice.before, choice.after
     if choice.threshold is not None:
         click.echo(

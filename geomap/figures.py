@@ -35,7 +35,9 @@ MODE_LABELS = {"walk": "Walking", "bike": "Cycling", "car": "Car", "pt": "Public
 def _png(figure: Figure, *, dpi: int) -> bytes:
     buffer = io.BytesIO()
     FigureCanvasAgg(figure)
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": "geomap"})
+    figure.savefig(
+        buffer, format="png", dpi=dpi, metadata={"Software": "geomap"}, bbox_inches="tight"
+    )
     return buffer.getvalue()
 
 

@@ -1080,8 +1080,11 @@ def _report_sites(
     label = settings.KIND_LABELS.get(kind, kind).lower()
     add = min(REPORT_SITES_ADD, len(candidates))
     result = sites_for_kind(
-        inputs,
+        inputs.origins,
+        inputs.providers,
+        inputs.children,
         source,
+        thresholds=inputs.study.thresholds,
         kind=kind,
         add=add,
         candidates=candidates[["id", "name", "geometry"]],

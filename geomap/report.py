@@ -49,7 +49,7 @@ from geomap.pipeline import REPORT_SITES_KIND, Inputs, Planning, Result
 from geomap.post16 import FLAGS, Post16Analysis
 from geomap.providers import offers
 from geomap.routes import ScenarioResult
-from geomap.sites import sites_map_layers
+from geomap.sites import SiteChoice, sites_map_layers
 from geomap.sufficiency import Sufficiency
 
 logger = logging.getLogger(__name__)
@@ -1107,11 +1107,54 @@ def _competition_map(
     return m, caption, points
 
 
-def _sites_map(
-    inputs: Inputs, planning: Planning, *, independent: bool, tiles: bool
-) -> tuple[folium.Map, str, dict[str, gpd.GeoDataFrame]]:
-    assert planning.sites is not None
-    choice = planning.sites
+def sites_map_for(
+    inputs: Inputs,
+    choice: SiteChoice,
+    *,
+    kind: str,
+    notes: Iterable[str] | None = None,
+    include_independent: bool = False,
+    online_tiles: bool = False,
+) -> tuple[folium.Map, str]:
+    """Map of where new provision would help: coverage before and after, and the chosen sites.
+
+    Parameters
+    ----------
+    inputs
+        What was analysed.
+    choice
+        From :func:`geomap.sites.sites_for_kind`.
+    kind
+        The kind of provision added.
+    notes
+        Sentences for the caption; the choice's own notes by default.
+    include_independent
+        Whether independent schools were counted as existing provision.
+    online_tiles
+        Whether the map loads OpenStreetMap tiles (needs internet).
+
+    Returns
+    -------
+    tuple of folium.Map and str
+        The map and its caption.
+    """
+    layers = _site_layers(inputs, choice)
+    caption = _plan_caption(
+        inputs, list(notes) if notes is not None else choice.notes, include_independent
+    )
+    m = sites_map(
+        layers["new_sites_areas"],
+        eligible_providers(inputs.providers, kind, include_independent=include_independent),
+        layers["new_sites"],
+        title=f"{_label(kind)}: where {len(layers['new_sites'])} new settings would help most",
+        caption=caption,
+        base=inputs.base,
+        online_tiles=online_tiles,
+    )
+    return m, caption
+
+
+def _site_layers(inputs: Inputs, choice: SiteChoice) -> dict[str, gpd.GeoDataFrame]:
     layers = sites_map_layers(choice, inputs.areas)
     areas = layers["areas"].merge(inputs.areas[["area_id", "area_name"]], on="area_id")
     areas["status"] = [
@@ -1120,18 +1163,7 @@ def _sites_map(
             areas["newly_covered"].fillna(False), areas["covered_before"].fillna(False), strict=True
         )
     ]
-    kind = REPORT_SITES_KIND
-    caption = _plan_caption(inputs, planning.notes.get("sites", []), independent)
-    m = sites_map(
-        areas,
-        eligible_providers(inputs.providers, kind, include_independent=independent),
-        layers["chosen"],
-        title=f"{_label(kind)}: where {len(layers['chosen'])} new settings would help most",
-        caption=caption,
-        base=inputs.base,
-        online_tiles=tiles,
-    )
-    return m, caption, {"new_sites": layers["chosen"], "new_sites_areas": areas}
+    return {"new_sites": layers["chosen"], "new_sites_areas": areas}
 
 
 def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningOutputs:
@@ -1291,9 +1323,15 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         out.tables["new_sites"] = choice.sites
         out.tables["new_sites_coverage"] = choice.summary
         out.tables["new_sites_greedy"] = choice.greedy
-        m, caption, layers = _sites_map(inputs, planning, independent=independent, tiles=tiles)
-        out.maps["new_sites"], out.captions["new_sites"] = m, caption
-        out.layers.update(layers)
+        out.maps["new_sites"], out.captions["new_sites"] = sites_map_for(
+            inputs,
+            choice,
+            kind=REPORT_SITES_KIND,
+            notes=planning.notes.get("sites", []),
+            include_independent=independent,
+            online_tiles=tiles,
+        )
+        out.layers.update(_site_layers(inputs, choice))
         sites = {
             "notes": planning.notes.get("sites", []),
             "before": int(choice.before["covered"]),

@@ -28,8 +28,8 @@ without a nursery class as candidate nursery sites::
     primaries = eligible_providers(inputs.providers, "primary")
     candidates = primaries[~primaries["offers_early_years"]][["id", "name", "geometry"]]
     choice = sites_for_kind(
-        inputs, default_estimate("car"), kind="early_years", add=3,
-        candidates=candidates, objective="coverage",
+        inputs.origins, inputs.providers, inputs.children, default_estimate("car"),
+        kind="early_years", add=3, candidates=candidates, objective="coverage",
     )
 
 Capacity (places per site) is not modelled: each area is served by its
@@ -60,7 +60,6 @@ from geomap.io import find_column, raise_missing, read_table, row_number, source
 from geomap.locations import check_unique_ids
 
 if TYPE_CHECKING:
-    from geomap.pipeline import Inputs
     from geomap.travel.base import TravelTimes
 
 logger = logging.getLogger(__name__)
@@ -988,7 +987,9 @@ def _candidate_points(candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def sites_for_kind(
-    inputs: Inputs,
+    origins: gpd.GeoDataFrame,
+    providers: gpd.GeoDataFrame,
+    children: pd.DataFrame,
     travel: TravelTimes,
     *,
     kind: str,
@@ -996,6 +997,7 @@ def sites_for_kind(
     candidates: gpd.GeoDataFrame,
     objective: Objective = "coverage",
     threshold: float | None = None,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
     include_independent: bool = False,
 ) -> SiteChoice:
     """Where to add provision of one kind in a study area.
@@ -1006,8 +1008,13 @@ def sites_for_kind(
 
     Parameters
     ----------
-    inputs
-        The study area's inputs (:func:`geomap.pipeline.load_inputs`).
+    origins
+        One point per area, ``id`` = area id, EPSG:27700.
+    providers
+        Providers (:func:`geomap.providers.load_providers`); those offering
+        ``kind`` are the existing sites.
+    children
+        Children per area (index) and kind (columns).
     travel
         Travel-time source of the mode to plan for.
     kind
@@ -1022,8 +1029,10 @@ def sites_for_kind(
     objective
         ``coverage`` or ``time``, as for :func:`choose_sites`.
     threshold
-        Minutes within which a site covers an area; the study area's threshold
-        for the mode and kind (:func:`geomap.gaps.resolve_thresholds`) by default.
+        Minutes within which a site covers an area; from ``thresholds`` by
+        default (:func:`geomap.gaps.resolve_thresholds`).
+    thresholds
+        ``{mode: {kind: minutes}}`` set for the study area, over geomap's defaults.
     include_independent
         Count independent (fee-paying) schools as existing provision.
 
@@ -1049,12 +1058,12 @@ def sites_for_kind(
     from geomap.gaps import eligible_providers, resolve_thresholds
     from geomap.travel.base import description_of
 
-    if kind not in inputs.children.columns:
+    if kind not in children.columns:
         raise InputError(
             f"no children column for kind '{kind}'",
-            fix=f"Use one of: {', '.join(map(str, inputs.children.columns))}",
+            fix=f"Use one of: {', '.join(map(str, children.columns))}",
         )
-    existing = eligible_providers(inputs.providers, kind, include_independent=include_independent)
+    existing = eligible_providers(providers, kind, include_independent=include_independent)
     points = _candidate_points(candidates)
     if not points["id"].is_unique:
         raise InputError(
@@ -1082,19 +1091,19 @@ def sites_for_kind(
         pd.concat([old.assign(existing=True), points.assign(existing=False)], ignore_index=True),
         crs=settings.MEASURE_CRS,
     )
-    times = travel.matrix(inputs.origins, locations[["id", "geometry"]])
+    times = travel.matrix(origins, locations[["id", "geometry"]])
     source = settings.THRESHOLD_SOURCES.get(travel.mode, "given")
     if threshold is None:
-        threshold = resolve_thresholds(inputs.study.thresholds)[travel.mode][kind]
-        given = (inputs.study.thresholds or {}).get(travel.mode, {})
+        threshold = resolve_thresholds(thresholds)[travel.mode][kind]
+        given = (thresholds or {}).get(travel.mode, {})
         source = "the study-area file" if kind in given else source
     else:
         source = "given"
-    demand = inputs.children[kind]
+    demand = children[kind].copy()
     demand.index = demand.index.astype(str)
     choice = choose_sites(
         times[["from_id", "to_id", "minutes"]],
-        demand.reindex(inputs.origins["id"].astype(str)).fillna(0.0),
+        demand.reindex(origins["id"].astype(str)).fillna(0.0),
         candidates=points["id"],
         existing=old["id"],
         add=add,

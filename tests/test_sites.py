@@ -510,6 +510,9 @@ def test_the_sites_command_on_the_shipped_study_area_with_a_grid(tmp_path):
     assert coverage.loc["after", "covered"] >= coverage.loc["before", "covered"]
     assert coverage.loc["after", "threshold_minutes"] == 10
     assert (out / "greedy.csv").exists()
+    page = (out / "sites_map.html").read_text(encoding="utf-8")
+    assert "where 2 new settings would help most" in page
+    assert "New sites (2)" in page
 
 
 def test_primary_schools_without_a_nursery_class_as_candidate_nursery_sites(shipped_inputs):
@@ -522,7 +525,9 @@ def test_primary_schools_without_a_nursery_class_as_candidate_nursery_sites(ship
         ["id", "name", "geometry"]
     ]
     choice = sites_for_kind(
-        shipped_inputs,
+        shipped_inputs.origins,
+        shipped_inputs.providers,
+        shipped_inputs.children,
         default_estimate("car"),
         kind="early_years",
         add=2,
@@ -546,7 +551,9 @@ def test_primary_schools_without_a_nursery_class_as_candidate_nursery_sites(ship
     nurseries = eligible_providers(shipped_inputs.providers, "early_years")
     with pytest.raises(InputError, match="ids of existing early_years providers"):
         sites_for_kind(
-            shipped_inputs,
+            shipped_inputs.origins,
+            shipped_inputs.providers,
+            shipped_inputs.children,
             default_estimate("car"),
             kind="early_years",
             add=1,
