@@ -473,7 +473,7 @@ def add_providers(
         label = name or f"{settings.KIND_LABELS[kind]} ({len(sub)})"
         folium.GeoJson(
             _geojson(layer, props.columns, simplify=None),
-            name=label,
+            name=_esc(label),
             show=show,
             point_to_layer=_PROVIDER_POINT,
             on_each_feature=_bind_popup(PROVIDER_LABELS),
@@ -596,7 +596,7 @@ def add_time_layer(
     layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
     folium.GeoJson(
         _geojson(layer, props.columns),
-        name=name,
+        name=_esc(name),
         show=show,
         on_each_feature=_bind_popup([label for _col, label in popup_fields]),
     ).add_to(m)
@@ -633,7 +633,7 @@ def add_outline_layer(
         return
     folium.GeoJson(
         _geojson(areas[["area_name", "geometry"]], ["area_name"]),
-        name=name,
+        name=_esc(name),
         show=show,
         style_function=lambda _f: dict(style, fill=False, interactive=False),
     ).add_to(m)
@@ -1262,7 +1262,7 @@ def add_value_layer(
     layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
     folium.GeoJson(
         _geojson(layer, props.columns),
-        name=name,
+        name=_esc(name),
         show=show,
         on_each_feature=_bind_popup([label for _col, label in popup_fields]),
     ).add_to(m)
@@ -1384,7 +1384,7 @@ def value_map(
         m,
         areas,
         column=column,
-        name=legend_title,
+        name=_esc(legend_title),
         bins=bins,
         colours=colours,
         unit=unit,
@@ -1731,7 +1731,7 @@ def category_map(
     ]
     folium.GeoJson(
         _geojson(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs), props.columns),
-        name=legend_title,
+        name=_esc(legend_title),
         on_each_feature=_bind_popup([label for _c, label in fields]),
     ).add_to(m)
     add_outline_layer(

@@ -20,14 +20,19 @@ from click.testing import CliRunner
 from geomap import settings
 from geomap.cli import main
 from geomap.maps import (
+    SUFFICIENCY_STYLES,
     OfflineMap,
     access_map,
+    category_map,
+    competition_map,
     inert,
     isochrone_map,
     offline_html,
     post16_map,
     providers_map,
     route_map,
+    sites_map,
+    value_map,
 )
 
 #: Payloads, each with the text it would leave if something ran it.
@@ -203,6 +208,75 @@ def test_every_map_type_keeps_text_inert(cwd):
     )
     pages["isochrones"] = offline_html(
         isochrone_map(bands, providers, title=" ".join(NAMES), caption="\n".join(NAMES))
+    )
+    valued = areas.assign(score=[0.5, float("nan"), 1.5], note=NAMES[:3])
+    pages["value"] = offline_html(
+        value_map(
+            valued,
+            column="score",
+            title=" ".join(NAMES),
+            caption="\n".join(NAMES),
+            bins=(0.25, 0.5, 1.0),
+            colours=("#eff3ff", "#bdd7e7", "#6baed6", "#08519c"),
+            unit=NAMES[0],
+            popup_fields=[("area_name", "Area"), ("note", "Note")],
+            legend_title=NAMES[1],
+            no_value=NAMES[2],
+            providers=providers,
+        )
+    )
+    pages["category"] = offline_html(
+        category_map(
+            areas.assign(flag=["shortfall", "unknown", NAMES[0]], note=NAMES[:3]),
+            column="flag",
+            categories=SUFFICIENCY_STYLES,
+            title=" ".join(NAMES),
+            caption="\n".join(NAMES),
+            legend_title=NAMES[3],
+            popup_fields=[("area_name", "Area"), ("note", "Note")],
+            providers=providers,
+        )
+    )
+    competing = providers.assign(
+        size=[float(i * 50) if i % 4 else float("nan") for i in range(len(providers))],
+        flag=(["small_and_covered", "small", "other", "unknown"] * len(providers))[
+            : len(providers)
+        ],
+        catchment_young_people=10,
+        max_overlap_share=0.6,
+        most_overlapping_name=NAMES[::-1][: len(providers)],
+    )
+    lines = gpd.GeoDataFrame(
+        {"provider_name": NAMES[:2], "other_name": NAMES[2:4], "overlap_share": [0.7, 0.9]},
+        geometry=[
+            shapely.LineString([competing.geometry.iloc[0], competing.geometry.iloc[1]]),
+            shapely.LineString([competing.geometry.iloc[2], competing.geometry.iloc[3]]),
+        ],
+        crs=settings.MEASURE_CRS,
+    )
+    pages["competition"] = offline_html(
+        competition_map(
+            competing, lines, title=" ".join(NAMES), caption="\n".join(NAMES), small=200
+        )
+    )
+    chosen = gpd.GeoDataFrame(
+        {"site_id": NAMES[:2], "name": NAMES[2:4], "rank": [1, 2], "gain": [30.0, 10.0]},
+        geometry=[shapely.Point(350600, 240600), shapely.Point(352600, 240600)],
+        crs=settings.MEASURE_CRS,
+    )
+    pages["sites"] = offline_html(
+        sites_map(
+            areas.assign(
+                status=["covered", "newly covered", NAMES[0]],
+                population=[1, 2, 3],
+                minutes_before=[10.0, 50.0, float("nan")],
+                minutes_after=[10.0, 20.0, float("nan")],
+            ),
+            providers,
+            chosen,
+            title=" ".join(NAMES),
+            caption="\n".join(NAMES),
+        )
     )
     for name, page in pages.items():
         try:
