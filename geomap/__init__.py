@@ -95,7 +95,7 @@ _PUBLIC = {
     "kind_access": "geomap.access",
     "Sufficiency": "geomap.sufficiency",
     "provider_places": "geomap.sufficiency",
-    "sufficiency": "geomap.sufficiency",
+    "assess_sufficiency": "geomap.sufficiency",
     "early_years_places_per_100": "geomap.sufficiency",
     "read_scorecard": "geomap.sufficiency",
     "check_against_scorecard": "geomap.sufficiency",
@@ -168,6 +168,7 @@ __all__ = [
     "analyse",
     "analyse_gaps",
     "analyse_post16",
+    "assess_sufficiency",
     "bands_chart",
     "category_map",
     "check_against_scorecard",
@@ -220,7 +221,6 @@ __all__ = [
     "sites_map",
     "sites_map_for",
     "study_boundary",
-    "sufficiency",
     "summarise_providers",
     "travel_sources",
     "value_map",
@@ -310,11 +310,11 @@ if TYPE_CHECKING:
     from geomap.study_area import StudyArea, default_study_area, load_study_area
     from geomap.sufficiency import (
         Sufficiency,
+        assess_sufficiency,
         check_against_scorecard,
         early_years_places_per_100,
         provider_places,
         read_scorecard,
-        sufficiency,
     )
     from geomap.travel import (
         FastestOf,

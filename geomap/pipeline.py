@@ -58,11 +58,11 @@ from geomap.study_area import StudyArea
 from geomap.sufficiency import (
     NO_CAPACITY_NOTE,
     Sufficiency,
+    assess_sufficiency,
     check_against_scorecard,
     early_years_places_per_100,
     provider_places,
     read_scorecard,
-    sufficiency,
 )
 from geomap.travel import TravelTimes
 
@@ -986,7 +986,7 @@ def plan(
         )
         if places["places"].isna().all():
             continue
-        result = sufficiency(
+        result = assess_sufficiency(
             places,
             inputs.children[kind],
             home=home,

@@ -6,7 +6,7 @@ Three questions a school-place planner asks of a provider list:
   providers that is not known (:func:`provider_places`, :func:`places_summary`);
 - whether the places standing in each area (and ward or partnership) cover the
   children living there, with a margin for choice and without a large surplus
-  (:func:`sufficiency`); for early years, registered places per 100 children
+  (:func:`assess_sufficiency`); for early years, registered places per 100 children
   aged 0–4, the measure behind the Childcare Act 2006 s.6 sufficiency duty
   (:func:`early_years_places_per_100`);
 - whether the provider list adds up to the council's own totals in the DfE
@@ -620,7 +620,7 @@ def _source(value: float, default: float, source: str) -> str:
     return source if value == default else "set for this run"
 
 
-def sufficiency(
+def assess_sufficiency(
     places: pd.DataFrame,
     children: pd.Series,
     *,
@@ -900,7 +900,7 @@ def early_years_places_per_100(
     ------
     InputError
         If ``places`` are for another kind, children are not numbers, or as
-        :func:`sufficiency` for ``home``.
+        :func:`assess_sufficiency` for ``home``.
     """
     kind = places.attrs.get("kind")
     if kind not in (None, "early_years"):

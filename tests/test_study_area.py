@@ -405,3 +405,13 @@ def test_a_second_council_runs_post16_and_routes_with_its_own_bus_times(tmp_path
     for folder in (tmp_path / "p16", tmp_path / "routes"):
         for name, text in _texts(folder).items():
             assert "herefordshire" not in _without_calibration(text).lower(), name
+
+
+def test_no_public_name_is_hidden_by_a_module_of_the_same_name():
+    """``geomap.X`` must be the exported X even after the submodule ``geomap.X`` is imported."""
+    import pkgutil
+
+    import geomap
+
+    modules = {m.name for m in pkgutil.iter_modules(geomap.__path__)}
+    assert not set(geomap.__all__) & modules

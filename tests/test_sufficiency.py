@@ -12,12 +12,12 @@ from geomap import settings
 from geomap.errors import InputError, MissingColumnError, UnknownKindError
 from geomap.sufficiency import (
     PLACES_BASES,
+    assess_sufficiency,
     check_against_scorecard,
     early_years_places_per_100,
     places_summary,
     provider_places,
     read_scorecard,
-    sufficiency,
 )
 from tests.shipped_data import DATA
 
@@ -229,7 +229,9 @@ def _case():
 def _run_case(**options):
     providers, children, home, lookups, names = _case()
     places = provider_places(providers, "primary")
-    return sufficiency(places, children, home=home, lookups=lookups, group_names=names, **options)
+    return assess_sufficiency(
+        places, children, home=home, lookups=lookups, group_names=names, **options
+    )
 
 
 def test_hand_worked_areas_and_flag_boundaries():
@@ -342,7 +344,7 @@ def test_a_list_without_any_places_gives_unknown_everywhere():
     providers = _providers([{"id": "A", "kind": "primary"}, {"id": "B", "kind": "primary"}])
     places = provider_places(providers, "primary")
     children = pd.Series({"a": 10.0, "b": 20.0, "c": 5.0})
-    result = sufficiency(
+    result = assess_sufficiency(
         places,
         children,
         home=pd.Series({"A": "a", "B": "b"}),
@@ -376,7 +378,7 @@ def test_bad_sufficiency_inputs(change, message):
     arguments = {"children": children, "home": home, **change}
     places = provider_places(providers, "primary")
     with pytest.raises(InputError, match=message):
-        sufficiency(places, arguments.pop("children"), **arguments)
+        assess_sufficiency(places, arguments.pop("children"), **arguments)
 
 
 def _reference(places, children, home, lookup, *, margin, surplus_share, surplus_min):
@@ -435,7 +437,7 @@ def test_random_cases_match_a_plain_loop_and_groups_match_a_groupby(seed):
     lookup = pd.Series({a: f"G{rng.integers(4)}" for a in areas})
     options = {"margin": 0.05, "surplus_share": 0.25, "surplus_min_places": 30}
     places = provider_places(providers, "primary")
-    result = sufficiency(places, children, home=home, lookups={"g": lookup}, **options)
+    result = assess_sufficiency(places, children, home=home, lookups={"g": lookup}, **options)
     rows, groups = _reference(
         places, children, home, lookup, margin=0.05, surplus_share=0.25, surplus_min=30
     )
@@ -707,7 +709,7 @@ def test_the_shipped_data_gives_unknown_not_zero(shipped_inputs, shipped_home):
     for kind in ("primary", "secondary"):
         places = provider_places(inputs.providers, kind)
         assert places["places"].isna().all()
-        result = sufficiency(
+        result = assess_sufficiency(
             places,
             inputs.children[kind],
             home=shipped_home,
@@ -739,7 +741,7 @@ def test_the_shipped_post16_students_count_where_given(shipped_inputs, shipped_h
     places = provider_places(shipped_inputs.providers, "post16", basis="students")
     given = places["places"].notna()
     assert given.any() and (~given).any()
-    result = sufficiency(
+    result = assess_sufficiency(
         places, shipped_inputs.children["post16"], home=shipped_home, lookups=shipped_inputs.lookups
     )
     unknown = result.by_area["flag"] == "unknown"
