@@ -986,12 +986,16 @@ def plan(
         )
         if places["places"].isna().all():
             continue
+        limits = inputs.study.sufficiency_limits
         result = assess_sufficiency(
             places,
             inputs.children[kind],
             home=home,
             lookups=inputs.lookups,
             group_names=names,
+            surplus_share=limits.get("surplus_share", settings.SURPLUS_SHARE),
+            surplus_min_places=int(limits.get("surplus_min_places", settings.SURPLUS_MIN_PLACES)),
+            margin=limits.get("margin", settings.OPERATING_MARGIN),
         )
         said = inputs.students_note if basis == "students" else inputs.capacity_note
         result.notes.append(f"Places ({basis}): {said}.")
@@ -1030,15 +1034,21 @@ def plan(
             car = choose_travel(
                 inputs.study, [settings.COMPETITION_MODE], boundary=inputs.boundary
             )[0]
+        given = inputs.study.competition
         catchments = post16_catchments(
             inputs.origins,
             inputs.providers,
             young_people(inputs.children),
             car,
+            minutes=given.get("minutes", settings.COMPETITION_MINUTES),
             include_independent=include_independent,
         )
         competition = post16_competition(
-            catchments, inputs.providers, include_independent=include_independent
+            catchments,
+            inputs.providers,
+            overlap=given.get("overlap", settings.COMPETITION_OVERLAP),
+            small=given.get("small", settings.SMALL_SIXTH_FORM),
+            include_independent=include_independent,
         )
         notes["competition"] = [*competition.notes, f"Sizes: {inputs.students_note}."]
     chosen = None

@@ -192,7 +192,13 @@ class StudyArea:
         access, overriding the defaults (the thresholds).
     scorecard
         DfE school places scorecard (CSV) to check school-level capacities
-        against, and the settings that need it.
+        against.
+    sufficiency_limits
+        ``surplus_share``, ``surplus_min_places`` and ``margin`` for the
+        sufficiency flags, over :mod:`geomap.settings`' defaults.
+    competition
+        ``minutes`` (post-16 catchments by car), ``small`` (students) and
+        ``overlap`` (share) for post-16 competition, over the defaults.
     """
 
     name: str
@@ -220,6 +226,8 @@ class StudyArea:
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     catchments: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     scorecard: Path | None = None
+    sufficiency_limits: Mapping[str, float] = field(default_factory=dict)
+    competition: Mapping[str, float] = field(default_factory=dict)
 
     def files(self) -> list[Path]:
         """Every file the study area reads (for checking that outputs never overwrite one).
@@ -358,6 +366,22 @@ class _Table:
         if not isinstance(value, bool):
             raise self._fail(key, f"must be true or false, not {value!r}", f"Write {key} = true")
         return value
+
+    def number(self, key: str, *, low: float, high: float) -> float | None:
+        if key not in self.values:
+            return None
+        value = self.values.pop(key)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise self._fail(
+                key,
+                f"must be a number from {low:g} to {high:g}, not {value!r}",
+                f"Write {key} = {(low + high) / 2:g}, say",
+            )
+        return float(value)
 
     def file(self, key: str, *, required: bool = False) -> Path | None:
         value = self.text(key, required=required)
@@ -687,10 +711,31 @@ def load_study_area(path: str | Path) -> StudyArea:
     if opt is not None:
         catchments = _thresholds(opt)
     scorecard = None
+    limits: dict[str, float] = {}
     opt = top.table("capacity")
     if opt is not None:
-        scorecard = opt.required_file("scorecard")
+        scorecard = opt.file("scorecard")
         opt.text("source")
+        for key, low, high in (
+            ("surplus_share", 0.0, 1.0),
+            ("surplus_min_places", 0.0, 1e6),
+            ("margin", 0.0, 1.0),
+        ):
+            number = opt.number(key, low=low, high=high)
+            if number is not None:
+                limits[key] = number
+        opt.done()
+    competition: dict[str, float] = {}
+    opt = top.table("competition")
+    if opt is not None:
+        for key, low, high in (
+            ("minutes", 1.0, 240.0),
+            ("small", 0.0, 1e6),
+            ("overlap", 0.01, 1.0),
+        ):
+            number = opt.number(key, low=low, high=high)
+            if number is not None:
+                competition[key] = number
         opt.done()
     top.done()
     return StudyArea(
@@ -719,6 +764,8 @@ def load_study_area(path: str | Path) -> StudyArea:
         thresholds=thresholds,
         catchments=catchments,
         scorecard=scorecard,
+        sufficiency_limits=limits,
+        competition=competition,
     )
 
 

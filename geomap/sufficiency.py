@@ -893,7 +893,10 @@ def early_years_places_per_100(
         (NaN where incomplete), ``places_known`` (over the settings that give
         them; NaN where none does), ``settings``,
         ``settings_without_places``, ``places_per_100`` (NaN when incomplete or
-        with no children), ``complete``. ``attrs["notes"]`` says where places
+        with no children), ``complete``, ``known_places_per_100`` (the places
+        that are known, per 100 children: a lower bound where incomplete, as
+        where school nursery classes, which are not on the early years register,
+        stand beside registered settings). ``attrs["notes"]`` says where places
         come from and what is unknown.
 
     Raises
@@ -951,11 +954,23 @@ def early_years_places_per_100(
             "complete": complete.to_numpy(dtype=bool),
         }
     )
+    # a lower bound, labelled as one: school nursery classes are not on the register,
+    # so a fuller list still leaves them without registered places
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["known_places_per_100"] = np.where(
+            children > 0, out["places_known"].to_numpy(dtype=float) / children * 100, np.nan
+        )
     if not any_known:
         notes.append(
             "No early-years setting gives registered places: places per 100 children aged 0–4 "
             "are unknown, not zero (a school's capacity is not a count of its nursery places; "
             "load the Ofsted early years register for registered places)."
+        )
+    elif not bool(out["complete"].all()):
+        notes.append(
+            "Where some settings give no places (school nursery classes are not on the early "
+            "years register), places per 100 are left blank; known_places_per_100 counts the "
+            "known places only, a lower bound."
         )
     outside = int(where.isna().sum())
     if outside:

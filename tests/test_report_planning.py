@@ -159,3 +159,27 @@ def test_with_capacity_the_report_maps_access_and_sufficiency(capacity_report):
     assert row["list_total"] == 210 * row["list_schools"]
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "places (capacity) against children" in page
+
+
+def test_the_study_areas_planning_settings_reach_the_analyses(shipped_inputs):
+    from dataclasses import replace
+
+    from geomap.pipeline import analyse, plan
+    from geomap.travel.estimate import default_estimate
+
+    study = replace(
+        shipped_inputs.study,
+        competition={"minutes": 20.0, "small": 150.0, "overlap": 0.7},
+        sufficiency_limits={"margin": 0.1},
+    )
+    inputs = replace(shipped_inputs, study=study)
+    car = default_estimate("car")
+    analysis = analyse(inputs, [car], kinds=["post16"])
+    planned = plan(inputs, [car], analysis, kinds=["post16"], sites=False)
+    notes = " ".join(planned.notes["competition"])
+    assert "within 20 minutes by car" in notes and "fewer than 150" in notes
+    assert "at or above 70%" in notes
+    providers = planned.competition.providers
+    sized = providers[providers["size"].notna()]
+    assert (sized["small"] == (sized["size"] < 150)).all()
+    assert planned.sites is None

@@ -76,6 +76,23 @@ path = "s.csv"
 """
 
 
+def test_planning_settings_are_read_from_the_study_area(tmp_path):
+    text = MINIMAL + (
+        "[catchments.car]\nprimary = 20\n"
+        "[capacity]\nsurplus_share = 0.2\nsurplus_min_places = 15\nmargin = 0.02\n"
+        "[competition]\nminutes = 20\nsmall = 150\noverlap = 0.6\n"
+    )
+    study = load_study_area(_study(tmp_path, text))
+    assert study.catchments == {"car": {"primary": 20.0}}
+    assert study.sufficiency_limits == {
+        "surplus_share": 0.2,
+        "surplus_min_places": 15.0,
+        "margin": 0.02,
+    }
+    assert study.competition == {"minutes": 20.0, "small": 150.0, "overlap": 0.6}
+    assert study.scorecard is None
+
+
 def test_a_minimal_file_has_paths_relative_to_itself(tmp_path):
     study = load_study_area(_study(tmp_path, MINIMAL))
     assert study.name == "Testshire"
@@ -109,6 +126,16 @@ def test_a_minimal_file_has_paths_relative_to_itself(tmp_path):
         ),
         (MINIMAL.replace("[population]\n", "[population]\nage = 'age'\n"), "without the other"),
         (MINIMAL + "name2 = \n", "not valid TOML"),
+        (
+            MINIMAL + "[capacity]\nsurplus_share = 1.5\n",
+            "'capacity.surplus_share' must be a number",
+        ),
+        (MINIMAL + "[capacity]\nmargin = 'five'\n", "'capacity.margin' must be a number"),
+        (MINIMAL + "[capacity]\nscorecard = 'none.csv'\n", "'capacity.scorecard' names none.csv"),
+        (MINIMAL + "[competition]\nminutes = 0\n", "'competition.minutes' must be a number"),
+        (MINIMAL + "[competition]\nsmall = true\n", "'competition.small' must be a number"),
+        (MINIMAL + "[competition]\nmode = 'bus'\n", "'competition.mode' is not a key"),
+        (MINIMAL + "[catchments.car]\nprimary = 0\n", "'catchments.car.primary' must be minutes"),
     ],
 )
 def test_a_bad_study_area_file_is_named_with_the_key(tmp_path, text, message):

@@ -503,6 +503,7 @@ def test_early_years_places_per_100_hand_worked():
     assert list(table.columns) == [
         "level", "group_id", "group_name", "children_0_4", "places", "places_known",
         "settings", "settings_without_places", "places_per_100", "complete",
+        "known_places_per_100",
     ]  # fmt: skip
     rows = table.set_index(["level", "group_id"])
     assert rows.loc[("area", "a"), "places_per_100"] == pytest.approx(50.0)
@@ -512,6 +513,9 @@ def test_early_years_places_per_100_hand_worked():
     assert np.isnan(rows.loc[("area", "b"), "places_per_100"])
     assert not rows.loc[("area", "b"), "complete"]
     assert rows.loc[("area", "b"), "places_known"] == 24
+    # ... but the known places give a lower bound, labelled as such: 24 per 40 children
+    assert rows.loc[("area", "b"), "known_places_per_100"] == pytest.approx(60.0)
+    assert any("lower bound" in note for note in table.attrs["notes"])
     assert np.isnan(rows.loc[("area", "c"), "places_known"])
     # d: no children, no settings
     assert (
