@@ -838,7 +838,10 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
         sheet_names = [ws.title for ws in workbook.worksheets]
         worksheet.reset_dimensions()  # do not trust the size the file declares
         grid: list[list[str | None]] = []
+        # cells with no value at all (not even an empty text): a formula's unsaved result
+        unset: list[set[int]] = []
         for cells in worksheet.iter_rows():
+            unset.append({j for j, cell in enumerate(cells) if cell.value is None})
             values = [_cell_text(cell) for cell in cells]
             while values and values[-1] is None:
                 values.pop()
@@ -849,6 +852,8 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
         _refuse_workbook(path, err)
     finally:
         workbook.close()
+    if any(unset):
+        _refuse_unsaved_formulas(path, name, unset)
     if not any(grid):
         raise EmptyInputError(
             f"sheet '{name}' of this workbook is empty",
@@ -867,6 +872,49 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
     table.attrs["geomap_sheets"] = sheet_names
     logger.info("%s: read sheet '%s'", path, name)
     return table
+
+
+def _refuse_unsaved_formulas(path: Path, sheet: str, unset: list[set[int]]) -> None:
+    """Refuse a formula whose result was never saved: it would read as a blank cell.
+
+    Workbooks written by programs (not Excel) often hold formulas without the
+    value Excel saves beside each; read for values only, such a cell is empty,
+    and a journey or a count would silently go missing.
+    """
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as err:  # the first read succeeded; a failure now is the same damage
+        _refuse_workbook(path, err)
+    try:
+        worksheet = workbook[sheet]
+        worksheet.reset_dimensions()
+        for i, cells in enumerate(worksheet.iter_rows()):
+            for j, cell in enumerate(cells):
+                value = cell.value
+                formula = getattr(value, "text", value)  # array formulas keep their text inside
+                if not (isinstance(formula, str) and formula.startswith("=")):
+                    continue
+                if i >= len(unset) or j in unset[i]:
+                    letter = get_column_letter(j + 1)
+                    raise InputError(
+                        f"cell {letter}{getattr(cell, 'row', i + 1)} holds a formula "
+                        f"({formula[:40]}) whose result was never saved, so it would read as "
+                        "blank",
+                        path=path,
+                        row=getattr(cell, "row", i + 1),
+                        column=letter,
+                        fix="Open the workbook in Excel (or LibreOffice) and save it, so each "
+                        "formula's result is stored, or paste the values in",
+                    )
+    except InputError:
+        raise
+    except Exception as err:
+        _refuse_workbook(path, err)
+    finally:
+        workbook.close()
 
 
 def _refuse_workbook(path: Path, err: Exception) -> None:

@@ -57,6 +57,10 @@ GRAVITY_MIN_MINUTES = 1.0
 
 METHODS = ("2sfca", "e2sfca", "gravity")
 
+#: Largest count of people or places a demand or supply table may give: far more
+#: than any area or provider has, small enough that sums stay exact.
+MAX_COUNT = 100_000_000.0
+
 #: What each method is, for captions.
 METHOD_LABELS = {
     "2sfca": "two-step floating catchment (2SFCA, Luo and Wang 2003)",
@@ -353,7 +357,14 @@ def read_counts(
     ids = pd.DataFrame({id_c: table[id_c].astype("string").str.strip()}, index=table.index)
     ids.attrs.update(table.attrs)
     check_unique_ids(ids, id_c, what=what)
-    values = parse_numbers(table, value_c, minimum=0, label=value_c)
+    values = parse_numbers(
+        table,
+        value_c,
+        minimum=0,
+        maximum=MAX_COUNT,
+        label=value_c,
+        fix="Give a count of 0 or more (0 where there is nobody, or no place)",
+    )
     check_rows(
         table,
         values.isna().to_numpy(),
@@ -413,6 +424,7 @@ def kind_access(
     catchments: Mapping[str, Mapping[str, float]] | None = None,
     basis: str = "capacity",
     include_independent: bool = False,
+    include_outside: bool = False,
 ) -> CatchmentAccess:
     """Capacity-aware access to one kind of provision, from areas' origins by one mode.
 
@@ -420,6 +432,14 @@ def kind_access(
     an area with such a provider within its catchment gets no ``score`` (NaN,
     ``complete`` false) and, in ``score_known_places``, the score over the
     providers whose places are known (a lower bound).
+
+    Providers outside the study area (``in_county`` false) are left out by
+    default: the children beyond the border who share their places are not in
+    the data, so counting their places would share them among the study area's
+    children alone and overstate access near the border (a college of 3,000
+    places reached by a few hundred of the county's young people would give
+    each of them several places). Left out, scores near the border understate
+    the places within reach; the notes say which way and how many.
 
     Parameters
     ----------
@@ -446,6 +466,8 @@ def kind_access(
         :func:`geomap.sufficiency.provider_places`.
     include_independent
         Count independent schools as provision.
+    include_outside
+        Count providers outside the study area too (see above).
 
     Returns
     -------
@@ -472,6 +494,10 @@ def kind_access(
         source = "set for this run"
     weight = method_weight(method, catchment)
     places = provider_places(providers, kind, basis=basis, include_independent=include_independent)
+    outside = ~places["in_county"].astype(bool).to_numpy()
+    outside_count = int(outside.sum())
+    if not include_outside:
+        places = places[~outside]
     known = places["places"].notna().to_numpy()
     label = settings.KIND_LABELS.get(kind, kind).lower()
     if not known.any():
@@ -540,6 +566,18 @@ def kind_access(
         "Scores are places per child within reach, not rescaled.",
         basis_note,
     ]
+    if outside_count and not include_outside:
+        notes.append(
+            f"{outside_count} {label} providers outside the study area are left out: the "
+            "children beyond the border who share their places are not in the data. Scores "
+            "near the border understate the places within reach."
+        )
+    elif outside_count:
+        notes.append(
+            f"{outside_count} {label} providers outside the study area are counted, their places "
+            "shared among the study area's children only (those beyond the border are not in "
+            "the data): scores near the border overstate the places within reach."
+        )
     incomplete = int((~areas["complete"]).sum())
     if incomplete:
         notes.append(

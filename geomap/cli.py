@@ -1135,6 +1135,12 @@ def post16(
     "places), pupils on roll, or 16–18 students.",
 )
 @click.option(
+    "--include-outside",
+    is_flag=True,
+    help="On the study area, count providers outside it too; their places are then shared "
+    "among the study area's children only, which overstates access near the border.",
+)
+@click.option(
     "--times",
     "times_path",
     type=PATH,
@@ -1177,6 +1183,7 @@ def access_command(
     kind: str | None,
     mode: str | None,
     basis: str,
+    include_outside: bool,
     times_path: Path | None,
     demand_path: Path | None,
     supply_path: Path | None,
@@ -1238,6 +1245,7 @@ def access_command(
             catchment=catchment,
             basis=basis,
             include_independent=inputs.include_independent,
+            include_outside=include_outside,
         )
         subject = f"{kind} by {mode}, {method}"
     table = result.areas
@@ -1249,8 +1257,17 @@ def access_command(
             write_csv(frame, tmp)
     reached = int((table["providers"] > 0).sum())
     scored = table["score"].dropna()
-    mean = f"mean score {scored.mean():.4g} places per child" if len(scored) else "no area scored"
+    mean = (
+        f"{len(scored)} of {len(table)} areas scored, mean {scored.mean():.4g} places per child"
+        if len(scored)
+        else "no area scored"
+    )
     click.echo(f"{subject}: {reached} of {len(table)} areas have a provider within reach; {mean}")
+    if len(scored) < len(table) and "score_known_places" in table:
+        click.echo(
+            f"{len(table) - len(scored)} areas reach a provider whose places are not given: "
+            "their score is blank; score_known_places counts the known places only"
+        )
     for note in result.notes:
         click.echo(note)
     for _frame, path in outputs:
@@ -1261,7 +1278,7 @@ def _access_from_files(
     times_path: Path, demand_path: Path, supply_path: Path, method: str, catchment: float
 ) -> CatchmentAccess:
     from geomap.access import METHOD_LABELS, floating_catchment, method_weight, read_counts
-    from geomap.travel.tables import read_time_table
+    from geomap.travel.tables import check_known_ids, read_time_table
 
     times = read_time_table(times_path)
     demand = read_counts(
@@ -1270,14 +1287,21 @@ def _access_from_files(
     supply = read_counts(
         supply_path, what="supply table", value_names=("capacity", "places", "supply", "pupils")
     )
-    unknown = sorted(set(times["from_id"].astype(str)) - set(demand.index))
-    if unknown:
-        raise InputError(
-            f"{len(unknown)} origin(s) of the times table have no row in the demand table, "
-            f"e.g. '{unknown[0]}'",
-            path=demand_path,
-            fix="Give the population of every area the times start from (0 where nobody lives)",
-        )
+    check_known_ids(
+        times,
+        "from_id",
+        demand.index,
+        what=f"the demand table ({demand_path.name})",
+        fix="Give the population of every area the times start from (0 where nobody lives)",
+    )
+    check_known_ids(
+        times,
+        "to_id",
+        supply.index,
+        what=f"the supply table ({supply_path.name})",
+        fix="Give the places of every provider the times go to (0 where it has none), or "
+        "check the id's spelling",
+    )
     result = floating_catchment(
         times, demand, supply, catchment=catchment, weight=method_weight(method, catchment)
     )
@@ -1436,6 +1460,12 @@ def sites_command(
             points = grid_candidates(
                 loaded.areas, spacing_m=grid_spacing, populated=loaded.children[kind]
             )
+            if points.empty:
+                raise InputError(
+                    f"a {grid_spacing:g} m grid puts no candidate inside an area with "
+                    f"children of the age for {kind}",
+                    fix="Give a smaller --grid-spacing (the default is 2000 m)",
+                )
         else:
             points = read_points(
                 Path(candidates_arg), what="candidate sites", postcodes=loaded.study.postcodes

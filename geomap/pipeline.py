@@ -748,6 +748,7 @@ def access_for(
     catchment: float | None = None,
     basis: str = "capacity",
     include_independent: bool = False,
+    include_outside: bool = False,
 ) -> CatchmentAccess:
     """Capacity-aware access to one kind of provision over the study area.
 
@@ -768,6 +769,9 @@ def access_for(
         ``capacity``, ``pupils`` or ``students``.
     include_independent
         Count independent schools as provision.
+    include_outside
+        Count providers outside the study area (their places shared among the
+        study area's children only); left out by default.
 
     Returns
     -------
@@ -792,6 +796,7 @@ def access_for(
         catchments=inputs.study.catchments,
         basis=basis,
         include_independent=include_independent,
+        include_outside=include_outside,
     )
     areas = result.areas
     names = inputs.areas.set_index("area_id")["area_name"]

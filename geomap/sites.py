@@ -56,7 +56,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geomap import settings
 from geomap.errors import CRSError, InputError, InputWarning
-from geomap.io import find_column, raise_missing, read_table, row_number, source_of
+from geomap.io import find_column, raise_missing, read_table, source_of
 from geomap.locations import check_unique_ids
 
 if TYPE_CHECKING:
@@ -229,27 +229,16 @@ def _demand(demand: pd.Series | Mapping[str, float]) -> pd.Series:
     return series
 
 
-def _locate(times: pd.DataFrame, column: str, value: str) -> tuple[int | None, str]:
-    """The row (as the user sees it) and column of the first ``value`` of ``column`` in times' file."""
-    from geomap.travel.tables import FROM_ALIASES, TO_ALIASES
-
-    path = source_of(times)
-    if path is None or not Path(path).is_file():
+def _locate(times: pd.DataFrame, column: str, position: int) -> tuple[int | None, str]:
+    """The row (as the user sees it) and column of the journey at ``position`` in times' file."""
+    rows = times.attrs.get("geomap_rows")
+    columns = times.attrs.get("geomap_id_columns") or {}
+    if rows is None or not 0 <= position < len(rows):
         return None, column
-    try:
-        table = read_table(path, what="travel-time table")
-    except InputError:
-        return None, column
-    found = find_column(table, FROM_ALIASES if column == "from_id" else TO_ALIASES)
-    if found is None:  # wide form: origins down the first column, sites across
-        if column == "to_id":
-            return 1, value
-        found = str(table.columns[0])
-    cells = table[found].astype("string").str.strip()
-    positions = np.flatnonzero((cells == value).fillna(False).to_numpy())
-    if len(positions) == 0:
-        return None, found
-    return row_number(table, int(positions[0])), found
+    named = columns.get(column) or (
+        str(times[column].iloc[position]) if column == "to_id" else column
+    )
+    return int(rows[position]), str(named)
 
 
 def _problem(
@@ -306,7 +295,7 @@ def _problem(
         unknown = ~text.isin(known).fillna(False).to_numpy()
         if unknown.any():
             value = str(text[unknown].iloc[0])
-            row, where = _locate(times, column, value)
+            row, where = _locate(times, column, int(np.flatnonzero(unknown)[0]))
             raise InputError(
                 f"'{value}' is not among the {what} ({int(unknown.sum())} row(s) like it)",
                 path=source_of(times),

@@ -205,10 +205,7 @@ def test_the_access_command_on_a_users_own_matrix(write, tmp_path):
 @pytest.mark.parametrize(
     ("demand", "message"),
     [
-        (
-            "id,population\na,100\n",
-            "1 origin(s) of the times table have no row in the demand table",
-        ),
+        ("id,population\na,100\n", "row 3, column 'from_id': 'b' is not in the demand table"),
         ("id,population\na,100\nb,lots\n", "row 3, column 'population': 'lots' is not a number"),
         ("id,population\na,100\nb,\n", "row 3, column 'population': the count is blank"),
         ("id,population\na,100\na,3\n", "'a'"),
@@ -426,3 +423,103 @@ def test_the_access_command_says_which_form_it_needs(args, message, tmp_path, mo
     result = _cli(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        # a journey to a provider the supply table does not give would count for nothing
+        (
+            "from_id,to_id,minutes\na,X,10\na,PX,5\n",
+            "row 3, column 'to_id': 'PX' is not in the supply",
+        ),
+        ("from_id,to_id,minutes\na,x,10\n", "row 2, column 'to_id': 'x' is not in the supply"),
+        ("from_id,to_id,minutes\n,X,10\n", "row 2, column 'from_id': the origin id is blank"),
+        ("from_id,to_id,minutes\na,,10\n", "row 2, column 'to_id': the site id is blank"),
+        ("from_id,to_id,minutes\na,X,1e308\n", "row 2, column 'minutes'"),
+        ("id,X\n,10\n", "row 2, column 'id': the origin id is blank"),
+        ("id,X,PX\na,10,5\n", "row 2, column 'PX': 'PX' is not in the supply"),
+    ],
+)
+def test_the_access_command_refuses_journeys_it_cannot_place(write, tmp_path, times, message):
+    out = tmp_path / "access.csv"
+    result = _cli(
+        "--times", str(write("t.csv", times)),
+        "--demand", str(write("d.csv", "id,population\na,100\n")),
+        "--supply", str(write("s.csv", "id,capacity\nX,50\n")),
+        "--catchment", "30", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "t.csv" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "rows", "message"),
+    [
+        ("demand", "id,population\na,1e308\n", "row 2, column 'population'"),
+        ("demand", "id,population\na,-5\n", "Give a count of 0 or more"),
+        ("supply", "id,capacity\nX,1e12\n", "row 2, column 'capacity'"),
+    ],
+)
+def test_counts_are_bounded(write, tmp_path, table, rows, message):
+    files = {
+        "demand": "id,population\na,100\n",
+        "supply": "id,capacity\nX,50\n",
+        table: rows,
+    }
+    result = _cli(
+        "--times", str(write("t.csv", "from_id,to_id,minutes\na,X,10\n")),
+        "--demand", str(write("d.csv", files["demand"])),
+        "--supply", str(write("s.csv", files["supply"])),
+        "--catchment", "30", "--out", str(tmp_path / "o.csv"),
+    )  # fmt: skip
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "leave it blank" not in result.output
+
+
+def test_a_formula_without_its_saved_result_is_refused(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["from_id", "to_id", "minutes"], ["a", "X", 10], ["a", "Y", "=20+5"]):
+        sheet.append(row)
+    path = tmp_path / "times.xlsx"
+    book.save(path)
+    demand = tmp_path / "d.csv"
+    demand.write_text("id,population\na,100\n")
+    supply = tmp_path / "s.csv"
+    supply.write_text("id,capacity\nX,50\nY,20\n")
+    result = _cli(
+        "--times", str(path), "--demand", str(demand), "--supply", str(supply),
+        "--catchment", "30", "--out", str(tmp_path / "o.csv"),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "row 3, column 'C': cell C3 holds a formula (=20+5) whose result was never saved" in (
+        result.output
+    )
+
+
+def test_providers_beyond_the_border_are_left_out_unless_asked():
+    from geomap.access import kind_access
+
+    origins = _points(["a", "b", "c"], [(0, 0), (20_000, 0), (50_000, 0)])
+    children = pd.Series({"a": 100.0, "b": 300.0, "c": 50.0})
+    providers = _primaries([50, 30, 2000])
+    providers.loc[2, "in_county"] = False  # Z, a big school across the border
+    left_out = kind_access(origins, providers, children, _km_source(), kind="primary", catchment=15)
+    scores = left_out.areas.set_index("area_id")
+    # c reaches only Z: with Z left out it has no provider within reach
+    assert scores.loc["c", "score"] == 0 and scores.loc["c", "providers"] == 0
+    assert "Z" not in set(left_out.providers["provider_id"])
+    assert any(
+        "1 primary providers outside the study area are left out" in n for n in left_out.notes
+    )
+    counted = kind_access(
+        origins, providers, children, _km_source(), kind="primary", catchment=15,
+        include_outside=True,
+    )  # fmt: skip
+    # counted, Z's 2,000 places go to c's 50 children alone: 40 places each
+    assert counted.areas.set_index("area_id").loc["c", "score"] == pytest.approx(40.0)
+    assert any("overstate" in n for n in counted.notes)

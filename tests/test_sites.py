@@ -344,7 +344,8 @@ def test_an_unknown_id_in_a_times_file_is_named_with_its_row_and_column(write):
             times, {"a": 1, "b": 1}, candidates=["C1"], existing=["E"], add=1, threshold=10.0
         )
     assert caught.value.path == str(path)
-    assert caught.value.row == 3 and caught.value.column == "to_id"
+    # row 3 gives no time (no journey): row 5 is the first journey to X9
+    assert caught.value.row == 5 and caught.value.column == "to_id"
     assert "'X9' is not among the existing or candidate sites" in str(caught.value)
 
 
@@ -559,3 +560,14 @@ def test_primary_schools_without_a_nursery_class_as_candidate_nursery_sites(ship
             add=1,
             candidates=nurseries[["id", "name", "geometry"]].head(3),
         )
+
+
+def test_a_grid_too_coarse_for_any_populated_area_is_said(tmp_path):
+    out = tmp_path / "out"
+    result = _cli(
+        "--kind", "primary", "--mode", "walk", "--candidates", "grid",
+        "--grid-spacing", "50000", "--add", "2", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "a 50000 m grid puts no candidate inside an area" in result.output
+    assert not out.exists()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from geomap import settings
 from geomap.errors import InputError, InputWarning, TravelTimeError
-from geomap.io import find_column, raise_missing, read_table
+from geomap.io import check_rows, find_column, raise_missing, read_table, row_number, source_of
 from geomap.locations import check_unique_ids, points_from_table
 from geomap.schema import parse_numbers
 from geomap.travel.base import TravelTimes, check_points, describe_result
@@ -61,6 +62,10 @@ MINUTES_ALIASES = ("minutes", "travel_time_minutes", "travel_time", "time", "tra
 
 #: Furthest a destination may be from a table site (km, straight line) to take its time.
 MAX_SITE_KM = 1.5
+
+
+#: Longest journey a times table may give (minutes): a week; anything longer is a mistake.
+MAX_MINUTES = 7 * 24 * 60.0
 
 
 def read_time_table(
@@ -115,9 +120,11 @@ def read_time_table(
             what="of minutes (e.g. 'minutes' or 'travel_time_p50')",
             fix="Name the minutes column, or give a wide table (origins down, sites across)",
         )
+    rows = np.array([row_number(table, i) for i in range(len(table))], dtype=int)
     if to_c is not None and min_c is not None:
         if from_c is None:
             raise_missing(table, "from_id", what="of origin ids ('from_id')")
+        assert from_c is not None
         long = pd.DataFrame(
             {
                 "from_id": table[from_c].astype("string").str.strip(),
@@ -125,6 +132,19 @@ def read_time_table(
                 "minutes": _minutes(table, min_c),
             }
         )
+        for column, ids, name in ((from_c, "from_id", "origin"), (to_c, "to_id", "site")):
+            cells = long[ids]
+            blank = ((cells.isna() | (cells == "")) & long["minutes"].notna()).to_numpy()
+            said = f"the {name} id is blank"
+            check_rows(
+                table,
+                blank,
+                lambda _pos, said=said: said,  # type: ignore[misc]
+                column=column,
+                fix=f"Give every journey its {name} id",
+            )
+        long["row"] = rows
+        columns: dict[str, str | None] = {"from_id": from_c, "to_id": to_c}
     else:
         first = table.columns[0]
         sites = table.columns[1:]
@@ -132,9 +152,20 @@ def read_time_table(
             {"from_id": table[first], **{site: _minutes(table, site) for site in sites}},
             index=table.index,
         )
-        long = wide.melt(id_vars=["from_id"], var_name="to_id", value_name="minutes")
+        wide["row"] = rows
+        long = wide.melt(id_vars=["from_id", "row"], var_name="to_id", value_name="minutes")
         long["from_id"] = long["from_id"].astype("string").str.strip()
         long["to_id"] = long["to_id"].astype("string").str.strip()
+        no_id = (long["from_id"].isna() | (long["from_id"] == "")) & long["minutes"].notna()
+        if no_id.any():
+            raise InputError(
+                "the origin id is blank",
+                path=path,
+                row=int(long.loc[no_id, "row"].iloc[0]),
+                column=str(first),
+                fix="Give every row its origin id",
+            )
+        columns = {"from_id": str(first), "to_id": None}
     # a blank cell is a journey the router did not find: no row
     long = long.dropna(subset=["minutes"])
     long["minutes"] = long["minutes"].astype(float)
@@ -146,8 +177,53 @@ def read_time_table(
             path=path,
             fix="Give one time per origin and site",
         )
+    long = long.reset_index(drop=True)
+    kept = long.pop("row").to_numpy(dtype=int)
     long.attrs["geomap_source"] = str(path)
-    return long.reset_index(drop=True)
+    # each journey's row in the file, and the columns its ids came from, for messages
+    long.attrs["geomap_rows"] = kept.tolist()
+    long.attrs["geomap_id_columns"] = columns
+    return long
+
+
+def check_known_ids(
+    times: pd.DataFrame, column: str, known: Iterable[str], *, what: str, fix: str
+) -> None:
+    """Refuse the first journey whose ``column`` id is not one of ``known``, naming its row.
+
+    Parameters
+    ----------
+    times
+        From :func:`read_time_table` (its ``attrs`` give each journey's row).
+    column
+        ``from_id`` or ``to_id``.
+    known
+        The ids the other tables give.
+    what
+        The table the ids should be in, for the message (``the supply table``).
+    fix
+        How to put it right.
+
+    Raises
+    ------
+    InputError
+        Naming the times file, the row and the column of the first unknown id.
+    """
+    ids = times[column].astype(str)
+    bad = ~ids.isin(set(map(str, known))).to_numpy()
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    columns = times.attrs.get("geomap_id_columns") or {}
+    named = columns.get(column) or (ids.iloc[first] if column == "to_id" else column)
+    raise InputError(
+        f"'{ids.iloc[first]}' is not in {what}"
+        + (f" ({int(bad.sum())} journeys have ids not in it)" if bad.sum() > 1 else ""),
+        path=source_of(times),
+        row=row_number(times, first),
+        column=str(named),
+        fix=fix,
+    )
 
 
 def _minutes(table: pd.DataFrame, column: str) -> pd.Series:
@@ -156,6 +232,7 @@ def _minutes(table: pd.DataFrame, column: str) -> pd.Series:
         table,
         column,
         minimum=0,
+        maximum=MAX_MINUTES,
         label="number of minutes",
         fix="Give minutes as numbers from 0 up; leave the cell blank where there is no journey",
     )
