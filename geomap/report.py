@@ -1078,10 +1078,12 @@ def _competition_map(
     )
     served = points[points["catchment_areas"] > 0]
     # a line from each small, mostly covered provider to the one covering most of it
-    pairs = competition.pairs
-    flagged = points[points["flag"] == "small_and_covered"]
+    pairs = competition.pairs.astype({"provider_id": str, "other_id": str})
+    flagged = points.loc[
+        points["flag"] == "small_and_covered", ["provider_id", "most_overlapping_id"]
+    ].astype(str)
     shown = pairs.merge(
-        flagged[["provider_id", "most_overlapping_id"]],
+        flagged,
         left_on=["provider_id", "other_id"],
         right_on=["provider_id", "most_overlapping_id"],
     )
