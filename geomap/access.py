@@ -37,7 +37,7 @@ from geomap.errors import InputError, MissingCapacityError
 from geomap.io import check_rows, find_column, raise_missing, read_table
 from geomap.locations import check_unique_ids
 from geomap.schema import parse_numbers
-from geomap.sufficiency import provider_places
+from geomap.sufficiency import places_summary, provider_places
 from geomap.travel.base import TravelTimes, describe_result, description_of
 
 #: A decay: weights (0 to 1, or any non-negative number for gravity) for an array of minutes.
@@ -497,7 +497,9 @@ def kind_access(
     outside = ~places["in_county"].astype(bool).to_numpy()
     outside_count = int(outside.sum())
     if not include_outside:
-        places = places[~outside]
+        kept = places[~outside]
+        kept.attrs.update(places.attrs)
+        places = kept
     known = places["places"].notna().to_numpy()
     label = settings.KIND_LABELS.get(kind, kind).lower()
     if not known.any():
@@ -514,7 +516,16 @@ def kind_access(
     times = times.loc[minutes.le(catchment).to_numpy(), ["from_id", "to_id", "minutes"]]
     ids = places["id"].astype(str).to_numpy()
     supply = pd.Series(places["places"].to_numpy(dtype=float), index=ids)
-    demand = pd.Series(children, dtype=float).reindex(origins["id"].astype(str)).fillna(0.0)
+    demand = pd.Series(children, dtype=float)
+    demand.index = demand.index.astype(str)
+    area_ids = origins["id"].astype(str)
+    if len(demand) and not demand.index.isin(area_ids).any():
+        raise InputError(
+            f"none of the {len(demand)} areas the children are counted for is an origin "
+            f"(children for '{demand.index[0]}', origins such as '{area_ids.iloc[0]}')",
+            fix="Give children per area under the same ids as the origins",
+        )
+    demand = demand.reindex(area_ids).fillna(0.0)
     result = floating_catchment(times, demand, supply[known], catchment=catchment, weight=weight)
     unknown_ids = set(ids[~known])
     unknown_pairs = times[times["to_id"].astype(str).isin(unknown_ids)]
@@ -559,7 +570,7 @@ def kind_access(
         held = out["places"].to_numpy(dtype=float)
         out["ratio"] = np.where(reached > 0, held / reached, np.nan)
         out["people_per_place"] = np.where(held > 0, reached / held, np.nan)
-    basis_note = str(places.attrs.get("note", "")) or str(places["places_note"].iloc[0])
+    basis_note = places_summary(places)
     notes = [
         f"Capacity-aware access to {label} provision by {travel.mode}: "
         f"{METHOD_LABELS.get(method, method)}, catchment {catchment:g} minutes ({source}). "

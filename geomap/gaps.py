@@ -1076,11 +1076,12 @@ def choice(
         else pd.DataFrame({c: [] for c in CHOICE_COLUMNS})
     )
     source = settings.THRESHOLD_SOURCES.get(mode, "the defaults")
+    given = {k for k in (thresholds or {}).get(mode, {}) if k in kinds}
     result.attrs.update(
         descriptions=dict(texts),
         threshold_source=source
-        if thresholds is None
-        else f"thresholds as given, otherwise {source}",
+        if not given
+        else f"{', '.join(sorted(given))} as set for this run, otherwise {source}",
         ratings_note=ratings_note or "as given in the provider list (date not stated)",
         good_note=GOOD_NOTE,
     )

@@ -1178,6 +1178,8 @@ MORE_IS_WORSE = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 #: Fill of areas with no value (not known, or nothing to measure), drawn hatched.
 NO_VALUE_COLOUR = "#d9d9d9"
 UNKNOWN_OUTLINE: dict[str, Any] = {"color": "#444444", "weight": 1.5, "dashArray": "1 4"}
+#: Outline of areas whose value is only partly known (a lower bound).
+PARTIAL_OUTLINE: dict[str, Any] = {"color": "#b35806", "weight": 2.5, "dashArray": "6 4"}
 
 
 def value_colour(value: float, bins: Sequence[float], colours: Sequence[str]) -> str:
@@ -1341,6 +1343,8 @@ def value_map(
     labels: Sequence[str] | None = None,
     providers: gpd.GeoDataFrame | None = None,
     providers_name: str | None = None,
+    partial: str | None = None,
+    partial_label: str = "a lower bound",
     base: gpd.GeoDataFrame | None = None,
     online_tiles: bool = False,
 ) -> folium.Map:
@@ -1365,6 +1369,11 @@ def value_map(
         ``providers_name``).
     providers_name
         Name of the single provider layer.
+    partial
+        A boolean column: areas where it is true are outlined dashed, their
+        value being only ``partial_label``.
+    partial_label
+        What an outlined value is, for the legend and layer name.
     base, online_tiles
         As for :func:`new_map`.
 
@@ -1380,6 +1389,16 @@ def value_map(
         base=base,
         online_tiles=online_tiles,
     )
+    extra: list[str] = []
+    if partial is not None:
+        marked = areas[areas[partial].fillna(False).astype(bool).to_numpy()]
+        add_outline_layer(
+            m, marked, name=f"{partial_label.capitalize()} ({len(marked)})", style=PARTIAL_OUTLINE
+        )
+        extra.append(
+            f'<div><i style="background:none;border:2px dashed {PARTIAL_OUTLINE["color"]}"></i>'
+            f"{_esc(partial_label)}</div>"
+        )
     add_value_layer(
         m,
         areas,
@@ -1404,6 +1423,7 @@ def value_map(
         no_value=no_value,
         kinds=kinds,
         labels=labels,
+        extra=extra,
     )
     return finish(m)
 

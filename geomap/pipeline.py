@@ -35,6 +35,7 @@ from geomap.gaps import (
     GapAnalysis,
     analyse_gaps,
     choice,
+    eligible_providers,
     quality_access,
     share_within_bands,
     summarise_coverage,
@@ -134,8 +135,10 @@ class Inputs:
     @property
     def ratings_note(self) -> str:
         """Where the providers' inspection ratings come from and how recent they are (a phrase)."""
-        given = self.study.providers.ratings
-        return given or "as given in the provider list (date not stated)"
+        given = self.study.providers.ratings or "as given in the provider list (date not stated)"
+        if self.study.early_years is not None:
+            given += "; early-years settings of the added list: as that list gives them (date not stated)"
+        return given
 
     @property
     def students_note(self) -> str:
@@ -820,7 +823,9 @@ def access_for(
 #: Post-16 is left out: young people travel beyond their ward or partnership to a
 #: sixth form or college, so places against residents by area says little; its
 #: catchments and competition (:func:`geomap.post16.post16_competition`) do.
-SUFFICIENCY_BASES = {"primary": "capacity", "secondary": "capacity", "special": "capacity"}
+#: Special schools are left out too: their places are for the few children with
+#: an education, health and care plan naming one, not for every child of the ages.
+SUFFICIENCY_BASES = {"primary": "capacity", "secondary": "capacity"}
 
 #: New sites the report suggests: early-years places at primary schools that have
 #: no nursery class, the commonest way councils add them.
@@ -979,7 +984,14 @@ def plan(
         labels = ", ".join(settings.KIND_LABELS.get(k, k).lower() for k in kinds if k in refused)
         capacity_notes.append(
             f"No capacity data for {labels}: capacity-aware access and sufficiency are not "
-            f"computed for them, and no number is made up ({inputs.capacity_note})."
+            "computed for them, and no number is made up."
+        )
+    if inputs.study.providers.capacity:
+        capacity_notes.append(f"Capacity: {inputs.study.providers.capacity}.")
+    if "special" in kinds:
+        capacity_notes.append(
+            "Special schools' places are not compared with children by area: they serve the "
+            "few children with a plan naming one, not every child of the ages."
         )
     home = home_areas(inputs.providers, inputs.areas)
     sufficiencies: dict[str, Sufficiency] = {}
@@ -999,11 +1011,17 @@ def plan(
             lookups=inputs.lookups,
             group_names=names,
             surplus_share=limits.get("surplus_share", settings.SURPLUS_SHARE),
-            surplus_min_places=int(limits.get("surplus_min_places", settings.SURPLUS_MIN_PLACES)),
+            surplus_min_places=limits.get("surplus_min_places", settings.SURPLUS_MIN_PLACES),
             margin=limits.get("margin", settings.OPERATING_MARGIN),
         )
         said = inputs.students_note if basis == "students" else inputs.capacity_note
         result.notes.append(f"Places ({basis}): {said}.")
+        if kind == "secondary" and (places["kind"] == "sixth_form").any():
+            result.notes.append(
+                "11–18 schools count their whole capacity, sixth form included (as the DfE "
+                "school capacity survey does), against children aged 11–15: spare places are "
+                "overstated by their sixth-form places."
+            )
         sufficiencies[kind] = result
     notes["capacity"] = capacity_notes
     early = pd.DataFrame()
@@ -1017,21 +1035,32 @@ def plan(
             lookups=inputs.lookups,
             group_names=names,
         )
+        names_of = inputs.areas.set_index("area_id")["area_name"]
+        at_area = early["level"] == "area"
+        early.loc[at_area, "group_name"] = early.loc[at_area, "group_id"].map(names_of)
+        rough = eligible_providers(inputs.providers, "early_years")
+        rough = rough[rough["location_source"].astype(str).str.contains("district")]
         notes["early_years"] = [
             *early.attrs.get("notes", []),
             *([inputs.early_years_note] if inputs.early_years_note else []),
+            *(
+                [
+                    f"{len(rough)} early-years settings are placed at the middle of their "
+                    "postcode district (their list gives no fuller postcode): the area they "
+                    "are counted in is approximate."
+                ]
+                if len(rough)
+                else []
+            ),
         ]
     scorecard = pd.DataFrame()
     if inputs.study.scorecard is not None:
         card = read_scorecard(inputs.study.scorecard, la_code=inputs.study.code)
+        card.attrs["source"] = inputs.study.scorecard_source or "DfE school places scorecard"
         scorecard = check_against_scorecard(
             inputs.providers, card, in_area=inputs.providers["in_county"]
         )
-        capacity_notes.append(
-            str(scorecard.attrs.get("note", NO_CAPACITY_NOTE))
-            if scorecard.empty
-            else f"School-level capacity checked against the {card.attrs.get('source', 'scorecard')}."
-        )
+        capacity_notes.append(str(scorecard.attrs.get("note", NO_CAPACITY_NOTE)))
     competition = None
     if "post16" in kinds:
         car = next((s for s in travel if s.mode == settings.COMPETITION_MODE), None)
@@ -1059,7 +1088,7 @@ def plan(
     chosen = None
     if sites and REPORT_SITES_KIND in kinds:
         chosen, notes["sites"] = _report_sites(
-            inputs, travel, REPORT_SITES_KIND, include_independent
+            inputs, travel, REPORT_SITES_KIND, include_independent, merged
         )
     return Planning(
         bands=bands,
@@ -1077,7 +1106,11 @@ def plan(
 
 
 def _report_sites(
-    inputs: Inputs, travel: Sequence[TravelTimes], kind: str, include_independent: bool
+    inputs: Inputs,
+    travel: Sequence[TravelTimes],
+    kind: str,
+    include_independent: bool,
+    thresholds: Mapping[str, Mapping[str, float]],
 ) -> tuple[SiteChoice | None, list[str]]:
     providers = inputs.providers
     candidates = providers[
@@ -1099,7 +1132,7 @@ def _report_sites(
         inputs.providers,
         inputs.children,
         source,
-        thresholds=inputs.study.thresholds,
+        thresholds=thresholds,
         kind=kind,
         add=add,
         candidates=candidates[["id", "name", "geometry"]],

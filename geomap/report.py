@@ -22,6 +22,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import jinja2
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -885,7 +886,9 @@ def _quality_map(
     rows = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
     layer = inputs.areas[["area_id", "area_name", "geometry"]].merge(rows, on="area_id")
     layer["nearest"] = [
-        f"{n} ({r})" if isinstance(n, str) else "no journey"
+        (f"{n} ({r if isinstance(r, str) and r.strip() else 'not rated'})")
+        if isinstance(n, str)
+        else "no journey"
         for n, r in zip(layer["provider_any_name"], layer["provider_any_rating"], strict=True)
     ]
     caption = _plan_caption(
@@ -939,7 +942,7 @@ QUALITY_LABELS = (
 
 
 def description_of_quality(rows: pd.DataFrame, mode: str, kind: str) -> str:
-    """One sentence on how many children's nearest provider is rated below good.
+    """Sentences on the children whose nearest provider is rated below good, or not rated.
 
     Parameters
     ----------
@@ -951,25 +954,30 @@ def description_of_quality(rows: pd.DataFrame, mode: str, kind: str) -> str:
     Returns
     -------
     str
-        The sentence.
+        The sentences: how many children, how much further a good or
+        outstanding provider is for them, and how many have an unrated nearest.
     """
     total = int(rows["children"].sum())
-    below = int(rows["children_nearest_below_good"].sum())
-    none = int(
-        rows.loc[rows["minutes_good"].isna() & rows["minutes_any"].notna(), "children"].sum()
+    below = rows[rows["nearest_below_good"].astype(bool)]
+    children = int(below["children"].sum())
+    share = children / total if total else 0.0
+    text = (
+        f"{children:,} of {total:,} children ({share:.0%}) live where the nearest "
+        f"{_label(kind).lower()} provider by {mode} is rated below good"
     )
-    extra = rows["extra_minutes"].to_numpy(dtype=float)
-    weights = rows["children"].to_numpy(dtype=float)
-    known = pd.notna(extra) & (weights > 0)
-    mean = float((extra[known] * weights[known]).sum() / weights[known].sum()) if known.any() else 0
-    share = below / total if total else 0.0
-    return (
-        f"{below:,} of {total:,} children ({share:.0%}) live where the nearest "
-        f"{_label(kind).lower()} provider by {mode} is rated below good; on average a good "
-        f"or outstanding one is {mean:.1f} minutes further"
-        + (f"; {none:,} children have none within reach" if none else "")
-        + "."
-    )
+    extra = below["extra_minutes"].to_numpy(dtype=float)
+    weights = below["children"].to_numpy(dtype=float)
+    known = np.isfinite(extra) & (weights > 0)
+    if known.any():
+        mean = float((extra[known] * weights[known]).sum() / weights[known].sum())
+        text += f"; for them a good or outstanding one is {mean:.1f} minutes further on average"
+    none = int(below.loc[below["minutes_good"].isna(), "children"].sum())
+    if none:
+        text += f"; {none:,} of them have none within reach"
+    unrated = int(rows.loc[rows["nearest_unrated"].astype(bool), "children"].sum())
+    if unrated:
+        text += f". The nearest provider of {unrated:,} children has no rating"
+    return text + "."
 
 
 def _access_map(
@@ -987,28 +995,40 @@ def _access_map(
     caption = _plan_caption(
         inputs, [str(result.areas.attrs.get("description", "")), *result.notes], independent
     )
-    scores = layer["score"].dropna()
+    # where a provider within reach gives no places, draw the known places as a lower bound
+    layer["partial"] = ~layer["complete"].astype(bool)
+    layer["places_per_child"] = layer["score"].where(layer["complete"], layer["score_known_places"])
+    layer["what"] = [
+        "all places within reach known" if whole else "lower bound: some places not given"
+        for whole in layer["complete"]
+    ]
+    scores = layer["places_per_child"].dropna()
     top = float(scores.quantile(0.8)) if len(scores) else 1.0
     bins = tuple(round(top * f, 3) for f in (0.25, 0.5, 0.75, 1.0))
+    providers = eligible_providers(inputs.providers, kind, include_independent=independent)
     m = value_map(
         layer,
-        column="score",
+        column="places_per_child",
         title=f"{_label(kind)}: places per child within reach by {mode}",
         caption=caption,
         bins=bins,
         colours=MORE_IS_BETTER,
         unit="places per child",
-        no_value="not known (a provider within reach gives no places)",
+        no_value="no provider with places given within reach",
         legend_title="Places per child within reach",
         popup_fields=[
             ("area_name", "Area"),
             ("area_id", "Code"),
-            ("score", "Places per child"),
+            ("places_per_child", "Places per child"),
+            ("what", "Which places"),
             ("providers", "Providers within reach"),
             ("providers_without_places", "… without places given"),
             ("population", "Children of the age"),
         ],
-        providers=eligible_providers(inputs.providers, kind, include_independent=independent),
+        # the score counts providers in the study area only (see the caption)
+        providers=providers[providers["in_county"].astype(bool).to_numpy()],
+        partial="partial",
+        partial_label="a lower bound: a provider within reach gives no places",
         base=inputs.base,
         online_tiles=tiles,
     )
@@ -1028,6 +1048,10 @@ def _sufficiency_map(
             columns=["group_name"], errors="ignore"
         )
     layer = groups[["group_id", "area_name", "geometry"]].merge(table, on="group_id")
+    layer["spare_text"] = [
+        "—" if pd.isna(v) else f"{v:.0%} of places" for v in layer["spare_share"]
+    ]
+    layer["flag_text"] = [SUFFICIENCY_STYLES.get(str(f), ("", str(f)))[1] for f in layer["flag"]]
     caption = _plan_caption(inputs, result.notes, independent)
     m = category_map(
         layer,
@@ -1038,10 +1062,12 @@ def _sufficiency_map(
         legend_title="Places against children",
         popup_fields=[
             ("area_name", (level or "area").capitalize()),
+            ("flag_text", "Places against children"),
             ("children", "Children of the age"),
             ("places", "Places"),
+            ("places_known", "Places known (where some are not)"),
             ("spare", "Spare places"),
-            ("spare_share", "Spare share"),
+            ("spare_text", "Spare share"),
             ("providers_without_places", "Providers without places"),
         ],
         providers=eligible_providers(
@@ -1275,23 +1301,82 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         if drawn is not None:
             key = f"sufficiency_{kind}"
             out.maps[key], out.captions[key] = drawn
-        flags = suff.by_group if not suff.by_group.empty else suff.by_area
-        level_rows = flags[flags["level"] == inputs.main_level] if "level" in flags else flags
+        counts = [
+            f"{level}s: "
+            + ", ".join(
+                f"{flag} {n}"
+                for flag, n in suff.by_group.loc[suff.by_group["level"] == level, "flag"]
+                .value_counts()
+                .items()
+            )
+            for level in inputs.lookups
+            if not suff.by_group.empty
+        ]
+        counts.append(
+            f"{inputs.area_label} areas: "
+            + ", ".join(f"{flag} {n}" for flag, n in suff.by_area["flag"].value_counts().items())
+        )
         sufficiency_rows.append(
             {
                 "href": f"maps/sufficiency_{kind}.html",
                 "kind": _label(kind),
                 "basis": suff.basis,
-                "counts": ", ".join(
-                    f"{flag} {n}" for flag, n in level_rows["flag"].value_counts().items()
-                ),
+                "counts": counts,
                 "notes": suff.notes,
             }
         )
+        out.layers[f"sufficiency_{kind}_areas"] = gpd.GeoDataFrame(
+            shapes.merge(suff.by_area, on="area_id"), crs=shapes.crs
+        )
+        for level, groups in inputs.groups.items():
+            rows = suff.by_group[suff.by_group["level"] == level].drop(
+                columns=["group_name"], errors="ignore"
+            )
+            polygons = groups[["area_id", "area_name", "geometry"]].rename(
+                columns={"area_id": "group_id", "area_name": "group_name"}
+            )
+            out.layers[f"sufficiency_{kind}_{level}"] = gpd.GeoDataFrame(
+                polygons.merge(rows, on="group_id"), crs=groups.crs
+            )
     if not planning.early_years.empty:
-        out.tables["early_years_places_per_100"] = planning.early_years
+        early = planning.early_years
+        out.tables["early_years_places_per_100"] = early
+        at_areas = early[early["level"] == "area"].drop(columns=["group_name"])
+        out.layers["early_years_places_per_100"] = gpd.GeoDataFrame(
+            shapes.merge(at_areas, left_on="area_id", right_on="group_id"), crs=shapes.crs
+        )
+    scorecard_rows = []
     if not planning.scorecard.empty:
         out.tables["scorecard_check"] = planning.scorecard
+        for _, r in planning.scorecard.iterrows():
+            agrees = r["agrees"]
+            scorecard_rows.append(
+                {
+                    "phase": str(r["phase"]),
+                    "measure": str(r["measure"]),
+                    "list": f"{r['list_total']:,.0f} ({int(r['list_schools'])} schools"
+                    + (
+                        f", {int(r['schools_without_value'])} without a value)"
+                        if r["schools_without_value"]
+                        else ")"
+                    ),
+                    "card": "—"
+                    if pd.isna(r["scorecard_total"])
+                    else f"{r['scorecard_total']:,.0f} ({r['scorecard_year']})",
+                    "difference": "—"
+                    if pd.isna(r["difference_share"])
+                    else f"{r['difference_share']:+.0%}",
+                    "agrees": "no verdict" if pd.isna(agrees) else ("yes" if agrees else "no"),
+                }
+            )
+    if planning.access:
+        out.layers["capacity_access"] = gpd.GeoDataFrame(
+            shapes.merge(
+                out.tables["capacity_access"].drop(columns=["area_name"], errors="ignore"),
+                on="area_id",
+            ),
+            crs=shapes.crs,
+        )
     # competition
     competition = None
     if planning.competition is not None:
@@ -1304,13 +1389,18 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         out.layers["post16_providers"] = points
         table = planning.competition.providers
         flagged = table[table["small_and_covered"].fillna(False).astype(bool)]
+        flagged = flagged.sort_values(
+            ["in_county", "max_overlap_share"], ascending=[False, False], kind="stable"
+        )
         competition = {
             "notes": planning.notes.get("competition", []),
             "providers": int((table["catchment_areas"] > 0).sum()),
             "rows": [
                 {
                     "name": str(r["name"]),
-                    "where": "in the study area" if r["in_county"] else "outside",
+                    "where": "in the study area"
+                    if r["in_county"]
+                    else "outside: share of the study area's young people within its reach only",
                     "size": "not known" if pd.isna(r["size"]) else f"{r['size']:,.0f}",
                     "share": f"{r['max_overlap_share']:.0%}",
                     "other": str(r["most_overlapping_name"]),
@@ -1324,7 +1414,11 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         choice = planning.sites
         out.tables["new_sites"] = choice.sites
         out.tables["new_sites_coverage"] = choice.summary
-        out.tables["new_sites_greedy"] = choice.greedy
+        greedy = choice.greedy
+        if choice.locations is not None:
+            names = choice.locations.set_index("id")["name"]
+            greedy = greedy.assign(name=greedy["site_id"].astype(str).map(names))
+        out.tables["new_sites_greedy"] = greedy
         out.maps["new_sites"], out.captions["new_sites"] = sites_map_for(
             inputs,
             choice,
@@ -1357,6 +1451,7 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         "choice_notes": planning.notes.get("choice", []),
         "access": access_rows,
         "capacity_notes": planning.notes.get("capacity", []),
+        "scorecard": scorecard_rows,
         "sufficiency": sufficiency_rows,
         "early_years_notes": planning.notes.get("early_years", []),
         "competition": competition,

@@ -1085,7 +1085,9 @@ def sites_for_kind(
     if threshold is None:
         threshold = resolve_thresholds(thresholds)[travel.mode][kind]
         given = (thresholds or {}).get(travel.mode, {})
-        source = "the study-area file" if kind in given else source
+        source = (
+            "set for this run (the study-area file or --threshold)" if kind in given else source
+        )
     else:
         source = "given"
     demand = children[kind].copy()

@@ -190,9 +190,9 @@ class StudyArea:
     catchments
         ``{mode: {kind: minutes}}``: floating catchments for capacity-aware
         access, overriding the defaults (the thresholds).
-    scorecard
+    scorecard, scorecard_source
         DfE school places scorecard (CSV) to check school-level capacities
-        against.
+        against, and what it is (for captions).
     sufficiency_limits
         ``surplus_share``, ``surplus_min_places`` and ``margin`` for the
         sufficiency flags, over :mod:`geomap.settings`' defaults.
@@ -226,6 +226,7 @@ class StudyArea:
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     catchments: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     scorecard: Path | None = None
+    scorecard_source: str = ""
     sufficiency_limits: Mapping[str, float] = field(default_factory=dict)
     competition: Mapping[str, float] = field(default_factory=dict)
 
@@ -711,11 +712,12 @@ def load_study_area(path: str | Path) -> StudyArea:
     if opt is not None:
         catchments = _thresholds(opt)
     scorecard = None
+    scorecard_source = ""
     limits: dict[str, float] = {}
     opt = top.table("capacity")
     if opt is not None:
         scorecard = opt.file("scorecard")
-        opt.text("source")
+        scorecard_source = opt.text("source", default="") or ""
         for key, low, high in (
             ("surplus_share", 0.0, 1.0),
             ("surplus_min_places", 0.0, 1e6),
@@ -764,6 +766,7 @@ def load_study_area(path: str | Path) -> StudyArea:
         thresholds=thresholds,
         catchments=catchments,
         scorecard=scorecard,
+        scorecard_source=scorecard_source,
         sufficiency_limits=limits,
         competition=competition,
     )

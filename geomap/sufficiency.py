@@ -348,6 +348,13 @@ def places_summary(places: pd.DataFrame) -> str:
         return f"No {label}: no places to count."
     if missing == 0:
         return f"All {total} {label} give {what}."
+    if known == 0 and second == missing and kind:
+        return (
+            f"None of the {total} {label} has known {_word(kind)} places: all offer "
+            f"{_word(kind)} only beside their main phase, and a school's capacity is not a count "
+            f"of its {_word(kind)} places; they are not counted as zero, and every area is marked "
+            "incomplete."
+        )
     if known == 0:
         return (
             f"None of the {total} {label} give {what}: their places are not known, not counted "
@@ -1205,8 +1212,9 @@ def check_against_scorecard(
         ``pupils``): ``phase``, ``measure``, ``list_total``, ``list_schools``,
         ``schools_without_value``, ``scorecard_total``, ``scorecard_year``,
         ``difference`` (list − scorecard), ``difference_share`` (of the
-        scorecard total), ``agrees`` (boolean, missing where the scorecard has
-        no value). Empty, with these columns and ``attrs["note"]`` =
+        scorecard total), ``agrees`` (boolean; missing where the scorecard has
+        no value, or where some schools give none, as the list's total is then
+        only a lower bound). Empty, with these columns and ``attrs["note"]`` =
         :data:`NO_CAPACITY_NOTE`, when no school in the council gives a capacity.
 
     Raises
@@ -1262,8 +1270,9 @@ def check_against_scorecard(
                     "scorecard_year": year,
                     "difference": difference,
                     "difference_share": share,
+                    # a list missing some schools' values gives a lower bound: no verdict
                     "agrees": pd.NA
-                    if math.isnan(share)
+                    if math.isnan(share) or np.isnan(chosen).any()
                     else bool(round(abs(share), _DIGITS) <= tolerance),
                 }
             )
@@ -1274,6 +1283,7 @@ def check_against_scorecard(
         f"{' (' + str(scorecard.attrs['source']) + ')' if 'source' in scorecard.attrs else ''}: "
         f"they agree within {tolerance:.0%} of the scorecard total (a planning choice). "
         "Secondary includes 11–18 schools' sixth-form places, as in the DfE SCAP survey; "
-        "independent and special schools are left out."
+        "independent and special schools are left out. Where some schools give no value, "
+        "the list's total is a lower bound and no verdict is given."
     )
     return out

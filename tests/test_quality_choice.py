@@ -439,7 +439,7 @@ def test_choice_hand_worked():
     ]  # fmt: skip
     assert travel.matrix_calls == [3]  # the independent school is not asked about
     assert got.attrs["description"] == "fixed table of times"
-    assert "as given" in got.attrs["threshold_source"]
+    assert "as set for this run" in got.attrs["threshold_source"]
     with_independent = choice(
         origins, providers, children, Table(times), kinds=["primary"], include_independent=True,
         thresholds={"car": {"primary": 10}},

@@ -159,6 +159,16 @@ def test_with_capacity_the_report_maps_access_and_sufficiency(capacity_report):
     assert row["list_total"] == 210 * row["list_schools"]
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "places (capacity) against children" in page
+    # the scorecard check is on the page, with the scorecard's year
+    assert "The provider list against the DfE school places scorecard" in page
+    assert "14,672 (2024/25)" in page
+    # where a provider within reach gives no places the map shows a labelled lower bound
+    capacity_map = (out / "maps" / "capacity_car_primary.html").read_text(encoding="utf-8")
+    assert "a lower bound: a provider within reach gives no places" in capacity_map
+    layers = {name for name, _geom in pyogrio.list_layers(out / "geomap.gpkg")}
+    assert {"capacity_access", "sufficiency_primary_areas", "sufficiency_primary_ward"} <= layers
+    # special schools serve children with a plan, not every child: never compared by area
+    assert not (out / "sufficiency_special_areas.csv").exists()
 
 
 def test_the_study_areas_planning_settings_reach_the_analyses(shipped_inputs):
@@ -183,3 +193,15 @@ def test_the_study_areas_planning_settings_reach_the_analyses(shipped_inputs):
     sized = providers[providers["size"].notna()]
     assert (sized["small"] == (sized["size"] < 150)).all()
     assert planned.sites is None
+
+
+def test_the_new_sites_take_the_runs_thresholds(shipped_inputs):
+    from geomap.pipeline import analyse, plan
+    from geomap.travel.estimate import default_estimate
+
+    walk = default_estimate("walk")
+    thresholds = {"walk": {"early_years": 20.0}}
+    analysis = analyse(shipped_inputs, [walk], kinds=["early_years"], thresholds=thresholds)
+    planned = plan(shipped_inputs, [walk], analysis, kinds=["early_years"], thresholds=thresholds)
+    assert planned.sites is not None and planned.sites.threshold == 20.0
+    assert any("Threshold 20 minutes by walk" in note for note in planned.notes["sites"])

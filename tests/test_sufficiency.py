@@ -680,12 +680,17 @@ def test_scorecard_check_at_the_tolerance_counts_missing_values_and_uses_the_lat
     check = check_against_scorecard(schools, read_scorecard(path), in_area=schools["in_county"])
     rows = check.set_index(["phase", "measure"])
     assert rows.loc[("primary", "capacity"), "difference_share"] == pytest.approx(0.05)
-    assert rows.loc[("primary", "capacity"), "agrees"]
+    # R gives nothing: the list's total is only a lower bound, so no verdict
     assert rows.loc[("primary", "capacity"), "schools_without_value"] == 1
+    assert pd.isna(rows.loc[("primary", "capacity"), "agrees"])
     assert rows.loc[("secondary", "capacity"), "scorecard_year"] == "2023/24"
     assert rows.loc[("secondary", "capacity"), "scorecard_total"] == 400
+    assert rows.loc[("secondary", "capacity"), "agrees"]
+    complete = schools[schools["id"] != "R"]
+    check = check_against_scorecard(complete, read_scorecard(path), in_area=complete["in_county"])
+    assert check.set_index(["phase", "measure"]).loc[("primary", "capacity"), "agrees"]
     tighter = check_against_scorecard(
-        schools, read_scorecard(path), in_area=schools["in_county"], tolerance=0.04
+        complete, read_scorecard(path), in_area=complete["in_county"], tolerance=0.04
     )
     assert not tighter.set_index(["phase", "measure"]).loc[("primary", "capacity"), "agrees"]
     with pytest.raises(InputError, match="in_area"):
