@@ -1204,10 +1204,11 @@ def access_command(
 
     
     Examples:
-      geomap access --kind primary --mode car --method 2sfca --out access.csv \
+      geomap access --kind primary --mode car --method 2sfca --out access.csv \\
         --providers gias_download.csv
-      geomap access --kind post16 --mode car --places students --method e2sfca --out post16.csv
-      geomap access --times times.csv --demand children.csv --supply places.csv \
+      geomap access --kind post16 --mode car --places students --catchment 20 \\
+        --method e2sfca --out post16.csv
+      geomap access --times times.csv --demand children.csv --supply places.csv \\
         --method 2sfca --catchment 30 --out access.csv
     """
     from geomap.io import atomic_paths, write_csv
