@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from geomap.access import CatchmentAccess
     from geomap.clock import TimeOfDay
     from geomap.pipeline import Inputs
-    from geomap.post16 import BarrierThresholds
+    from geomap.post16 import BarrierThresholds, Post16Analysis
     from geomap.study_area import StudyArea
     from geomap.travel.base import TravelTimes
 
@@ -628,6 +628,22 @@ barrier_options = _bundle(
     _barriers,
 )
 
+origins_option = click.option(
+    "--origins",
+    type=click.Choice(["areas", "postcodes"]),
+    default="areas",
+    show_default=True,
+    help="Where journeys start: one point per area, or every postcode of the study area "
+    "(children per postcode are an estimate: the area's shared among its postcodes).",
+)
+
+
+def _with_origins(loaded: Inputs, origins: str) -> Inputs:
+    """The inputs with journeys starting at postcodes when ``--origins postcodes`` asks."""
+    from geomap.pipeline import postcode_inputs
+
+    return postcode_inputs(loaded) if origins == "postcodes" else loaded
+
 
 # --------------------------------------------------------------------------- commands
 
@@ -670,6 +686,7 @@ def main(verbose: int) -> None:
 @online_tiles_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @network_option
+@origins_option
 @_writes(folders=("out_dir",))
 def report(
     out_dir: Path,
@@ -679,6 +696,7 @@ def report(
     online_tiles: bool,
     quiet: bool,
     networks: tuple[Path, ...],
+    origins: str,
 ) -> None:
     """Run the main job: maps, GeoPackage and tables into an output folder.
 
@@ -692,6 +710,7 @@ def report(
       geomap report --out out --early-years my_nurseries.csv --threshold walk:primary=30
       geomap report --out out --network drive.graphml --network walk.graphml
       geomap report --study-area shropshire.toml --out out/shropshire
+      geomap report --out out --origins postcodes
     """
     from geomap.pipeline import run
     from geomap.report import write_report
@@ -706,6 +725,7 @@ def report(
         thresholds=thresholds,
         include_independent=inputs.include_independent,
         progress=progress,
+        origins=origins,
     )
     files = write_report(result, out_dir, online_tiles=online_tiles, progress=progress)
     click.echo(f"Wrote {len(files)} files to {out_dir}; open {out_dir / 'index.html'}")
@@ -912,6 +932,7 @@ def times(
 @click.option("--out", "out_path", type=PATH, help="Write the full ranked list of gap areas (CSV).")
 @click.option("--summary-out", type=PATH, help="Write the ward/partnership summary (CSV).")
 @network_option
+@origins_option
 @_writes(files={"out_path": (".csv",), "summary_out": (".csv",)})
 def gaps(
     inputs: InputChoice,
@@ -922,32 +943,41 @@ def gaps(
     out_path: Path | None,
     summary_out: Path | None,
     networks: tuple[Path, ...],
+    origins: str,
 ) -> None:
     """Rank the areas beyond a reasonable journey to each kind of provision.
+
+    With --origins postcodes, journeys start at every postcode (the ranking
+    is of postcodes, each named by its area; the summary adds each area),
+    and the children beyond are compared with the area view.
 
     \b
     Examples:
       geomap gaps --mode walk --kind primary --top 5
       geomap gaps --out gaps.csv --summary-out wards.csv
+      geomap gaps --origins postcodes --mode walk --out postcode_gaps.csv
     """
     from geomap.io import atomic_paths, write_csv
-    from geomap.pipeline import analyse
+    from geomap.pipeline import analyse, compare_origins
 
     loaded = inputs.load()
+    travel = _travel(modes, networks, study=loaded.study)
+    start = _with_origins(loaded, origins)
     analysis = analyse(
-        loaded,
-        _travel(modes, networks, study=loaded.study),
+        start,
+        travel,
         kinds=kinds or settings.ANALYSIS_KINDS,
         thresholds=thresholds,
         include_independent=inputs.include_independent,
     )
     ranking = analysis.ranking
+    word = "postcodes" if origins == "postcodes" else "areas"
     for (mode, kind), rows in analysis.coverage.groupby(["mode", "kind"], sort=False):
         here = ranking[(ranking["mode"] == mode) & (ranking["kind"] == kind)]
         threshold = analysis.thresholds[str(mode)][str(kind)]
         click.echo(
-            f"\n{kind} by {mode} (threshold {threshold:g} min): {len(here)} of {len(rows)} areas beyond, "
-            f"{int(rows['children_beyond'].sum()):,} of {int(rows['children'].sum()):,} children"
+            f"\n{kind} by {mode} (threshold {threshold:g} min): {len(here)} of {len(rows)} {word} beyond, "
+            f"{round(rows['children_beyond'].sum()):,} of {round(rows['children'].sum()):,} children"
         )
         if len(here):
             columns = [
@@ -958,9 +988,22 @@ def gaps(
                 "children_beyond",
                 "provider_name",
             ]
-            click.echo(here.head(top)[columns].to_string(index=False))
+            shown = here.head(top)[columns].round({"children_beyond": 1})
+            click.echo(shown.to_string(index=False))
     for mode in modes:
         click.echo(f"\n{analysis.methods[mode]}")
+    if origins == "postcodes":
+        by_area = analyse(
+            loaded,
+            travel,
+            kinds=kinds or settings.ANALYSIS_KINDS,
+            thresholds=thresholds,
+            include_independent=inputs.include_independent,
+        )
+        compared = compare_origins(by_area.coverage, analysis.coverage)
+        click.echo(f"\n{start.origin_note}")
+        click.echo(compared.attrs["note"])
+        click.echo(compared.to_string(index=False))
     chosen = [(t, p) for t, p in ((ranking, out_path), (analysis.by_group, summary_out)) if p]
     with atomic_paths([p for _t, p in chosen]) as temps:
         for (table, _path), tmp in zip(chosen, temps, strict=True):
@@ -1054,6 +1097,7 @@ def map_command(
 @barrier_options
 @online_tiles_option
 @network_option
+@origins_option
 @_writes(folders=("out_dir",))
 def post16(
     out_dir: Path,
@@ -1062,17 +1106,22 @@ def post16(
     barriers: BarrierThresholds,
     online_tiles: bool,
     networks: tuple[Path, ...],
+    origins: str,
 ) -> None:
     """Post-16 transport barriers: public transport versus car to sixth forms and colleges.
 
     For every area: car and public-transport time to the nearest post-16
     provider, which one, the ratio, the 16-18 population and barrier flags,
     aggregated to wards (and partnerships) and ranked by young people affected.
-    Public-transport times come from the study area by default.
+    Public-transport times come from the study area by default. With
+    --origins postcodes, every postcode is an origin: OUT holds the table per
+    postcode (post16_postcodes.csv and a point layer) and the summaries per
+    area, ward and partnership, without the area map.
 
     \b
     Examples:
       geomap post16 --out out/post16
+      geomap post16 --origins postcodes --out out/post16_postcodes
       geomap post16 --pt-max-minutes 45 --partnerships examples/high_school_localities_example.csv
       geomap post16 --pt-table r5r_times.csv --pt-sites sites.geojson --pt-name r5r-2025
       geomap post16 --gtfs england_gtfs.zip --date 2026-11-25 --arrive-by 09:00
@@ -1081,7 +1130,7 @@ def post16(
     from geomap.post16 import FLAGS
     from geomap.report import post16_map_for, write_post16
 
-    loaded = inputs.load()
+    loaded = _with_origins(inputs.load(), origins)
     analysis = analyse_post16(
         loaded,
         car=_travel(["car"], networks, study=loaded.study)[0],
@@ -1089,18 +1138,26 @@ def post16(
         thresholds=barriers,
         include_independent=inputs.include_independent,
     )
-    m, caption = post16_map_for(
-        loaded, analysis, include_independent=inputs.include_independent, online_tiles=online_tiles
-    )
-    files = write_post16(loaded, analysis, m, out_dir)
+    if origins == "postcodes":
+        files = _write_post16_postcodes(loaded, analysis, out_dir)
+        caption = f"Public transport: {analysis.methods['pt']}\n{loaded.origin_note}"
+    else:
+        m, caption = post16_map_for(
+            loaded,
+            analysis,
+            include_independent=inputs.include_independent,
+            online_tiles=online_tiles,
+        )
+        files = write_post16(loaded, analysis, m, out_dir)
     areas = analysis.areas
+    word = "postcodes" if origins == "postcodes" else "areas"
     click.echo(
-        f"{int(areas['young_people'].sum()):,} young people aged 16-18 in {len(areas)} areas"
+        f"{round(areas['young_people'].sum()):,} young people aged 16-18 in {len(areas)} {word}"
     )
     for flag, label in [*FLAGS.items(), ("barrier", "any barrier")]:
         click.echo(
-            f"  {label}: {int(areas.loc[areas[flag], 'young_people'].sum()):,} young people, "
-            f"{int(areas[flag].sum())} areas"
+            f"  {label}: {round(areas.loc[areas[flag], 'young_people'].sum()):,} young people, "
+            f"{int(areas[flag].sum())} {word}"
         )
     level = loaded.main_level
     if level is not None:
@@ -1108,11 +1165,13 @@ def post16(
         top = groups[groups["level"] == level].head(5)
         click.echo(f"{level.capitalize()}s with most young people facing a barrier:")
         click.echo(
-            top[
-                ["rank", "group_name", "young_people", "young_barrier", "mean_pt_minutes"]
-            ].to_string(index=False)
+            top[["rank", "group_name", "young_people", "young_barrier", "mean_pt_minutes"]]
+            .round({"young_people": 1, "young_barrier": 1})
+            .to_string(index=False)
         )
     click.echo(next(line for line in caption.split("\n") if line.startswith("Public transport")))
+    if origins == "postcodes":
+        click.echo(loaded.origin_note)
     click.echo(f"Wrote {len(files)} files to {out_dir}")
 
 
@@ -1177,6 +1236,7 @@ def post16(
     "--providers-out", type=PATH, help="Also write each provider's people per place (CSV)."
 )
 @network_option
+@origins_option
 @_writes(files={"out_path": (".csv",), "providers_out": (".csv",)})
 def access_command(
     inputs: InputChoice,
@@ -1192,6 +1252,7 @@ def access_command(
     out_path: Path,
     providers_out: Path | None,
     networks: tuple[Path, ...],
+    origins: str,
 ) -> None:
     """Capacity-aware access: places per child within reach, by floating catchment.
 
@@ -1226,6 +1287,10 @@ def access_command(
             )
         if catchment is None:
             raise click.UsageError("--catchment MINUTES is needed with your own --times")
+        if origins != "areas":
+            raise click.UsageError(
+                "--origins is for the study area; your own --times give the origins"
+            )
         assert times_path is not None and demand_path is not None and supply_path is not None
         result = _access_from_files(times_path, demand_path, supply_path, method, catchment)
         subject = f"{method} with a {catchment:g}-minute catchment"
@@ -1239,7 +1304,7 @@ def access_command(
 
         loaded = inputs.load()
         result = access_for(
-            loaded,
+            _with_origins(loaded, origins),
             _travel([mode], networks, study=loaded.study)[0],
             kind=kind,
             method=method,
@@ -1258,15 +1323,16 @@ def access_command(
             write_csv(frame, tmp)
     reached = int((table["providers"] > 0).sum())
     scored = table["score"].dropna()
+    word = "postcodes" if origins == "postcodes" else "areas"
     mean = (
-        f"{len(scored)} of {len(table)} areas scored, mean {scored.mean():.4g} places per child"
+        f"{len(scored)} of {len(table)} {word} scored, mean {scored.mean():.4g} places per child"
         if len(scored)
-        else "no area scored"
+        else f"no {word[:-1]} scored"
     )
-    click.echo(f"{subject}: {reached} of {len(table)} areas have a provider within reach; {mean}")
+    click.echo(f"{subject}: {reached} of {len(table)} {word} have a provider within reach; {mean}")
     if len(scored) < len(table) and "score_known_places" in table:
         click.echo(
-            f"{len(table) - len(scored)} areas reach a provider whose places are not given: "
+            f"{len(table) - len(scored)} {word} reach a provider whose places are not given: "
             "their score is blank; score_known_places counts the known places only"
         )
     for note in result.notes:
@@ -1512,6 +1578,257 @@ def sites_command(
     for note in choice.notes:
         click.echo(f"- {note}")
     click.echo(f"Wrote sites.csv, coverage.csv and greedy.csv to {out_dir}")
+
+
+@main.command(name="finder")
+@_friendly
+@click.option("--out", "out_path", required=True, type=PATH, help="Output HTML file.")
+@input_options
+@pt_options
+@click.option(
+    "--options",
+    "options",
+    type=click.IntRange(1, 50),
+    default=8,
+    show_default=True,
+    help="Sixth forms and colleges listed per postcode.",
+)
+@network_option
+@_writes(files={"out_path": (".html", ".htm")})
+def finder_command(
+    out_path: Path,
+    inputs: InputChoice,
+    pt: PtChoice,
+    options: int,
+    networks: tuple[Path, ...],
+) -> None:
+    """Write the post-16 options finder: one offline page to look up a postcode.
+
+    Type a postcode of the study area and see the sixth forms and colleges
+    nearest by car, with car, public-transport and (short) walking times,
+    Ofsted rating, size and whether each is across the border; a map zooms
+    to the postcode. Public-transport times come from the study area unless
+    --gtfs or --pt-table is given (none if it has none).
+
+    \b
+    Examples:
+      geomap finder --out finder.html
+      geomap finder --gtfs england_gtfs.zip --date 2026-11-25 --arrive-by 09:00 --out finder.html
+    """
+    from geomap.finder import finder_caption, finder_data, finder_html
+    from geomap.io import write_text
+    from geomap.pipeline import choose_public_transport
+
+    loaded = inputs.load()
+    car, walk = _travel(["car", "walk"], networks, study=loaded.study)
+    given = pt.gtfs is not None or pt.pt_table is not None
+    source = pt.source(loaded.study) if given else choose_public_transport(loaded.study)
+    if source is None:
+        _echo_err(f"{loaded.name} has no public-transport times: the page says so")
+    data = finder_data(
+        loaded,
+        car=car,
+        pt=source,
+        walk=walk,
+        options=options,
+        include_independent=inputs.include_independent,
+    )
+    page = finder_html(
+        data,
+        title=f"Post-16 options near you: {loaded.name}",
+        caption=finder_caption(loaded),
+    )
+    write_text(page, out_path)
+    size = len(page.encode("utf-8"))
+    click.echo(
+        f"Wrote {out_path} ({size / 1e6:.1f} MB): {len(data['postcodes']['key']):,} postcodes, "
+        f"{len(data['providers']['id'])} sixth forms and colleges"
+    )
+
+
+@main.command(name="eligibility")
+@_friendly
+@click.option(
+    "--pupils",
+    "pupils_path",
+    type=PATH,
+    help="Pupil list: id, postcode or coordinates, age; optional low_income (yes/no), faith, "
+    "school_id, sex (boy/girl).",
+)
+@click.option(
+    "--postcodes",
+    "all_postcodes",
+    is_flag=True,
+    help="Every postcode in the study area, with children of each age apportioned from its "
+    "area (an estimate), instead of a pupil list.",
+)
+@click.option(
+    "--unsafe",
+    "unsafe_path",
+    type=PATH,
+    help="Lines or polygons of routes assessed as unsafe to walk (needs a walk network).",
+)
+@click.option(
+    "--cost-per-pupil",
+    type=_Finite(0.0, inclusive=True, maximum=1_000_000.0),
+    default=settings.TRANSPORT_COST_PER_PUPIL,
+    show_default=True,
+    help="Annual cost (GBP) per eligible pupil; by default the National Audit Office's 2023-24 "
+    "average for mainstream home-to-school transport.",
+)
+@click.option(
+    "--start",
+    type=click.Choice(["postcode", "node"]),
+    default="postcode",
+    show_default=True,
+    help="Measure walks from the home's point, or from its nearest network node.",
+)
+@click.option(
+    "--ignore-capacity",
+    is_flag=True,
+    help="Do not skip full schools when finding the nearest suitable school.",
+)
+@click.option("--out", "out_dir", type=FOLDER, required=True, help="Output folder.")
+@online_tiles_option
+@input_options
+@click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    type=PATH,
+    help="Walk and/or drive network (GraphML, .osm, .osm.pbf); repeat for both. Without "
+    "them, distances are straight-line estimates.",
+)
+@_writes(folders=("out_dir",))
+def eligibility_command(
+    inputs: InputChoice,
+    pupils_path: Path | None,
+    all_postcodes: bool,
+    unsafe_path: Path | None,
+    cost_per_pupil: float,
+    start: str,
+    ignore_capacity: bool,
+    out_dir: Path,
+    online_tiles: bool,
+    networks: tuple[Path, ...],
+) -> None:
+    """Who is entitled to free home-to-school transport, home by home, and why.
+
+    Applies the statutory walking distances (2 miles under 8, 3 miles from 8)
+    to the nearest suitable school, the extended rights of low-income families
+    and routes assessed as unsafe. Writes OUT/eligibility.csv (one row per
+    child, or per postcode and age), OUT/counts.csv (per area and age band),
+    OUT/cost.csv (estimated annual cost), OUT/eligibility_homes.geojson,
+    OUT/eligibility_map.html and OUT/README.txt (how it was measured).
+
+    \b
+    Examples:
+      geomap eligibility --postcodes --out out/eligibility
+      geomap eligibility --pupils pupils.csv --network walk.graphml \\
+        --network drive.graphml --unsafe unsafe.geojson --out out/eligibility
+    """
+    from geomap.demand import load_population
+    from geomap.eligibility import (
+        MAP_CATEGORIES,
+        assess_eligibility,
+        eligibility_counts,
+        eligibility_homes,
+        postcode_children,
+        read_pupils,
+        read_unsafe,
+        split_networks,
+        suitable_schools,
+        transport_cost,
+    )
+    from geomap.io import replace_folder, write_csv, write_text, write_vector
+    from geomap.maps import category_map, offline_html
+    from geomap.osm import load_graph
+
+    if (pupils_path is None) == (not all_postcodes):
+        raise InputError("give either --pupils FILE or --postcodes, not both")
+    loaded = inputs.load()
+    if pupils_path is not None:
+        pupils = read_pupils(pupils_path, postcodes=loaded.study.postcodes)
+    else:
+        if loaded.study.postcodes is None:
+            raise InputError(
+                f"--postcodes needs a postcode lookup, and {loaded.study.name} has none",
+                path=loaded.study.path,
+                fix="Add a postcode lookup to the study-area file, or give --pupils",
+            )
+        pop = loaded.study.population
+        population = load_population(pop.path, area=pop.area, age=pop.age, count=pop.count)
+        pupils = postcode_children(loaded.study.postcodes, loaded.areas, population)
+    walk, drive = split_networks([(p, load_graph(p)) for p in networks])
+    unsafe = read_unsafe(unsafe_path) if unsafe_path is not None else None
+    result = assess_eligibility(
+        pupils,
+        loaded.providers,
+        walk_network=walk,
+        drive_network=drive,
+        unsafe=unsafe,
+        start="node" if start == "node" else "postcode",
+        use_capacity=not ignore_capacity,
+    )
+    counts = eligibility_counts(result, loaded.areas)
+    cost = transport_cost(result, cost_per_pupil=cost_per_pupil)
+    homes = eligibility_homes(result)
+    note = str(result.attrs.get("description", ""))
+    if all_postcodes:
+        note += (
+            " Children per postcode are an estimate: each area's children of an age are shared "
+            "equally among its postcodes, and no family is known to be on a low income."
+        )
+    drawn = category_map(
+        homes,
+        column="category",
+        categories=MAP_CATEGORIES,
+        title="Home-to-school transport eligibility",
+        caption=note,
+        legend_title="Free home-to-school transport",
+        popup_fields=[("children", "Children"), ("eligible", "Eligible"), ("rules", "Rules")],
+        providers=suitable_schools(loaded.providers),
+        base=loaded.base,
+        online_tiles=online_tiles,
+    )
+    read = [*inputs.files(), *(p for p in (pupils_path, unsafe_path) if p), *networks]
+    with replace_folder(out_dir, command="geomap eligibility", inputs=read) as stage:
+        write_csv(result.drop(columns=result.geometry.name), stage / "eligibility.csv")
+        write_csv(counts, stage / "counts.csv")
+        write_csv(cost, stage / "cost.csv")
+        write_vector(homes, stage / "eligibility_homes.geojson")
+        write_text(offline_html(drawn), stage / "eligibility_map.html")
+        write_text(note + "\n", stage / "README.txt")
+    total = cost.iloc[-1]
+    click.echo(note)
+    click.echo(
+        f"Eligible children: {total['eligible']:,.0f} ({total['check_by_route']:,.0f} close to a "
+        f"limit: check by route); estimated annual cost £{total['annual_cost']:,.0f} at "
+        f"£{cost_per_pupil:,.0f} a pupil"
+    )
+    click.echo(f"Wrote eligibility.csv, counts.csv, cost.csv and the map to {out_dir}")
+
+
+def _write_post16_postcodes(
+    inputs: Inputs, analysis: Post16Analysis, out_dir: Path
+) -> dict[str, Path]:
+    """Write the post-16 barriers per postcode: a CSV, a point layer and the group summaries."""
+    import geopandas as gpd
+
+    from geomap.io import replace_folder, write_csv, write_geopackage
+
+    points = inputs.origins[["id", "geometry"]].rename(columns={"id": "area_id"})
+    layer = gpd.GeoDataFrame(points.merge(analysis.areas, on="area_id"), crs=inputs.origins.crs)
+    layer = layer.rename(columns={"area_id": "origin_id", "area": "area_id"})
+    out = Path(out_dir)
+    files: dict[str, Path] = {}
+    with replace_folder(out, command="geomap post16", inputs=inputs.study.files()) as stage:
+        write_geopackage({"post16_postcodes": layer}, stage / "post16.gpkg")
+        files["geopackage"] = out / "post16.gpkg"
+        for name, table in (("post16_postcodes", layer), ("post16_by_group", analysis.by_group)):
+            write_csv(table, stage / f"{name}.csv")
+            files[f"csv:{name}"] = out / f"{name}.csv"
+    return files
 
 
 @main.group()

@@ -577,3 +577,332 @@ def points_by_code(path: str | Path, *, code: str | None = None) -> pd.DataFrame
         {"x": pts.geometry.x.to_numpy(), "y": pts.geometry.y.to_numpy()},
         index=codes[usable].to_numpy(),
     )
+
+
+# --------------------------------------------------------------------------- postcode origins
+
+#: Spellings of a lookup's column of each postcode's positional quality (Code-Point Open's PQI).
+QUALITY_ALIASES = ("positional_quality", "positional_quality_indicator", "pqi", "quality")
+#: Code-Point Open's positional quality meaning the postcode has no coordinates.
+UNLOCATED_QUALITY = 90
+#: Columns of a postcode lookup that weight a postcode's share of its area's
+#: children, in order of preference (Code-Point Open has none of them).
+WEIGHT_ALIASES = ("households", "addresses", "delivery_points", "residential_addresses")
+#: Children are shared out in whole units of this fraction of a child (2**-16), so
+#: that each area's shares add up to its children exactly, in any order of summing.
+SHARE_UNIT = 1.0 / 65536
+
+_POSTCODE_ORIGIN_COLUMNS = ("id", "postcode", "area_id", "origin_source", "weight", "share")
+
+
+def postcode_origins(
+    postcodes: str | Path | pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    children: pd.DataFrame,
+    *,
+    boundary: gpd.GeoDataFrame | None = None,
+    origins: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """One origin per postcode of the analysis areas, with an estimate of its children.
+
+    Every postcode of the lookup that lies inside an analysis area becomes an
+    origin, and its area's children of each kind are shared among the area's
+    postcodes: equally, unless the lookup has a column that weights them
+    (``households``, ``addresses``, ``delivery_points``; OS Code-Point Open
+    has none). The shares are an estimate, and ``attrs["note"]`` says so.
+    Each area's shares add up to its children exactly: they are whole
+    multiples of :data:`SHARE_UNIT` of a child, given out by the largest
+    remainder, so an equal share is exact to within 1/65,536 of a child.
+
+    Left out, and counted in the note: postcodes with no coordinates
+    (positional quality :data:`UNLOCATED_QUALITY`, or a blank or zero grid
+    reference), postcodes outside ``boundary``, and postcodes inside no
+    area. An area with no postcode inside keeps its area origin (from
+    ``origins``, else a point inside its polygon) and all its children.
+
+    Parameters
+    ----------
+    postcodes
+        A postcode lookup (OS Code-Point Open or ONS Postcode Directory CSV,
+        with postcode, easting and northing columns, and optionally
+        ``positional_quality`` and a weight column), or such a table already
+        read by :func:`geomap.io.read_table`.
+    areas
+        Analysis areas with ``area_id`` (polygons, EPSG:27700).
+    children
+        Children per area (index ``area_id``) and kind (one column per kind),
+        from :func:`children_by_band`.
+    boundary
+        The study area's outline; postcodes outside it are left out.
+    origins
+        The areas' own origin points (``id`` = area id, optional
+        ``origin_source``), used for areas with no postcode.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per origin, in EPSG:27700: ``id`` (the postcode folded by
+        :func:`geomap.locations.normalise_postcode`, or the area id for an
+        area kept whole), ``postcode`` (as the lookup writes it; blank for an
+        area kept whole), ``area_id``, ``origin_source`` (``postcode``, or the
+        area origin's source), ``weight`` (1 for an equal share),
+        ``share`` (the fraction of the area's children), then one column of
+        children per kind (fractional), and the point. ``attrs`` holds
+        ``note`` (one sentence for outputs), ``weight_column`` (``None`` for
+        equal shares), and the counts ``postcodes_in_lookup``,
+        ``postcodes_used``, ``unlocated``, ``outside_boundary``,
+        ``outside_areas``, ``repeated`` and ``areas_without_postcodes`` (a
+        list of area ids).
+
+    Raises
+    ------
+    InputError
+        If the lookup cannot be read or lacks postcode, easting or northing
+        columns, if ``areas`` or ``origins`` are not in EPSG:27700, or if
+        ``children`` has no row for some area.
+
+    Warns
+    -----
+    InputWarning
+        When a postcode is repeated in the lookup (the first row is used), or
+        a weight is blank or negative (counted as 0).
+    """
+    from geomap.locations import (
+        EASTING_ALIASES,
+        NORTHING_ALIASES,
+        POSTCODE_ALIASES,
+        normalise_postcode,
+    )
+
+    table = (
+        postcodes
+        if isinstance(postcodes, pd.DataFrame)
+        else read_table(postcodes, what="postcode lookup")
+    )
+    where = source_of(table) if isinstance(postcodes, pd.DataFrame) else postcodes
+    for layer, what in ((areas, "areas"), (origins, "area origins"), (boundary, "boundary")):
+        if layer is not None and (layer.crs is None or not layer.crs.equals(settings.MEASURE_CRS)):
+            raise InputError(
+                f"the {what} are in {layer.crs}, not {settings.MEASURE_CRS}",
+                fix=f"Reproject them with .to_crs('{settings.MEASURE_CRS}')",
+            )
+    missing = sorted(set(areas["area_id"]) - set(children.index))
+    if missing:
+        raise InputError(
+            f"{len(missing)} area(s) have no children counted, e.g. {missing[0]}",
+            fix="Give children for every area (geomap.demand.children_by_band)",
+        )
+    pc = find_column(table, POSTCODE_ALIASES)
+    east = find_column(table, EASTING_ALIASES)
+    north = find_column(table, NORTHING_ALIASES)
+    if pc is None or east is None or north is None:
+        raise InputError(
+            "a postcode lookup needs postcode, easting and northing columns",
+            path=where,
+            fix="Use OS Code-Point Open or ONS Postcode Directory columns",
+        )
+    total = len(table)
+    raw = table[pc].astype("string").str.strip()
+    keys = raw.fillna("").map(normalise_postcode).to_numpy(dtype=object)
+    e = pd.to_numeric(table[east], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(table[north], errors="coerce").to_numpy(dtype=float)
+    located = np.isfinite(e) & np.isfinite(n) & (e > 0) & (n > 0) & (keys != "")
+    quality_c = find_column(table, QUALITY_ALIASES)
+    if quality_c is not None:
+        quality = pd.to_numeric(table[quality_c], errors="coerce").to_numpy(dtype=float)
+        located &= quality != UNLOCATED_QUALITY
+    unlocated = int((~located).sum())
+    weight_c = find_column(table, WEIGHT_ALIASES)
+    weights = np.ones(total, dtype=np.int64)
+    if weight_c is not None:
+        given = pd.to_numeric(table[weight_c], errors="coerce").to_numpy(dtype=float)
+        bad = located & ~(np.isfinite(given) & (given >= 0))
+        if bad.any():
+            shown = ", ".join(str(raw.iloc[int(i)]) for i in np.flatnonzero(bad)[:3])
+            warnings.warn(
+                f"{where}: {int(bad.sum())} postcode(s) have a blank or negative {weight_c} "
+                f"({shown}{' …' if bad.sum() > 3 else ''}); they are given no children",
+                InputWarning,
+                stacklevel=2,
+            )
+        weights = np.where(bad, 0, np.round(np.nan_to_num(given, nan=0.0))).astype(np.int64)
+    repeated_mask = located & pd.Series(keys).duplicated().to_numpy()
+    repeated = int(repeated_mask.sum())
+    if repeated:
+        shown = ", ".join(str(k) for k in keys[repeated_mask][:3])
+        warnings.warn(
+            f"{where}: {repeated} postcode(s) appear more than once ({shown}"
+            f"{' …' if repeated > 3 else ''}); the first row of each is used",
+            InputWarning,
+            stacklevel=2,
+        )
+    use = located & ~repeated_mask
+    pos = np.flatnonzero(use)
+    points = gpd.GeoDataFrame(
+        {"row": pos},
+        geometry=gpd.points_from_xy(e[pos], n[pos]),
+        crs=settings.MEASURE_CRS,
+    )
+    outside_boundary = 0
+    if boundary is not None:
+        inside = points.intersects(boundary.geometry.union_all()).to_numpy()
+        outside_boundary = int((~inside).sum())
+        points = points[inside]
+    joined = gpd.sjoin(
+        points, areas[["area_id", "geometry"]], how="inner", predicate="intersects"
+    ).drop_duplicates("row")
+    outside_areas = len(points) - len(joined)
+    rows = joined["row"].to_numpy()
+    found = pd.DataFrame(
+        {
+            "id": keys[rows].astype(str),
+            "postcode": raw.to_numpy()[rows],
+            "area_id": joined["area_id"].astype(str).to_numpy(),
+            "origin_source": "postcode",
+            "weight": weights[rows],
+            "x": e[rows],
+            "y": n[rows],
+        }
+    )
+    area_ids = areas["area_id"].astype(str)
+    empty = area_ids[~area_ids.isin(found["area_id"])].tolist()
+    kept = _area_origins(areas, empty, origins)
+    table_out = pd.concat([found, kept], ignore_index=True)
+    table_out = _share_children(table_out, children)
+    out = gpd.GeoDataFrame(
+        table_out.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(table_out["x"], table_out["y"]),
+        crs=settings.MEASURE_CRS,
+    )
+    out.attrs.update(
+        {
+            "postcodes_in_lookup": total,
+            "postcodes_used": len(found),
+            "unlocated": unlocated,
+            "outside_boundary": outside_boundary,
+            "outside_areas": int(outside_areas),
+            "repeated": repeated,
+            "areas_without_postcodes": empty,
+            "weight_column": weight_c,
+            "note": _postcode_note(
+                found,
+                areas=len(area_ids),
+                weight=weight_c,
+                unlocated=unlocated,
+                outside=outside_boundary + int(outside_areas),
+                empty=empty,
+                total=total,
+            ),
+        }
+    )
+    return out
+
+
+def _area_origins(
+    areas: gpd.GeoDataFrame, empty: list[str], origins: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
+    """Rows for the areas with no postcode: their own origin, else a point inside them."""
+    chosen = areas[areas["area_id"].astype(str).isin(empty)]
+    inside = chosen.geometry.representative_point()
+    x = np.array(inside.x, dtype=float)
+    y = np.array(inside.y, dtype=float)
+    source = np.full(len(chosen), "representative_point", dtype=object)
+    if origins is not None and len(chosen):
+        at = origins.assign(id=origins["id"].astype(str)).set_index("id")
+        hit = pd.Index(at.index).get_indexer(chosen["area_id"].astype(str))
+        have = hit >= 0
+        x[have] = at.geometry.x.to_numpy()[hit[have]]
+        y[have] = at.geometry.y.to_numpy()[hit[have]]
+        if "origin_source" in at.columns:
+            source[have] = at["origin_source"].astype(str).to_numpy()[hit[have]]
+    return pd.DataFrame(
+        {
+            "id": chosen["area_id"].astype(str).to_numpy(),
+            "postcode": "",
+            "area_id": chosen["area_id"].astype(str).to_numpy(),
+            "origin_source": source.astype(str),
+            "weight": np.ones(len(chosen), dtype=np.int64),
+            "x": x,
+            "y": y,
+        }
+    )
+
+
+def _share_children(table: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
+    """Share each area's children among its rows by weight, in whole units of :data:`SHARE_UNIT`.
+
+    The largest-remainder method in integers: each row gets the whole units
+    its weight earns, and the units left over go to the rows with the largest
+    remainders (ties to the first row). An area whose weights are all 0 is
+    shared equally.
+    """
+    out = table.reset_index(drop=True)
+    area = out["area_id"].to_numpy()
+    codes, first = np.unique(area, return_inverse=True)
+    weight = out["weight"].to_numpy(dtype=np.int64)
+    sums = np.bincount(first, weights=weight, minlength=len(codes)).astype(np.int64)
+    # an area whose weights are all 0: every postcode counts the same
+    flat = sums[first] == 0
+    weight = np.where(flat, 1, weight)
+    out["weight"] = weight
+    sums = np.bincount(first, weights=weight, minlength=len(codes)).astype(np.int64)
+    units_per_child = round(1 / SHARE_UNIT)
+    order = np.arange(len(out))
+    for kind in children.columns:
+        whole = children[kind].reindex(codes).to_numpy(dtype=float)
+        units = np.round(whole * units_per_child).astype(np.int64)
+        numer = units[first] * weight
+        base = numer // sums[first]
+        rest = numer % sums[first]
+        left = units - np.bincount(first, weights=base, minlength=len(codes)).astype(np.int64)
+        # rank rows within their area by remainder, largest first
+        ranked = np.lexsort((order, -rest, first))
+        start = np.searchsorted(first[ranked], np.arange(len(codes)))
+        rank = np.empty(len(out), dtype=np.int64)
+        rank[ranked] = np.arange(len(out)) - start[first[ranked]]
+        given = base + (rank < left[first])
+        out[kind] = given * SHARE_UNIT
+    shares = weight / sums[first]
+    out.insert(list(out.columns).index("weight") + 1, "share", shares)
+    return out
+
+
+def _postcode_note(
+    found: pd.DataFrame,
+    *,
+    areas: int,
+    weight: str | None,
+    unlocated: int,
+    outside: int,
+    empty: list[str],
+    total: int,
+) -> str:
+    per_area = found.groupby("area_id").size()
+    spread = (
+        f" (N from {int(per_area.min())} to {int(per_area.max())}, a median of "
+        f"{per_area.median():g})"
+        if len(per_area)
+        else ""
+    )
+    how = (
+        f"shared among its N postcodes in proportion to their {weight}{spread}"
+        if weight
+        else f"shared equally among its N postcodes{spread}"
+    )
+    parts = [
+        f"Journeys start at {len(found):,} postcodes; children per postcode are the area's "
+        f"children {how}: an estimate."
+    ]
+    if unlocated:
+        parts.append(
+            f"{unlocated:,} postcode(s) of the lookup have no coordinates and are left out."
+        )
+    if outside:
+        parts.append(f"{outside:,} of the lookup's {total:,} postcodes lie outside the areas.")
+    if empty:
+        shown = ", ".join(empty[:3])
+        parts.append(
+            f"{len(empty)} of {areas} areas have no postcode inside and keep their area origin "
+            f"({shown}{' …' if len(empty) > 3 else ''})."
+        )
+    return " ".join(parts)

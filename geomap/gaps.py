@@ -301,7 +301,7 @@ def coverage(
         raise InputError(f"no age band for kind(s) {', '.join(missing)}")
     long = children.stack()
     keys = pd.MultiIndex.from_arrays([out["area_id"], out["kind"]])
-    out["children"] = long.reindex(keys).fillna(0).astype(int).to_numpy()
+    out["children"] = _whole_if_whole(long.reindex(keys).fillna(0).to_numpy(dtype=float))
     out["unreachable"] = out["minutes"].isna()
     out["beyond"] = out["unreachable"] | (out["minutes"] > out["threshold"])
     out["children_beyond"] = np.where(out["beyond"], out["children"], 0)
@@ -669,12 +669,16 @@ def _check_children(children: pd.DataFrame, kinds: Iterable[str]) -> None:
         )
 
 
-def _children_of(children: pd.DataFrame, area_ids: np.ndarray, kind: str) -> np.ndarray:
-    """Children of ``kind`` in each area (0 where none are given); whole numbers as integers."""
-    values = children[kind].reindex(area_ids).fillna(0).to_numpy(dtype=float)
+def _whole_if_whole(values: np.ndarray) -> np.ndarray:
+    """Counts as integers when every one is whole; shares of a child (postcode estimates) kept."""
     if np.all(values == np.round(values)):
         return values.astype(int)
     return values
+
+
+def _children_of(children: pd.DataFrame, area_ids: np.ndarray, kind: str) -> np.ndarray:
+    """Children of ``kind`` in each area (0 where none are given); whole numbers as integers."""
+    return _whole_if_whole(children[kind].reindex(area_ids).fillna(0).to_numpy(dtype=float))
 
 
 def _eligible_by_kind(

@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geomap import settings
@@ -29,7 +30,7 @@ from geomap.areas import (
     provision_by_area,
     read_polygons,
 )
-from geomap.demand import children_by_band, load_population, origin_points
+from geomap.demand import children_by_band, load_population, origin_points, postcode_origins
 from geomap.errors import InputError, InputWarning, MissingCapacityError
 from geomap.gaps import (
     GapAnalysis,
@@ -37,6 +38,7 @@ from geomap.gaps import (
     choice,
     eligible_providers,
     quality_access,
+    rank_gaps,
     share_within_bands,
     summarise_coverage,
     summarise_quality,
@@ -50,6 +52,7 @@ from geomap.post16 import (
     post16_barriers,
     post16_catchments,
     post16_competition,
+    summarise_barriers,
     young_people,
 )
 from geomap.providers import load_providers, merge_provider_lists, summarise_providers
@@ -66,6 +69,7 @@ from geomap.sufficiency import (
     read_scorecard,
 )
 from geomap.travel import TravelTimes
+from geomap.travel.base import describe_result, description_of
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +100,13 @@ class Inputs:
     areas
         Analysis areas with children per band, origin source and summary layers.
     origins
-        One origin point per area, ``id`` = area id.
+        One origin point per area, ``id`` = area id; or, with postcode
+        origins (:func:`postcode_inputs`), one per postcode, ``id`` = postcode.
     children
-        Children per area and band.
+        Children per origin and band.
     groups, lookups
-        Summary layers (ward, partnership) and each area's group in them.
+        Summary layers (ward, partnership) and each origin's group in them;
+        with postcode origins also ``area`` (each postcode's area).
     base
         Outlines drawn under the maps.
     sources
@@ -126,6 +132,8 @@ class Inputs:
     area_label: str = "area"
     #: one sentence on where journeys start
     origin_note: str = ""
+    #: what the origins are: ``areas`` (one per area) or ``postcodes``
+    origins_of: str = "areas"
 
     @property
     def name(self) -> str:
@@ -229,6 +237,15 @@ class Result:
         (:func:`plan`).
     notes
         Sentences every output carries: inputs, travel sources, what was left out.
+    postcodes
+        With ``origins="postcodes"``: the gap analysis per postcode (its
+        summaries include the level ``area``); ``analysis`` then holds it
+        gathered back to areas (:func:`area_coverage`).
+    pt
+        The public-transport source of the post-16 analysis (``None`` without one).
+    origins_comparison
+        With ``origins="postcodes"``: children beyond the threshold by the
+        area view and by the postcode view (:func:`compare_origins`).
     """
 
     inputs: Inputs
@@ -240,6 +257,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     include_independent: bool = False
     planning: Planning | None = None
+    postcodes: GapAnalysis | None = None
+    origins_comparison: pd.DataFrame | None = None
+    #: the public-transport source used (``None`` without one)
+    pt: TravelTimes | None = None
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -276,7 +297,9 @@ def study_boundary(study: StudyArea) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": [study.name]}, geometry=[outline], crs=layer.crs)
 
 
-def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
+def load_inputs(
+    study: StudyArea, *, include_closed: bool = False, origins: str = "areas"
+) -> Inputs:
     """Load and check providers, areas, population, origins and summary layers.
 
     Parameters
@@ -285,6 +308,10 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
         The study area (:func:`geomap.study_area.load_study_area`).
     include_closed
         Keep closed providers.
+    origins
+        Where journeys start: ``areas`` (one point per area) or ``postcodes``
+        (every postcode of the study area's postcode lookup, see
+        :func:`postcode_inputs`).
 
     Returns
     -------
@@ -295,8 +322,23 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
     ------
     InputError
         If a file is bad (the message names file, row and column), or an area
-        has no population.
+        has no population; if ``origins`` is neither ``areas`` nor
+        ``postcodes``, or is ``postcodes`` and the study area has no postcode lookup.
     """
+    if origins not in ORIGIN_CHOICES:
+        raise InputError(
+            f"origins must be one of {', '.join(ORIGIN_CHOICES)}, not '{origins}'",
+            fix="Use origins='areas' or origins='postcodes'",
+        )
+    inputs = _load_area_inputs(study, include_closed=include_closed)
+    return postcode_inputs(inputs) if origins == "postcodes" else inputs
+
+
+#: Where journeys may start: one point per area, or every postcode.
+ORIGIN_CHOICES = ("areas", "postcodes")
+
+
+def _load_area_inputs(study: StudyArea, *, include_closed: bool) -> Inputs:
     boundary = study_boundary(study)
     providers = load_providers(
         study.providers.path,
@@ -439,6 +481,82 @@ def load_inputs(study: StudyArea, *, include_closed: bool = False) -> Inputs:
         early_years_note=early_years_note,
         area_label=layer.label,
         origin_note=_origin_note(origins, layer.label),
+    )
+
+
+def postcode_inputs(inputs: Inputs) -> Inputs:
+    """The same inputs with journeys starting at every postcode instead of one point per area.
+
+    Each postcode of the study area's postcode lookup inside an analysis area
+    becomes an origin, with an estimated share of its area's children
+    (:func:`geomap.demand.postcode_origins`); an area with no postcode keeps
+    its own origin. The lookups map each origin to its ward, partnership and
+    other summary groups, and to its area (level ``area``, last), so every
+    summary aggregates back to them.
+
+    Parameters
+    ----------
+    inputs
+        Area inputs, from :func:`load_inputs`.
+
+    Returns
+    -------
+    Inputs
+        A copy whose ``origins`` (``id`` = folded postcode, ``area_id``,
+        ``origin_source``, ``postcode``), ``children`` (fractional, indexed
+        by origin id), ``lookups`` and ``groups`` (with ``area``) are per
+        postcode, with ``origins_of="postcodes"``, the estimate said in
+        ``origin_note`` and ``notes``. Providers, areas and the boundary are
+        the same objects.
+
+    Raises
+    ------
+    InputError
+        If the study area has no postcode lookup, or the inputs already
+        start at postcodes.
+    """
+    if inputs.origins_of == "postcodes":
+        raise InputError(
+            "these inputs already start journeys at postcodes",
+            fix="Give the area inputs from load_inputs(study)",
+        )
+    lookup = inputs.study.postcodes
+    if lookup is None:
+        raise InputError(
+            f"{inputs.name} has no postcode lookup, so journeys cannot start at postcodes",
+            fix="Name a postcode lookup (OS Code-Point Open) under [postcodes] in the "
+            "study-area file, or use origins 'areas'",
+        )
+    points = postcode_origins(
+        lookup, inputs.areas, inputs.children, boundary=inputs.boundary, origins=inputs.origins
+    )
+    kinds = list(inputs.children.columns)
+    children = pd.DataFrame(
+        points[kinds].to_numpy(dtype=float),
+        index=pd.Index(points["id"].to_numpy(), name="area_id"),
+        columns=kinds,
+    )
+    to_area = pd.Series(points["area_id"].to_numpy(), index=points["id"].to_numpy())
+    lookups = {level: to_area.map(groups) for level, groups in inputs.lookups.items()}
+    lookups["area"] = to_area
+    groups = {**inputs.groups, "area": inputs.areas[["area_id", "area_name", "geometry"]]}
+    origins = gpd.GeoDataFrame(
+        points[["id", "area_id", "origin_source", "postcode"]],
+        geometry=points.geometry.to_numpy(),
+        crs=points.crs,
+    )
+    origins.attrs.update(points.attrs)
+    note = str(points.attrs["note"])
+    return replace(
+        inputs,
+        origins=origins,
+        children=children,
+        lookups=lookups,
+        groups=groups,
+        sources=[*inputs.sources, f"Postcodes: {lookup.name}"],
+        notes=[*inputs.notes, note],
+        origin_note=note,
+        origins_of="postcodes",
     )
 
 
@@ -677,6 +795,7 @@ def analyse(
     for mode, values in (thresholds or {}).items():
         merged.setdefault(mode, {}).update(values)
     main = inputs.main_level
+    area_names = _origin_names(inputs)
     analysis = analyse_gaps(
         inputs.origins,
         inputs.providers,
@@ -686,9 +805,19 @@ def analyse(
         thresholds=merged,
         lookup=inputs.lookups[main] if main else None,
         group_names=inputs.groups[main].set_index("area_id")["area_name"] if main else None,
-        area_names=inputs.areas.set_index("area_id")["area_name"],
+        area_names=area_names,
         include_independent=include_independent,
     )
+    if inputs.origins_of == "postcodes":
+        # children per postcode are fractions: count them as they are, not rounded down
+        analysis.coverage = _fractional_children(analysis.coverage, inputs.children)
+        analysis.ranking = rank_gaps(analysis.coverage, names=area_names)
+        if main:
+            analysis.by_group = summarise_coverage(
+                analysis.coverage,
+                inputs.lookups[main],
+                names=inputs.groups[main].set_index("area_id")["area_name"],
+            )
     summaries = [analysis.by_group.assign(level=main)] if main else []
     for level, lookup in inputs.lookups.items():
         if level != main:
@@ -699,6 +828,281 @@ def analyse(
     if summaries:
         analysis.by_group = pd.concat(summaries, ignore_index=True)
     return analysis
+
+
+def _origin_names(inputs: Inputs) -> pd.Series:
+    """Origin id → the name of its area (a postcode is named by the area it lies in)."""
+    names: pd.Series = inputs.areas.set_index("area_id")["area_name"]
+    if inputs.origins_of != "postcodes":
+        return names
+    lookup = inputs.lookups["area"]
+    return pd.Series(lookup.map(names).to_numpy(), index=lookup.index)
+
+
+def _fractional_children(cover: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
+    """Coverage with ``children`` and ``children_beyond`` as the (fractional) counts given."""
+    out = cover.copy()
+    keys = pd.MultiIndex.from_arrays([out["area_id"], out["kind"]])
+    out["children"] = children.stack().reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    out["children_beyond"] = np.where(out["beyond"], out["children"], 0.0)
+    return out
+
+
+#: Columns of :func:`compare_origins`.
+COMPARISON_COLUMNS = (
+    "kind",
+    "mode",
+    "threshold",
+    "children",
+    "children_beyond_areas",
+    "children_beyond_postcodes",
+    "difference",
+    "share_beyond_areas",
+    "share_beyond_postcodes",
+)
+
+
+def compare_origins(area_cover: pd.DataFrame, postcode_cover: pd.DataFrame) -> pd.DataFrame:
+    """How much starting journeys at postcodes changes the children beyond the threshold.
+
+    Parameters
+    ----------
+    area_cover
+        Coverage with one origin per area (``GapAnalysis.coverage`` of
+        :func:`analyse` on area inputs).
+    postcode_cover
+        Coverage of the same kinds, modes and thresholds from postcode
+        origins (:func:`analyse` on :func:`postcode_inputs`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind and mode present in both: ``kind``, ``mode``,
+        ``threshold`` (minutes), ``children`` (of the age, by the area view),
+        ``children_beyond_areas`` and ``children_beyond_postcodes`` (beyond
+        the threshold or with no journey, by each view; the postcode figure
+        rounded to whole children, since it adds up estimated shares),
+        ``difference`` (postcodes minus areas: positive where the area view
+        misses children), and ``share_beyond_areas``,
+        ``share_beyond_postcodes`` (of the children). ``attrs["note"]`` says
+        what the two views are.
+
+    Raises
+    ------
+    InputError
+        If the two coverages share no kind and mode, or apply different
+        thresholds to one.
+    """
+    keys = ["kind", "mode"]
+    totals = []
+    for cover in (area_cover, postcode_cover):
+        totals.append(
+            cover.groupby(keys, sort=True).agg(
+                threshold=("threshold", "first"),
+                children=("children", "sum"),
+                beyond=("children_beyond", "sum"),
+            )
+        )
+    area, postcode = totals
+    both = area.merge(
+        postcode, how="inner", left_index=True, right_index=True, suffixes=("_a", "_p")
+    )
+    if both.empty:
+        raise InputError(
+            "the area and postcode coverages share no kind and mode",
+            fix="Analyse the same kinds and modes from both origins",
+        )
+    differ = both[both["threshold_a"] != both["threshold_p"]]
+    if len(differ):
+        kind, mode = differ.index[0]
+        raise InputError(
+            f"the two coverages use different thresholds for {kind} by {mode} "
+            f"({differ['threshold_a'].iloc[0]:g} and {differ['threshold_p'].iloc[0]:g} min)",
+            fix="Analyse both with the same thresholds",
+        )
+    out = pd.DataFrame(
+        {
+            "threshold": both["threshold_a"],
+            "children": both["children_a"].round(0).astype("int64"),
+            "children_beyond_areas": both["beyond_a"].round(0).astype("int64"),
+            "children_beyond_postcodes": both["beyond_p"].round(0).astype("int64"),
+        }
+    )
+    out["difference"] = out["children_beyond_postcodes"] - out["children_beyond_areas"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_beyond_areas"] = np.round(
+            both["beyond_a"] / both["children_a"].replace(0, np.nan), 3
+        )
+        out["share_beyond_postcodes"] = np.round(
+            both["beyond_p"] / both["children_p"].replace(0, np.nan), 3
+        )
+    out = out.reset_index()[list(COMPARISON_COLUMNS)]
+    out.attrs["note"] = (
+        "Children beyond the threshold (or with no journey) when journeys start at one "
+        "point per area, and when they start at every postcode with the area's children "
+        "shared among its postcodes (an estimate); difference = postcodes minus areas."
+    )
+    return out
+
+
+#: Columns of :func:`area_coverage` besides those of :func:`geomap.gaps.coverage`.
+AREA_COVERAGE_EXTRA = ("origins", "origins_beyond", "share_beyond", "max_minutes")
+
+
+def area_coverage(postcode_cover: pd.DataFrame, lookup: pd.Series) -> pd.DataFrame:
+    """Postcode coverage gathered back to areas, in the shape of area coverage (for maps).
+
+    Parameters
+    ----------
+    postcode_cover
+        Coverage per postcode (``GapAnalysis.coverage`` of :func:`analyse` on
+        :func:`postcode_inputs`).
+    lookup
+        Postcode → area id (``inputs.lookups["area"]`` of the postcode inputs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area, kind and mode, with the columns of
+        :func:`geomap.gaps.coverage`: ``area_id``, ``kind``, ``mode``,
+        ``method``, ``minutes`` (the children-weighted mean over postcodes
+        with a journey; the plain mean where they hold no children; NaN
+        where none has one), ``provider_id``, ``provider_name``,
+        ``provider_in_county`` (the provider nearest for the most children),
+        ``threshold``, ``children``, ``unreachable`` (no postcode has a
+        journey), ``beyond`` (some of the area's children are beyond the
+        threshold), ``children_beyond``; then ``origins`` (postcodes),
+        ``origins_beyond``, ``share_beyond`` (of the children) and
+        ``max_minutes``.
+    """
+    data = postcode_cover.assign(area_id=postcode_cover["area_id"].map(lookup))
+    reach = data["minutes"].notna()
+    data["weighted"] = np.where(reach, data["minutes"] * data["children"], 0.0)
+    data["reach_children"] = np.where(reach, data["children"], 0.0)
+    keys = ["area_id", "kind", "mode"]
+    grouped = data.groupby(keys, sort=True)
+    out = grouped.agg(
+        method=("method", "first"),
+        weighted=("weighted", "sum"),
+        reach_children=("reach_children", "sum"),
+        plain=("minutes", "mean"),
+        max_minutes=("minutes", "max"),
+        threshold=("threshold", "first"),
+        children=("children", "sum"),
+        unreachable=("unreachable", "all"),
+        children_beyond=("children_beyond", "sum"),
+        origins=("area_id", "size"),
+        origins_beyond=("beyond", "sum"),
+    ).reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = out["weighted"] / out["reach_children"].replace(0, np.nan)
+        out["share_beyond"] = np.round(
+            out["children_beyond"] / out["children"].replace(0, np.nan), 3
+        )
+    out["minutes"] = np.round(mean.fillna(out["plain"]), 1)
+    out["beyond"] = out["origins_beyond"] > 0
+    # the provider nearest for the most children of each area
+    served = (
+        data.dropna(subset=["provider_id"])
+        .groupby([*keys, "provider_id"], sort=False)
+        .agg(
+            children=("children", "sum"),
+            provider_name=("provider_name", "first"),
+            provider_in_county=("provider_in_county", "first"),
+        )
+        .reset_index()
+        .sort_values([*keys, "children"], ascending=[True, True, True, False], kind="stable")
+        .drop_duplicates(keys)
+        .drop(columns=["children"])
+    )
+    out = out.merge(served, on=keys, how="left")
+    columns = [
+        "area_id",
+        "kind",
+        "mode",
+        "method",
+        "minutes",
+        "provider_id",
+        "provider_name",
+        "provider_in_county",
+        "threshold",
+        "children",
+        "unreachable",
+        "beyond",
+        "children_beyond",
+        *AREA_COVERAGE_EXTRA,
+    ]
+    return out[columns]
+
+
+def gathered_to_areas(analysis: GapAnalysis, inputs: Inputs) -> GapAnalysis:
+    """A postcode gap analysis in the shape of an area one, for area maps and tables.
+
+    Parameters
+    ----------
+    analysis
+        From :func:`analyse` on postcode inputs.
+    inputs
+        The postcode inputs (:func:`postcode_inputs`).
+
+    Returns
+    -------
+    GapAnalysis
+        ``coverage`` per area (:func:`area_coverage`), ``ranking`` of the
+        areas with children beyond (:func:`geomap.gaps.rank_gaps`), and the
+        summaries of every level but ``area``; captions and thresholds as
+        ``analysis``.
+    """
+    cover = area_coverage(analysis.coverage, inputs.lookups["area"])
+    names = inputs.areas.set_index("area_id")["area_name"]
+    by_group = analysis.by_group
+    if "level" in by_group.columns:
+        by_group = by_group[by_group["level"] != "area"].reset_index(drop=True)
+    return GapAnalysis(
+        coverage=cover,
+        by_group=by_group,
+        ranking=rank_gaps(cover, names=names),
+        methods=dict(analysis.methods),
+        thresholds=analysis.thresholds,
+        methods_by_kind=dict(analysis.methods_by_kind),
+    )
+
+
+def _keyed_by_area(source: TravelTimes) -> bool:
+    """Whether a source's times start from area codes (a zone-to-site table), not from points."""
+    from geomap.travel import TableTravelTimes
+
+    return isinstance(source, TableTravelTimes)
+
+
+class _AreaTimes(TravelTimes):
+    """A zone-to-site table read for postcode origins: each postcode takes its area's times."""
+
+    def __init__(self, source: TravelTimes) -> None:
+        self.source = source
+        self.mode = source.mode
+        self.method = source.method
+
+    def describe(self) -> str:
+        return f"{self.source.describe()} {AREA_TIMES_NOTE}"
+
+    def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        zones = origins.assign(id=origins["area_id"].astype(str)).drop_duplicates("id")
+        times = self.source.matrix(zones[["id", "geometry"]], destinations)
+        text = description_of(times, self.source)
+        pairs = pd.DataFrame(
+            {"from_id": origins["id"].astype(str), "zone": origins["area_id"].astype(str)}
+        )
+        out = pairs.merge(times.rename(columns={"from_id": "zone"}), on="zone", how="left")
+        out = out.drop(columns=["zone"]).reset_index(drop=True)
+        return describe_result(out, f"{text} {AREA_TIMES_NOTE}")
+
+
+#: Said beside public-transport times from a zone-to-site table read for postcodes.
+AREA_TIMES_NOTE = (
+    "The public-transport table gives times from each area's origin, so every postcode "
+    "takes its area's public-transport times; car and walking times start at the postcode."
+)
 
 
 def analyse_post16(
@@ -725,9 +1129,13 @@ def analyse_post16(
     Returns
     -------
     Post16Analysis
-        Per area and per group.
+        Per origin (area, or postcode with :func:`postcode_inputs`) and per
+        group; with postcode origins the groups include each ``area``.
     """
-    return post16_barriers(
+    names = _group_names(inputs)
+    if inputs.origins_of == "postcodes" and _keyed_by_area(pt):
+        pt = _AreaTimes(pt)
+    result = post16_barriers(
         inputs.origins,
         inputs.providers,
         young_people(inputs.children),
@@ -735,11 +1143,25 @@ def analyse_post16(
         pt=pt,
         thresholds=thresholds,
         lookups=inputs.lookups,
-        group_names={
-            level: g.set_index("area_id")["area_name"] for level, g in inputs.groups.items()
-        },
+        group_names=names,
         include_independent=include_independent,
     )
+    if inputs.origins_of == "postcodes":
+        # young people per postcode are fractions: count them as they are
+        table = result.areas
+        table["young_people"] = (
+            table["area_id"].map(young_people(inputs.children)).fillna(0.0).astype(float)
+        )
+        table.insert(1, "area_name", table["area_id"].map(_origin_names(inputs)))
+        table.insert(2, "area", table["area_id"].map(inputs.lookups["area"]))
+        result.by_group = pd.concat(
+            [
+                summarise_barriers(table, lookup, names=names.get(level)).assign(level=level)
+                for level, lookup in inputs.lookups.items()
+            ],
+            ignore_index=True,
+        )
+    return result
 
 
 def access_for(
@@ -802,8 +1224,7 @@ def access_for(
         include_outside=include_outside,
     )
     areas = result.areas
-    names = inputs.areas.set_index("area_id")["area_name"]
-    areas.insert(1, "area_name", areas["area_id"].map(names))
+    areas.insert(1, "area_name", areas["area_id"].map(_origin_names(inputs)))
     for level, lookup in inputs.lookups.items():
         areas[level] = areas["area_id"].map(lookup)
     areas.insert(2, "kind", kind)
@@ -1159,6 +1580,7 @@ def run(
     post16_thresholds: BarrierThresholds | None = None,
     planned: bool = True,
     progress: Progress | None = None,
+    origins: str = "areas",
 ) -> Result:
     """Run every analysis on a study area.
 
@@ -1184,16 +1606,38 @@ def run(
         Also plan: capacity, quality, choice, competition and new sites (:func:`plan`).
     progress
         Called with a short message before each step.
+    origins
+        ``areas`` (one point per area) or ``postcodes``: the gaps are also
+        analysed from every postcode (:func:`postcode_inputs`), ``analysis``
+        holds them gathered back to areas for the maps and tables,
+        ``postcodes`` the per-postcode analysis and ``origins_comparison``
+        the change from the area view. Post-16 barriers and planning stay per area.
 
     Returns
     -------
     Result
         Everything computed, with its descriptions.
+
+    Raises
+    ------
+    InputError
+        If ``origins`` is neither ``areas`` nor ``postcodes``, or is
+        ``postcodes`` and the study area has no postcode lookup.
     """
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if origins not in ORIGIN_CHOICES:
+        raise InputError(
+            f"origins must be one of {', '.join(ORIGIN_CHOICES)}, not '{origins}'",
+            fix="Use origins='areas' or origins='postcodes'",
+        )
     if travel is not None and not travel:
         raise InputError("no travel-time source given", fix="Give one source per mode, or None")
     if isinstance(study, Inputs):
+        if study.origins_of != "areas":
+            raise InputError(
+                "run takes area inputs; ask for postcode origins with origins='postcodes'",
+                fix="Give load_inputs(study) and origins='postcodes'",
+            )
         inputs = study
     else:
         _say(progress, "[1/6] loading providers, areas, population and origins")
@@ -1218,6 +1662,24 @@ def run(
         inputs, sources, kinds=kinds, thresholds=thresholds, include_independent=include_independent
     )
     notes = [*inputs.notes, *travel_notes, *analysis.methods.values()]
+    by_postcode = None
+    comparison = None
+    if origins == "postcodes":
+        _say(progress, "[3/6] gaps from every postcode")
+        at_postcodes = postcode_inputs(inputs)
+        by_postcode = analyse(
+            at_postcodes,
+            sources,
+            kinds=kinds,
+            thresholds=thresholds,
+            include_independent=include_independent,
+        )
+        comparison = compare_origins(analysis.coverage, by_postcode.coverage)
+        analysis = gathered_to_areas(by_postcode, at_postcodes)
+        notes.append(
+            f"{at_postcodes.origin_note} Gaps are measured from every postcode and gathered "
+            "back to areas; post-16 barriers and planning are measured from one point per area."
+        )
     post16 = None
     pt = pt if pt is not None else choose_public_transport(inputs.study)
     if pt is None:
@@ -1258,4 +1720,7 @@ def run(
         notes=notes,
         include_independent=include_independent,
         planning=planning,
+        postcodes=by_postcode,
+        origins_comparison=comparison,
+        pt=pt,
     )

@@ -180,7 +180,7 @@ def post16_barriers(
     table = pd.DataFrame(
         {
             "area_id": origins["id"].to_numpy(),
-            "young_people": origins["id"].map(young_people).fillna(0).astype(int).to_numpy(),
+            "young_people": _counts(origins["id"].map(young_people).fillna(0)),
             "car_minutes": by_car["minutes"].to_numpy(dtype=float),
             "car_provider_id": by_car["to_id"].to_numpy(),
             "car_provider": names.reindex(by_car["to_id"]).to_numpy(),
@@ -304,6 +304,12 @@ def summarise_barriers(
     )
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
+
+
+def _counts(values: pd.Series) -> np.ndarray:
+    """People as integers when all are whole; shares of a person (postcode estimates) kept."""
+    array = values.to_numpy(dtype=float)
+    return array.astype(int) if np.all(array == np.round(array)) else array
 
 
 def young_people(children: pd.DataFrame) -> pd.Series:

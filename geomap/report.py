@@ -30,6 +30,7 @@ from geomap import __version__, settings
 from geomap.access import CatchmentAccess
 from geomap.errors import InputError
 from geomap.figures import bands_chart, bands_description, chart_kinds
+from geomap.finder import finder_caption, finder_data, finder_html
 from geomap.gaps import GapAnalysis, eligible_providers
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import (
@@ -46,7 +47,7 @@ from geomap.maps import (
     sites_map,
     value_map,
 )
-from geomap.pipeline import REPORT_SITES_KIND, Inputs, Planning, Result
+from geomap.pipeline import REPORT_SITES_KIND, Inputs, Planning, Result, choose_travel
 from geomap.post16 import FLAGS, Post16Analysis
 from geomap.providers import offers
 from geomap.routes import ScenarioResult
@@ -497,6 +498,7 @@ def write_report(
         layers.update(extra_layers)
         tables.update(extra_tables)
     planned = planning_outputs(result, online_tiles=online_tiles)
+    finder, finder_note = _finder(result)
     maps.update(planned.maps)
     captions.update(planned.captions)
     layers.update(planned.layers)
@@ -514,6 +516,9 @@ def write_report(
         for name, table in tables.items():
             write_csv(table, stage / f"{name}.csv")
             files[f"csv:{name}"] = out / f"{name}.csv"
+        if finder is not None:
+            write_text(finder, stage / "finder.html")
+            files["finder"] = out / "finder.html"
         if planned.charts:
             (stage / "charts").mkdir()
         for name, (image, _text) in planned.charts.items():
@@ -521,10 +526,47 @@ def write_report(
             files[f"chart:{name}"] = out / "charts" / name
         files["index"] = out / "index.html"
         write_text(
-            index_html(result, files, out, captions=captions, planning=planned.context),
+            index_html(
+                result,
+                files,
+                out,
+                captions=captions,
+                planning={
+                    **planned.context,
+                    "finder": finder is not None,
+                    "finder_note": finder_note,
+                },
+            ),
             stage / "index.html",
         )
     return files
+
+
+def _finder(result: Result) -> tuple[str | None, str]:
+    """The post-16 options finder page, or why there is none."""
+    inputs = result.inputs
+    if inputs.study.postcodes is None:
+        return None, "No post-16 options finder: the study area has no postcode lookup."
+    car = next((s for s in result.travel if s.mode == "car"), None)
+    walk = next((s for s in result.travel if s.mode == "walk"), None)
+    if car is None:
+        car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
+    try:
+        data = finder_data(
+            inputs,
+            car=car,
+            pt=result.pt,
+            walk=walk,
+            include_independent=result.include_independent,
+        )
+    except InputError as err:
+        return None, f"No post-16 options finder: {err}"
+    page = finder_html(
+        data,
+        title=f"Post-16 options near you: {inputs.name}",
+        caption=finder_caption(inputs),
+    )
+    return page, ""
 
 
 def _group_layers(

@@ -278,3 +278,49 @@ COMPETITION_SOURCE: Final = (
 #: Journey-time bands of the DfT Journey Time Statistics (minutes), for the share
 #: of children within each of them.
 JTS_BANDS: Final = (15.0, 30.0, 45.0, 60.0)
+
+
+# --- home-to-school transport eligibility
+
+#: Statutory walking distances (miles) for home-to-school transport: a child of
+#: compulsory school age is eligible when the nearest suitable school is beyond
+#: 2 miles (under 8) or 3 miles (8 and over) by the shortest available walking
+#: route (Education Act 1996 s.444(5) and s.508B, Schedule 35B; DfE, *Travel to
+#: school for children of compulsory school age*, statutory guidance, 2024).
+STATUTORY_WALK_MILES: Final = {"under_8": 2.0, "8_and_over": 3.0}
+#: Age from which the longer statutory walking distance applies.
+STATUTORY_AGE_SWITCH: Final = 8
+#: Compulsory school age (years, inclusive) the duty covers (Education Act 1996 s.8, Schedule 35B).
+COMPULSORY_AGES: Final = (5, 16)
+#: Extended rights for low-income families (Schedule 35B paras 9-14; DfE 2024): aged
+#: 8-11, the nearest suitable school beyond 2 miles; aged 11-16, one of the three
+#: nearest suitable schools beyond 2 miles and within 6 miles; the nearest school
+#: preferred on grounds of religion or belief beyond 2 miles and within 15 miles.
+#: The 2 miles are walked; the 6 and 15 miles are measured by road.
+EXTENDED_WALK_MILES: Final = 2.0
+EXTENDED_ROAD_MILES: Final = 6.0
+EXTENDED_FAITH_ROAD_MILES: Final = 15.0
+ELIGIBILITY_SOURCE: Final = (
+    "Education Act 1996 s.444(5), s.508B and Schedule 35B; DfE, Travel to school for children "
+    "of compulsory school age (statutory guidance, 2024): 2 miles under 8, 3 miles from 8 by the "
+    "shortest available walking route; low-income extended rights 2 miles (8-11), 2-6 miles "
+    "(11-16, one of the three nearest), 2-15 miles (nearest school of the family's religion or "
+    "belief), the 6 and 15 miles by road"
+)
+#: Road distance estimated from the straight line when no drive network is given:
+#: straight-line distance times this factor (the usual rule of thumb, as for route stops).
+ROAD_DETOUR: Final = 1.3
+#: Share of an estimated (straight line x detour) walking or road distance by which the
+#: real route may differ. Not measured: a route is never shorter than the straight
+#: line (the walking estimate, x1.3, is then 23% too long), and rural routes are
+#: often 1.5-1.6 times the straight line (the estimate some 15-25% too short). Cases
+#: whose limit lies within this share of the estimate are flagged "check by route".
+ESTIMATE_ERROR_SHARE: Final = 0.25
+#: Annual cost (GBP) per pupil given mainstream home-to-school transport: £1,526 on
+#: average in England in 2023-24 (National Audit Office, *Home to school transport*,
+#: 31 October 2025). Configurable (``--cost-per-pupil``); a council's own figure is better.
+TRANSPORT_COST_PER_PUPIL: Final = 1526.0
+TRANSPORT_COST_SOURCE: Final = (
+    "£1,526 a year per pupil, the average cost of mainstream home-to-school transport in "
+    "England in 2023-24 (National Audit Office, Home to school transport, October 2025)"
+)

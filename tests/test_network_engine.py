@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from edge_reference import reference_matrix
 
 from geomap import settings
 from geomap.errors import EmptyNetworkError, InputError, TravelTimeError, TravelWarning
@@ -160,17 +161,18 @@ def test_nearest_with_off_network_legs(drive: CompiledNetwork) -> None:
     # the north school is 40 m east of node 11 and the south school 30 m south of node 8:
     # their legs are 40 m and 30 m at 4.8 km/h = 30 s and 22.5 s
     schools = points(drive, {"north": (11, 40.0, 0.0), "south": (8, 0.0, -30.0)})
-    # origins: at node 3, 25 m north of node 14, at node 7, at the end of Trap Lane
-    homes = points(
-        drive, {"h3": (3, 0, 0), "h14": (14, 0, 25.0), "h7": (7, 0, 0), "h22": (22, 0, 0)}
-    )
+    # origins: at node 3, on Castle Street a quarter of the way from node 14 to node 13,
+    # at node 7, at the end of Trap Lane
+    (x14, y14), (x13, y13) = node_xy(drive, 14), node_xy(drive, 13)
+    homes = points(drive, {"h3": (3, 0, 0), "h14": (14, 0, 0), "h7": (7, 0, 0), "h22": (22, 0, 0)})
+    homes.loc[1, "geometry"] = shapely.Point(x14 + (x13 - x14) / 4, y14 + (y13 - y14) / 4)
     with pytest.warns(TravelWarning, match=r"1 of 4 origins .* \(e.g. h22\)"):
         result = nearest(drive, homes, schools, method="network:drive")
     assert list(result.columns) == [*TIME_COLUMNS, "from_snap_m", "to_snap_m"]
     assert result["from_id"].tolist() == ["h3", "h14", "h7", "h22"]
-    # where each end joined the network: h14 25 m from node 14; the north school 40 m from 11
+    # where each end joined the network: h14 on its street; the north school 40 m from 11
     snaps = result.set_index("from_id")
-    assert snaps.loc["h14", "from_snap_m"] == pytest.approx(25.0, abs=0.1)
+    assert snaps.loc["h14", "from_snap_m"] == 0.0
     assert snaps.loc["h3", "to_snap_m"] == pytest.approx(40.0, abs=0.1)
     assert snaps.loc["h7", "to_snap_m"] == pytest.approx(30.0, abs=0.1)
     assert math.isnan(snaps.loc["h22", "to_snap_m"])
@@ -180,10 +182,10 @@ def test_nearest_with_off_network_legs(drive: CompiledNetwork) -> None:
     # NS ter + bridge + 3 NS res = 11.0276 + 24.8736 + 65.6233 + 22.5 = 124.02 s
     assert to["h3"] == "north"
     assert got["h3"] == pytest.approx(T_3_11 + 30.0, abs=1e-6)
-    # h14: 25 m leg (18.75 s) + 14 -> 11 (65.6233 s) + 30 s = 114.3733 s north; south by the
-    # bridge would be 18.75 + 229.5471 + 22.5
+    # h14: along Castle Street to 13 (3/4 NS), on to 11 (2 NS), residential, + 30 s =
+    # 2.75 x 21.8744 + 30 = 90.1547 s north; south by the bridge would be about 224 s
     assert to["h14"] == "north"
-    assert got["h14"] == pytest.approx(18.75 + T_14_11_CAR + 30.0, abs=1e-6)
+    assert got["h14"] == pytest.approx(2.75 * NS / RES + 30.0, abs=1e-6)
     # h7: 7 -> 8 (NS residential = 21.8744 s) + 22.5 s
     assert to["h7"] == "south"
     assert got["h7"] == pytest.approx(NS / RES + 22.5, abs=1e-6)
@@ -193,9 +195,12 @@ def test_nearest_with_off_network_legs(drive: CompiledNetwork) -> None:
 
 
 def test_destination_leg_decides_the_nearest(drive: CompiledNetwork) -> None:
-    # two providers snapped to the same node (11): the one with the shorter leg wins,
-    # by exactly the difference in legs
-    schools = points(drive, {"far_side": (11, 0.0, 60.0), "near_side": (11, 0.0, -20.0)})
+    # two providers north-east of node 11, beyond the ends of its streets, both join the
+    # network at node 11: the one with the shorter leg wins, by exactly the difference
+    r = math.sqrt(0.5)
+    schools = points(
+        drive, {"far_side": (11, 60.0 * r, 60.0 * r), "near_side": (11, 20.0 * r, 20.0 * r)}
+    )
     homes = points(drive, {"h3": (3, 0, 0)})
     result = nearest(drive, homes, schools)
     assert result["to_id"].iloc[0] == "near_side"
@@ -217,40 +222,21 @@ def test_simplified_graph_gives_the_same_times_between_junctions() -> None:
 
 def reference_nearest(
     graph: nx.MultiDiGraph,
-    network: CompiledNetwork,
     origins: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame,
-    *,
-    access_kmh: float = settings.NETWORK_ACCESS_KMH,
 ) -> tuple[np.ndarray, list[str | None]]:
-    """Obviously-correct nearest destination: networkx on the graph plus access legs.
+    """Obviously-correct nearest destination: networkx on the graph with its edges split.
 
-    Points are snapped by brute force (every node's distance), joined to the graph
-    by an edge of their leg's time, and a plain Dijkstra runs from each origin.
+    Each point joins its nearest edge (by brute force), which is cut there
+    (``tests/edge_reference.py``); the quickest destination of each origin.
     """
-    ids = network.node_ids
-    xy = np.column_stack([network.x, network.y])
-    speed = access_kmh / 3.6
-    ref = nx.DiGraph()
-    for u, v, t in graph.edges(data="travel_time"):
-        if u != v and (not ref.has_edge(u, v) or ref[u][v]["t"] > t):
-            ref.add_edge(u, v, t=t)
-    for j, p in enumerate(destinations.geometry):
-        gaps = np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)
-        ref.add_edge(ids[int(gaps.argmin())], ("dest", j), t=float(gaps.min()) / speed)
+    seconds = reference_matrix(graph, origins, destinations)
     times: list[float] = []
     chosen: list[str | None] = []
-    for p in origins.geometry:
-        gaps = np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)
-        lengths = nx.single_source_dijkstra_path_length(ref, ids[int(gaps.argmin())], weight="t")
-        reached = {
-            j: t
-            for j, t in ((k, lengths.get(("dest", k))) for k in range(len(destinations)))
-            if t is not None
-        }
-        if reached:
-            best = min(reached, key=lambda k: reached[k])
-            times.append(float(gaps.min()) / speed + reached[best])
+    for row in seconds:
+        if row.size and np.isfinite(row).any():
+            best = int(np.argmin(row))
+            times.append(float(row[best]))
             chosen.append(str(destinations["id"].iloc[best]))
         else:
             times.append(math.nan)
@@ -277,7 +263,7 @@ def assert_matches_reference(
     destinations: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
     result = nearest(network, origins, destinations)
-    want, want_to = reference_nearest(graph, network, origins, destinations)
+    want, want_to = reference_nearest(graph, origins, destinations)
     got = result["minutes"].to_numpy() * 60
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)

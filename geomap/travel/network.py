@@ -3,32 +3,59 @@
 A network (:mod:`geomap.osm`) is compiled once into two sparse matrices of
 edge travel times in seconds, ``forward[u, v]`` and its transpose, built
 straight from the edge arrays and keeping the quickest of parallel edges, plus
-node coordinates in British National Grid and a k-d tree to snap points to
-their nearest node.
+node coordinates in British National Grid and the edges themselves, with
+their shapes, for snapping points onto streets.
+
+How a point joins the network
+    Each point joins the network at the nearest point of the nearest *street*,
+    not at the nearest node: osmnx simplifies a network to its junctions, and a
+    rural lane can run a kilometre or two between them, so a home halfway
+    along it would otherwise be walked to a junction far away. A street is an
+    edge's shape (osmnx's simplified edges carry a ``geometry`` LineString;
+    edges without one are the straight line between their nodes), kept once
+    for the edges drawn along it: the two directions of a two-way street, or
+    parallel edges drawn alike (the quickest each way is kept). Parallel edges
+    with different shapes are different streets. A :class:`shapely.STRtree`
+    over the streets' straight pieces, built the first time points are
+    snapped, finds each point's nearest piece, and the foot of the
+    perpendicular on it is found exactly (:func:`snap_points`).
 
 How a journey is timed
-    An origin joins the network at its nearest node and a destination leaves it
-    at its nearest node; each off-network leg (the straight line between the
-    point and its node, the *snap distance*) is added at
-    :data:`geomap.settings.NETWORK_ACCESS_KMH` (walking pace). Points further
-    than ``max_snap_m`` from any node keep their times, are counted in the
-    result's description and are warned about (a
-    :class:`~geomap.errors.TravelWarning`, once per call). Edges are directed, so one-way streets are driven
-    only their way, and every time is for the journey origin → destination.
+    From where it joins its street, an origin reaches the street's two end
+    nodes in the street's time each way scaled by the share of the street's
+    length on that side, but only the ways the street may be travelled: on a
+    one-way street tail → head an origin can only go on to the head, and a
+    destination on it can only be reached from the tail. An origin and a
+    destination on the same street also have the direct way along it, when
+    the street's direction allows. The straight *access leg* between each
+    point and where it joins its street (the *snap distance*, in the results
+    as ``from_snap_m`` and ``to_snap_m``) is added at
+    :data:`geomap.settings.NETWORK_ACCESS_KMH` (walking pace). A point exactly
+    on a node joins there, with the same time as joining at that node. Points
+    further than ``max_snap_m`` from any street keep their times, are counted
+    in the result's description and are warned about (a
+    :class:`~geomap.errors.TravelWarning`, once per call). Edges are directed,
+    so one-way streets are driven only their way, and every time is for the
+    journey origin → destination.
 
 The nearest destination, in one pass
     :func:`nearest` runs one multi-source Dijkstra
     (:func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True``) over the
     *transposed* matrix, which gives journeys *to* the destinations. Each
-    destination gets a virtual node joined to its snapped node by its own
-    off-network leg, and the search starts from the virtual nodes, so the
-    destination's leg counts exactly when choosing the nearest; the search's
-    ``sources`` say which destination won. Origins that cannot reach any
+    destination gets a virtual node joined to the ends of its street by the
+    time along the street plus its own access leg, and the search starts from
+    the virtual nodes, so the destination's place on its street and its leg
+    count exactly when choosing the nearest; the search's ``sources`` say
+    which destination won. Each origin then takes the quicker of its street's
+    ends (or a destination further along its own street). Origins that cannot reach any
     destination (an island, the wrong end of a one-way street) get NaN and are
     counted and warned about, never dropped.
 
 Also
-    :func:`matrix` for every origin × destination pair, and :func:`isochrones`,
+    :func:`matrix` for every origin × destination pair (a virtual source per
+    point on the side with fewer points, joined to its street's ends, one
+    search each: as many searches as points, see :func:`snap_time_matrix`),
+    and :func:`isochrones`,
     the area from which each destination is reachable within N minutes.
     :class:`NetworkTravelTimes` puts all of this behind the
     :class:`~geomap.travel.base.TravelTimes` interface, with
@@ -43,7 +70,8 @@ import logging
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -89,9 +117,12 @@ class CompiledNetwork:
     node_ids
         The graph's id of each node (row).
     tree
-        k-d tree over the node coordinates, for snapping.
+        k-d tree over the node coordinates.
     info
         Where the network came from (:func:`geomap.osm.network_info`).
+    edges
+        Every directed edge with its own time and shape, for snapping points
+        onto streets (``None``: the edges of ``forward``, drawn straight).
     """
 
     forward: sparse.csr_array
@@ -101,6 +132,20 @@ class CompiledNetwork:
     node_ids: np.ndarray
     tree: cKDTree
     info: dict[str, str] = field(default_factory=dict)
+    edges: EdgeList | None = None
+
+    @cached_property
+    def streets(self) -> Streets:
+        """The streets points are snapped onto, with their spatial index (built on first use)."""
+        edges = self.edges
+        if edges is None:
+            forward = self.forward
+            edges = EdgeList(
+                u=np.repeat(np.arange(self.n_nodes), np.diff(forward.indptr)),
+                v=forward.indices.astype(np.int64),
+                seconds=np.asarray(forward.data, dtype=float),
+            )
+        return _build_streets(edges, self.x, self.y)
 
     @property
     def n_nodes(self) -> int:
@@ -124,6 +169,218 @@ class CompiledNetwork:
     def n_edges(self) -> int:
         """Number of directed node pairs joined by an edge (parallel edges count once)."""
         return int(self.forward.nnz)
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeList:
+    """The directed edges of a network as compiled, parallel edges and all.
+
+    Attributes
+    ----------
+    u, v
+        Each edge's start and end node (row numbers).
+    seconds
+        Each edge's travel time.
+    geometry
+        Each edge's shape from ``u`` to ``v`` (a shapely LineString in
+        ``crs``), or ``None`` where the edge is the straight line between its
+        nodes; ``None`` for all.
+    crs
+        The coordinate system of ``geometry``.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    seconds: np.ndarray
+    geometry: np.ndarray | None = None
+    crs: str = settings.MEASURE_CRS
+
+
+@dataclass(frozen=True, eq=False)
+class Streets:
+    """Streets (the two directions of a way between two nodes, kept once) and their index.
+
+    A street runs from node ``tail`` to node ``head`` along its shape; the
+    edges that share that shape (one each way on a two-way street, or several
+    parallel edges drawn alike) give its time each way, the quickest kept.
+
+    Attributes
+    ----------
+    tail, head
+        End nodes (row numbers); the shape runs tail → head.
+    forward_s, backward_s
+        Seconds tail → head and head → tail (``inf`` where that way is not allowed).
+    length_m
+        Length of the shape, metres.
+    segment_street, x0, y0, x1, y1, start_m
+        Each straight piece of each shape: its street, its ends and how far
+        along its street it starts.
+    first, last
+        Whether the piece is its street's first or last.
+    tree
+        A :class:`shapely.STRtree` over the pieces (``None`` when there are none).
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    forward_s: np.ndarray
+    backward_s: np.ndarray
+    length_m: np.ndarray
+    segment_street: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    start_m: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    tree: shapely.STRtree | None
+
+
+def _edge_coordinates(
+    edges: EdgeList, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each edge's shape in EPSG:27700 as flat coordinates: ``xy``, owner edge and offsets.
+
+    Straight edges get their two nodes; shaped edges their vertices, projected,
+    with the ends set exactly on their nodes.
+    """
+    m = edges.u.shape[0]
+    count = np.full(m, 2, dtype=np.int64)
+    shaped = np.zeros(m, dtype=bool)
+    inner_xy = np.zeros((0, 2))
+    inner_owner = np.zeros(0, dtype=np.int64)
+    if edges.geometry is not None and m:
+        geoms = np.asarray(edges.geometry, dtype=object)
+        is_line = np.fromiter(
+            (isinstance(g, shapely.LineString) for g in geoms), dtype=bool, count=m
+        )
+        rows = np.flatnonzero(is_line)
+        if rows.size:
+            lines = geoms[rows]
+            n_coords = shapely.get_num_coordinates(lines)
+            bent = n_coords > 2
+            rows, lines, n_coords = rows[bent], lines[bent], n_coords[bent]
+            if rows.size:
+                coords, owner = shapely.get_coordinates(lines, return_index=True)
+                if pyproj.CRS(edges.crs) != pyproj.CRS(settings.MEASURE_CRS):
+                    transformer = pyproj.Transformer.from_crs(
+                        edges.crs, settings.MEASURE_CRS, always_xy=True
+                    )
+                    cx, cy = transformer.transform(coords[:, 0], coords[:, 1])
+                    coords = np.column_stack([cx, cy])
+                # the vertices between the ends; the ends are the nodes themselves
+                starts = np.cumsum(n_coords) - n_coords
+                position = np.arange(owner.shape[0]) - starts[owner]
+                inner = (position > 0) & (position < n_coords[owner] - 1)
+                inner_xy = coords[inner]
+                inner_owner = rows[owner[inner]]
+                shaped[rows] = True
+                count[rows] = n_coords
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(count, out=offsets[1:])
+    xy = np.empty((int(offsets[-1]), 2))
+    xy[offsets[:-1], 0] = x[edges.u]
+    xy[offsets[:-1], 1] = y[edges.u]
+    xy[offsets[1:] - 1, 0] = x[edges.v]
+    xy[offsets[1:] - 1, 1] = y[edges.v]
+    if inner_owner.size:
+        # inner vertices are in edge order, so each fills its edge's middle in turn
+        order = np.argsort(inner_owner, kind="stable")
+        inner_owner, inner_xy = inner_owner[order], inner_xy[order]
+        first_inner = np.searchsorted(inner_owner, inner_owner, side="left")
+        slot = offsets[inner_owner] + 1 + (np.arange(inner_owner.shape[0]) - first_inner)
+        xy[slot] = inner_xy
+    owner_of = np.repeat(np.arange(m), count)
+    return xy, owner_of, offsets
+
+
+def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
+    """Group directed edges into streets and index the streets' straight pieces."""
+    xy, _, offsets = _edge_coordinates(edges, x, y)
+    u = np.asarray(edges.u, dtype=np.int64)
+    v = np.asarray(edges.v, dtype=np.int64)
+    m = u.shape[0]
+    count = np.diff(offsets)
+    # a street's shape runs from its lower-numbered node; a loop's from its smaller vertex list
+    flip = u > v
+    street = np.empty(m, dtype=np.int64)
+    straight = count == 2
+    key = np.minimum(u, v) * np.int64(x.shape[0]) + np.maximum(u, v)
+    keys, inverse = np.unique(key[straight], return_inverse=True)
+    street[straight] = inverse
+    shapes: dict[tuple[int, int, bytes], int] = {}
+    shape_of: list[np.ndarray] = []
+    n_straight = int(keys.shape[0])
+    for e in np.flatnonzero(~straight).tolist():
+        coords = xy[offsets[e] : offsets[e + 1]]
+        if u[e] == v[e]:
+            backwards = coords[::-1]
+            flip[e] = bool(tuple(backwards.ravel()) < tuple(coords.ravel()))
+        oriented = coords[::-1] if flip[e] else coords
+        k = (int(min(u[e], v[e])), int(max(u[e], v[e])), np.ascontiguousarray(oriented).tobytes())
+        if k not in shapes:
+            shapes[k] = n_straight + len(shape_of)
+            shape_of.append(oriented)
+        street[e] = shapes[k]
+    n_streets = n_straight + len(shape_of)
+    tail = np.empty(n_streets, dtype=np.int64)
+    head = np.empty(n_streets, dtype=np.int64)
+    tail[street] = np.where(flip, v, u)
+    head[street] = np.where(flip, u, v)
+    forward_s = np.full(n_streets, np.inf)
+    backward_s = np.full(n_streets, np.inf)
+    seconds = np.asarray(edges.seconds, dtype=float)
+    np.minimum.at(forward_s, street[~flip], seconds[~flip])
+    np.minimum.at(backward_s, street[flip], seconds[flip])
+    # each street's vertices, straight streets first
+    straight_xy = np.empty((n_straight, 2, 2))
+    straight_xy[:, 0, 0] = x[tail[:n_straight]]
+    straight_xy[:, 0, 1] = y[tail[:n_straight]]
+    straight_xy[:, 1, 0] = x[head[:n_straight]]
+    straight_xy[:, 1, 1] = y[head[:n_straight]]
+    vertices = [straight_xy.reshape(-1, 2), *shape_of]
+    n_vertices = np.concatenate(
+        [np.full(n_straight, 2, dtype=np.int64), [len(c) for c in shape_of]]
+    ).astype(np.int64)
+    all_xy = np.concatenate(vertices) if n_streets else np.zeros((0, 2))
+    owner = np.repeat(np.arange(n_streets), n_vertices)
+    # straight pieces: consecutive vertices of the same street
+    same = owner[1:] == owner[:-1]
+    seg_street = owner[:-1][same]
+    a = all_xy[:-1][same]
+    b = all_xy[1:][same]
+    piece = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    length_m = np.bincount(seg_street, weights=piece, minlength=n_streets)
+    # how far along its street each piece starts
+    starts = np.ones(seg_street.shape[0], dtype=bool)
+    starts[1:] = seg_street[1:] != seg_street[:-1]
+    before = np.cumsum(piece) - piece
+    start_m = before - before[starts][np.cumsum(starts) - 1] if piece.size else piece
+    # pieces of no length (repeated vertices, loops drawn straight) cannot be snapped to
+    keep = piece > 0
+    seg_street, a, b, start_m = seg_street[keep], a[keep], b[keep], start_m[keep]
+    first_piece = np.ones(seg_street.shape[0], dtype=bool)
+    first_piece[1:] = seg_street[1:] != seg_street[:-1]
+    last_piece = np.ones(seg_street.shape[0], dtype=bool)
+    last_piece[:-1] = seg_street[1:] != seg_street[:-1]
+    tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1))) if keep.any() else None
+    return Streets(
+        tail=tail,
+        head=head,
+        forward_s=forward_s,
+        backward_s=backward_s,
+        length_m=length_m,
+        segment_street=seg_street,
+        x0=a[:, 0],
+        y0=a[:, 1],
+        x1=b[:, 0],
+        y1=b[:, 1],
+        start_m=start_m,
+        first=first_piece,
+        last=last_piece,
+        tree=tree,
+    )
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n: int) -> sparse.csr_array:
@@ -160,6 +417,8 @@ def compile_arrays(
     *,
     node_ids: np.ndarray | None = None,
     info: dict[str, str] | None = None,
+    geometry: np.ndarray | Sequence[BaseGeometry | None] | None = None,
+    geometry_crs: str = settings.MEASURE_CRS,
 ) -> CompiledNetwork:
     """Compile a network from edge arrays.
 
@@ -176,12 +435,18 @@ def compile_arrays(
         The nodes' ids (row numbers by default).
     info
         Where the network came from.
+    geometry
+        Each edge's shape from ``u`` to ``v`` (a LineString, or ``None`` for
+        the straight line between its nodes); all straight when not given.
+        Points are snapped onto these shapes.
+    geometry_crs
+        The coordinate system of ``geometry``.
 
     Returns
     -------
     CompiledNetwork
         The edges as forward and backward sparse matrices of seconds, the
-        node positions and a tree for snapping points to them.
+        node positions, and the edges themselves for snapping points onto.
 
     Raises
     ------
@@ -212,6 +477,11 @@ def compile_arrays(
         )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise InputError("some nodes have no finite coordinates")
+    shapes = None
+    if geometry is not None:
+        shapes = np.empty(u.shape[0], dtype=object)
+        shapes[:] = list(geometry)
+    edges = EdgeList(u=u, v=v, seconds=seconds, geometry=shapes, crs=geometry_crs)
     keep = u != v
     u, v, seconds = u[keep], v[keep], seconds[keep]
     forward = _csr(u, v, seconds, n)
@@ -224,6 +494,7 @@ def compile_arrays(
         node_ids=np.arange(n) if node_ids is None else np.asarray(node_ids),
         tree=cKDTree(np.column_stack([x, y])),
         info=dict(info or {}),
+        edges=edges,
     )
 
 
@@ -237,7 +508,10 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     graph
         A network whose edges have ``weight`` in seconds (see
         :func:`geomap.osm.add_travel_times`) and whose nodes have ``x`` and
-        ``y`` in ``graph.graph["crs"]`` (lon/lat when not given).
+        ``y`` in ``graph.graph["crs"]`` (lon/lat when not given). An edge's
+        ``geometry`` (a LineString from its start to its end, as osmnx gives
+        simplified edges, in the same coordinate system) is the street points
+        are snapped onto; edges without one are straight.
     weight
         The edge attribute holding travel time in seconds.
 
@@ -275,6 +549,7 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     tails: list[int] = []
     heads: list[int] = []
     times: list[float] = []
+    shapes: list[BaseGeometry | None] = []
     missing = 0
     for a, neighbours in graph.adjacency():
         i = index[a]
@@ -288,6 +563,7 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
                 tails.append(i)
                 heads.append(j)
                 times.append(w)
+                shapes.append(data.get("geometry"))
     if missing:
         raise TravelTimeError(
             f"{missing:,} network edges have no '{weight}'",
@@ -301,7 +577,17 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     if crs != target:
         transformer = pyproj.Transformer.from_crs(crs, target, always_xy=True)
         x, y = transformer.transform(x, y)
-    return compile_arrays(u, v, seconds, x, y, node_ids=np.asarray(nodes), info=network_info(graph))
+    return compile_arrays(
+        u,
+        v,
+        seconds,
+        x,
+        y,
+        node_ids=np.asarray(nodes),
+        info=network_info(graph),
+        geometry=shapes if any(g is not None for g in shapes) else None,
+        geometry_crs=crs.to_string(),
+    )
 
 
 # --------------------------------------------------------------------------- snapping
@@ -309,29 +595,107 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
 
 @dataclass(frozen=True)
 class Snap:
-    """Where points join the network.
+    """Where points join the network: the nearest point of the nearest street.
 
     Attributes
     ----------
     node
-        Row number of each point's nearest node.
+        Row number of the end of that street nearer along it (the node a point
+        lying on a node joins at).
     distance_m
-        Straight-line distance from the point to that node.
+        Straight-line distance from the point to where it joins its street
+        (the access leg, the *snap distance*).
     seconds
-        The off-network leg: ``distance_m`` at the access speed.
+        The access leg: ``distance_m`` at the access speed.
     far
         Whether the point is further than the snapping limit.
+    tail, head
+        Row numbers of the street's ends; the street is drawn tail → head.
+    share
+        How far along the street, tail → head, the point joins it (0 to 1, by length).
+    forward_s, backward_s
+        The street's whole time tail → head and head → tail (``inf`` where that
+        way is not allowed, as on a one-way street).
+    street
+        The street's number (points with the same number are on the same street).
+    x, y
+        Where the point joins its street, metres in EPSG:27700.
     """
 
     node: np.ndarray
     distance_m: np.ndarray
     seconds: np.ndarray
     far: np.ndarray
+    tail: np.ndarray
+    head: np.ndarray
+    share: np.ndarray
+    forward_s: np.ndarray
+    backward_s: np.ndarray
+    street: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
 
     @property
     def n_far(self) -> int:
         """Number of points further than the snapping limit."""
         return int(self.far.sum())
+
+    def take(self, rows: np.ndarray | Sequence[int] | slice) -> Snap:
+        """The snaps of some of the points.
+
+        Parameters
+        ----------
+        rows
+            Positions of the points, or a slice.
+
+        Returns
+        -------
+        Snap
+            Those points' snaps, in that order.
+        """
+        return replace(self, **{name: value[rows] for name, value in _fields(self).items()})
+
+    def origin_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """The nodes a journey *from* each point enters the network at, and the time to each.
+
+        Returns
+        -------
+        nodes, seconds
+            Two columns per point: the street's tail and head, and the time
+            along the street from the point to each (``inf`` where the street
+            cannot be travelled that way). The access leg is not included.
+        """
+        nodes = np.column_stack([self.tail, self.head])
+        seconds = np.column_stack(
+            [_part(self.share, self.backward_s), _part(1.0 - self.share, self.forward_s)]
+        )
+        return nodes, seconds
+
+    def destination_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """The nodes a journey *to* each point leaves the network from, and the time from each.
+
+        Returns
+        -------
+        nodes, seconds
+            Two columns per point: the street's tail and head, and the time
+            along the street from each to the point (``inf`` where the street
+            cannot be travelled that way). The access leg is not included.
+        """
+        nodes = np.column_stack([self.tail, self.head])
+        seconds = np.column_stack(
+            [_part(self.share, self.forward_s), _part(1.0 - self.share, self.backward_s)]
+        )
+        return nodes, seconds
+
+
+def _fields(snap: Snap) -> dict[str, np.ndarray]:
+    return {name: getattr(snap, name) for name in snap.__dataclass_fields__}
+
+
+def _part(share: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """``share`` of a street's time; nothing at all for no share, even on a street one cannot take."""
+    with np.errstate(invalid="ignore"):
+        return np.where(share == 0, 0.0, share * seconds)
 
 
 def snap_points(
@@ -342,10 +706,12 @@ def snap_points(
     max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
     what: str = "points",
 ) -> Snap:
-    """Snap points (EPSG:27700) to their nearest network node.
+    """Snap points (EPSG:27700) to the nearest point of the nearest street.
 
-    Points further than ``max_snap_m`` are flagged in ``far``, never dropped;
-    the callers warn about them (see :func:`warn_far`).
+    Streets follow the edges' shapes where the network has them (osmnx's
+    simplified edges do), else the straight line between their nodes. Points
+    further than ``max_snap_m`` are flagged in ``far``, never dropped; the
+    callers warn about them (see :func:`warn_far`).
 
     Parameters
     ----------
@@ -354,7 +720,7 @@ def snap_points(
     points
         Points in EPSG:27700.
     access_kmh
-        Speed of the off-network leg.
+        Speed of the access leg.
     max_snap_m
         Distance beyond which a point is flagged as far.
     what
@@ -363,7 +729,7 @@ def snap_points(
     Returns
     -------
     Snap
-        Node, distance, seconds and the far flag of each point.
+        Each point's street, where along it, the access leg and the far flag.
 
     Raises
     ------
@@ -375,19 +741,69 @@ def snap_points(
     if points.crs is None or points.crs != settings.MEASURE_CRS:
         raise InputError(f"{what} must be in {settings.MEASURE_CRS} to be snapped to a network")
     if len(points) == 0:
-        empty = np.zeros(0)
-        return Snap(empty.astype(np.int64), empty, empty, empty.astype(bool))
+        return _snap_xy(network, np.zeros((0, 2)), access_kmh=access_kmh, max_snap_m=max_snap_m)
     geoms = points.geometry
     if not (geoms.geom_type == "Point").all():
         raise InputError(f"{what} must be points", fix="Use .representative_point() for areas")
     xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
-    distance, node = network.tree.query(xy)
-    far = distance > max_snap_m
+    return _snap_xy(network, xy, access_kmh=access_kmh, max_snap_m=max_snap_m)
+
+
+def _snap_xy(
+    network: CompiledNetwork, xy: np.ndarray, *, access_kmh: float, max_snap_m: float
+) -> Snap:
+    streets = network.streets
+    n = xy.shape[0]
+    if streets.tree is None or n == 0:
+        # no street has any length: join at the nearest node
+        distance, node = network.tree.query(xy) if n else (np.zeros(0), np.zeros(0, dtype=int))
+        node = np.asarray(node, dtype=np.int64)
+        inf = np.full(n, np.inf)
+        return Snap(
+            node=node,
+            distance_m=np.asarray(distance, dtype=float),
+            seconds=np.asarray(distance, dtype=float) / (access_kmh / 3.6),
+            far=np.asarray(distance > max_snap_m, dtype=bool),
+            tail=node,
+            head=node,
+            share=np.zeros(n),
+            forward_s=inf,
+            backward_s=inf.copy(),
+            street=np.full(n, -1, dtype=np.int64),
+            x=network.x[node],
+            y=network.y[node],
+        )
+    hits = streets.tree.query_nearest(shapely.points(xy), all_matches=False)
+    piece = np.empty(n, dtype=np.int64)
+    piece[hits[0]] = hits[1]
+    # the exact foot of the perpendicular on that straight piece
+    x0, y0 = streets.x0[piece], streets.y0[piece]
+    dx, dy = streets.x1[piece] - x0, streets.y1[piece] - y0
+    t = ((xy[:, 0] - x0) * dx + (xy[:, 1] - y0) * dy) / (dx * dx + dy * dy)
+    t = np.clip(t, 0.0, 1.0)
+    fx = np.where(t == 1.0, streets.x1[piece], x0 + t * dx)
+    fy = np.where(t == 1.0, streets.y1[piece], y0 + t * dy)
+    distance = np.hypot(xy[:, 0] - fx, xy[:, 1] - fy)
+    street = streets.segment_street[piece]
+    length = streets.length_m[street]
+    share = np.clip((streets.start_m[piece] + t * np.hypot(dx, dy)) / length, 0.0, 1.0)
+    # exactly at a street's end is exactly at its node
+    share = np.where(streets.first[piece] & (t == 0.0), 0.0, share)
+    share = np.where(streets.last[piece] & (t == 1.0), 1.0, share)
+    tail, head = streets.tail[street], streets.head[street]
     return Snap(
-        node=node.astype(np.int64),
+        node=np.where(share <= 0.5, tail, head),
         distance_m=distance,
         seconds=distance / (access_kmh / 3.6),
-        far=far,
+        far=distance > max_snap_m,
+        tail=tail,
+        head=head,
+        share=share,
+        forward_s=streets.forward_s[street],
+        backward_s=streets.backward_s[street],
+        street=street,
+        x=fx,
+        y=fy,
     )
 
 
@@ -506,12 +922,44 @@ def nearest_node_times(
     extra = np.zeros(k) if target_seconds is None else np.asarray(target_seconds, dtype=float)
     if extra.shape != (k,) or not (np.isfinite(extra) & (extra >= 0)).all():
         raise InputError("give one finite number of seconds, 0 or more, per target")
-    back = network.backward
-    # one virtual node per target, with one edge to the target's node weighted by its leg
-    indptr = np.concatenate([back.indptr, back.indptr[-1] + np.arange(1, k + 1, dtype=_INDEX)])
-    indices = np.concatenate([back.indices, targets.astype(_INDEX)])
-    data = np.concatenate([back.data, extra])
-    augmented = sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
+    return _nearest_entries(network, targets[:, None], extra[:, None])
+
+
+def _with_sources(
+    graph: sparse.csr_array, nodes: np.ndarray, seconds: np.ndarray
+) -> sparse.csr_array:
+    """``graph`` with one virtual node per row of ``nodes`` appended, joined to those nodes.
+
+    Virtual node ``n + i`` has an edge to each ``nodes[i, j]`` weighted
+    ``seconds[i, j]`` (none where that is ``inf``); nothing leads into it, so a
+    search from it starts at its nodes with those times already spent.
+    """
+    n = graph.shape[0]
+    k = nodes.shape[0]
+    usable = np.isfinite(seconds)
+    per_row = usable.sum(axis=1)
+    indptr = np.concatenate(
+        [graph.indptr, graph.indptr[-1] + np.cumsum(per_row, dtype=np.int64).astype(_INDEX)]
+    ).astype(_INDEX)
+    indices = np.concatenate([graph.indices, nodes[usable].astype(_INDEX)])
+    data = np.concatenate([graph.data, seconds[usable]])
+    return sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
+
+
+def _nearest_entries(
+    network: CompiledNetwork, nodes: np.ndarray, seconds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from every node to the nearest target, each target reached from ``nodes[i]``.
+
+    Target ``i`` is reached from node ``nodes[i, j]`` after ``seconds[i, j]``
+    more; returns, per node, the least time and the target's position (``-1``
+    when none is reachable).
+    """
+    n = network.n_nodes
+    k = nodes.shape[0]
+    if k == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    augmented = _with_sources(network.backward, nodes, seconds)
     dist, _, sources = dijkstra(
         augmented,
         directed=True,
@@ -519,10 +967,10 @@ def nearest_node_times(
         min_only=True,
         return_predecessors=True,
     )
-    seconds = dist[:n]
+    times = dist[:n]
     which = sources[:n].astype(np.int64) - n
-    which[~np.isfinite(seconds)] = -1
-    return seconds, which
+    which[~np.isfinite(times)] = -1
+    return times, which
 
 
 def node_time_matrix(
@@ -571,6 +1019,95 @@ def node_time_matrix(
 
 
 # --------------------------------------------------------------------------- point-level
+
+
+def _same_street(origins: Snap, destinations: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of an origin and a destination on the same street, and the time between them along it.
+
+    Returns
+    -------
+    rows, cols, seconds
+        Origin and destination positions of each pair and the time along
+        the street (``inf`` where the street's direction does not allow it).
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    on = origins.street >= 0
+    if not on.any() or not (destinations.street >= 0).any():
+        return empty, empty, np.zeros(0)
+    order = np.argsort(destinations.street, kind="stable")
+    sorted_streets = destinations.street[order]
+    lo = np.searchsorted(sorted_streets, origins.street, side="left")
+    hi = np.searchsorted(sorted_streets, origins.street, side="right")
+    count = np.where(on, hi - lo, 0)
+    rows = np.repeat(np.arange(origins.street.shape[0]), count)
+    first = np.cumsum(count) - count
+    cols = order[lo[rows] + np.arange(rows.shape[0]) - first[rows]]
+    ahead = destinations.share[cols] - origins.share[rows]
+    with np.errstate(invalid="ignore"):
+        seconds = np.where(
+            ahead == 0,
+            0.0,
+            np.where(
+                ahead > 0,
+                ahead * origins.forward_s[rows],
+                -ahead * origins.backward_s[rows],
+            ),
+        )
+    return rows, cols, seconds
+
+
+def snap_time_matrix(network: CompiledNetwork, origins: Snap, destinations: Snap) -> np.ndarray:
+    """Time over the network between snapped points, without their access legs.
+
+    Each journey leaves the origin's street at either end the street's
+    direction allows (or stays on the street when the destination is ahead on
+    it) and joins the destination's street the same way. Searches run from
+    whichever side has fewer points, each point a virtual source joined to its
+    street's ends, in blocks of at most :data:`MATRIX_BLOCK_BYTES`.
+
+    Parameters
+    ----------
+    network
+        The compiled network.
+    origins, destinations
+        From :func:`snap_points`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Time in the network's edge units (seconds, or metres for a network
+        compiled on length), one row per origin and one column per destination,
+        ``inf`` where there is no journey.
+    """
+    n_o = origins.street.shape[0]
+    n_d = destinations.street.shape[0]
+    out = np.full((n_o, n_d), np.inf)
+    if out.size == 0:
+        return out
+    o_nodes, o_seconds = origins.origin_entries()
+    d_nodes, d_seconds = destinations.destination_entries()
+    forwards = n_o <= n_d
+    if forwards:
+        graph = _with_sources(network.forward, o_nodes, o_seconds)
+        ends, end_seconds, sources = d_nodes, d_seconds, n_o
+    else:
+        graph = _with_sources(network.backward, d_nodes, d_seconds)
+        ends, end_seconds, sources = o_nodes, o_seconds, n_d
+    n = network.n_nodes
+    block = max(1, MATRIX_BLOCK_BYTES // (8 * (n + sources)))
+    for start in range(0, sources, block):
+        chunk = np.arange(start, min(start + block, sources))
+        dist = np.atleast_2d(dijkstra(graph, directed=True, indices=n + chunk))
+        best = np.minimum(
+            dist[:, ends[:, 0]] + end_seconds[:, 0], dist[:, ends[:, 1]] + end_seconds[:, 1]
+        )
+        if forwards:
+            out[chunk, :] = best
+        else:
+            out[:, chunk] = best.T
+    rows, cols, along = _same_street(origins, destinations)
+    np.minimum.at(out, (rows, cols), along)
+    return out
 
 
 def _count(n: int, noun: str) -> str:
@@ -663,9 +1200,28 @@ def nearest(
     d = snap_points(
         network, destinations, access_kmh=access_kmh, max_snap_m=max_snap_m, what="destinations"
     )
-    node_seconds, which = nearest_node_times(network, d.node, target_seconds=d.seconds)
-    seconds = o.seconds + node_seconds[o.node]
-    chosen = which[o.node]
+    d_nodes, d_seconds = d.destination_entries()
+    node_seconds, which = _nearest_entries(network, d_nodes, d_seconds + d.seconds[:, None])
+    o_nodes, o_seconds = o.origin_entries()
+    via = o_seconds + node_seconds[o_nodes]
+    side = np.argmin(via, axis=1)
+    rows = np.arange(len(origins))
+    seconds = via[rows, side]
+    chosen = which[o_nodes[rows, side]]
+    # a destination further along the origin's own street may be quicker still
+    pair_o, pair_d, along = _same_street(o, d)
+    if pair_o.size:
+        along = along + d.seconds[pair_d]
+        better = along < seconds[pair_o]
+        pair_o, pair_d, along = pair_o[better], pair_d[better], along[better]
+        # the quickest pair of each origin
+        order = np.lexsort((along, pair_o))
+        pair_o, pair_d, along = pair_o[order], pair_d[order], along[order]
+        firsts = np.ones(pair_o.shape[0], dtype=bool)
+        firsts[1:] = pair_o[1:] != pair_o[:-1]
+        seconds[pair_o[firsts]] = along[firsts]
+        chosen[pair_o[firsts]] = pair_d[firsts]
+    seconds = o.seconds + seconds
     reached = np.isfinite(seconds) & (chosen >= 0)
     dest_ids = destinations["id"].astype("string").to_numpy()
     to_id = pd.array([None] * len(origins), dtype="string")
@@ -752,7 +1308,7 @@ def matrix(
     d = snap_points(
         network, destinations, access_kmh=access_kmh, max_snap_m=max_snap_m, what="destinations"
     )
-    seconds = node_time_matrix(network, o.node, d.node)
+    seconds = snap_time_matrix(network, o, d)
     seconds += o.seconds[:, None] + d.seconds[None, :]
     finite = np.isfinite(seconds)
     none_reached = ~finite.any(axis=1) if len(destinations) else np.ones(len(origins), dtype=bool)
@@ -855,21 +1411,24 @@ def isochrones(
     )
     warn_far([("destinations", destinations, d)], max_snap_m=max_snap_m, access_kmh=access_kmh)
     forward = network.forward
-    tails = np.repeat(np.arange(network.n_nodes), np.diff(forward.indptr))
+    n = network.n_nodes
+    tails = np.repeat(np.arange(n), np.diff(forward.indptr))
     heads = forward.indices.astype(np.int64)
     weights = forward.data
     # "to": a point on edge tail→head reaches the destination through the head;
     # "from": the destination reaches a point on the edge through the tail
     known, other = (heads, tails) if direction == "to" else (tails, heads)
-    graph = network.backward if direction == "to" else network.forward
+    # each destination a virtual source joined to the ends of its street
+    ends, along = d.destination_entries() if direction == "to" else d.origin_entries()
+    graph = _with_sources(network.backward if direction == "to" else network.forward, ends, along)
     xy = np.column_stack([network.x, network.y])
     ids, mins, geoms = [], [], []
     for j, dest_id in enumerate(destinations["id"].to_numpy()):
         start = float(d.seconds[j])
         budget = limits[-1] * 60.0 - start
-        dist = np.full(network.n_nodes, np.inf)
+        dist = np.full(n, np.inf)
         if budget >= 0:
-            dist = dijkstra(graph, directed=True, indices=int(d.node[j]), limit=budget) + start
+            dist = dijkstra(graph, directed=True, indices=n + j, limit=budget)[:n] + start
         point = destinations.geometry.iloc[j]
         for limit in limits:
             ids.append(dest_id)
@@ -883,7 +1442,9 @@ def isochrones(
                     weights=weights,
                     xy=xy,
                     point=(point.x, point.y),
-                    node=int(d.node[j]),
+                    joins=(float(d.x[j]), float(d.y[j])),
+                    ends=ends[j],
+                    along=along[j],
                     start=start,
                     buffer_m=buffer_m,
                 )
@@ -908,7 +1469,9 @@ def _reached_area(
     weights: np.ndarray,
     xy: np.ndarray,
     point: tuple[float, float],
-    node: int,
+    joins: tuple[float, float],
+    ends: np.ndarray,
+    along: np.ndarray,
     start: float,
     buffer_m: float,
 ) -> BaseGeometry:
@@ -921,11 +1484,23 @@ def _reached_area(
     share = np.clip(share, 0.0, 1.0)
     a = xy[known[live]]
     b = a + share[:, None] * (xy[other[live]] - a)
-    # the destination's own leg, as far along it as time allows
+    # the access leg, as far along it as time allows, then the street towards its ends
     here = np.array(point, dtype=float)
+    foot = np.array(joins, dtype=float)
     leg = 1.0 if start == 0 else min(1.0, seconds / start)
-    a = np.vstack([a, here])
-    b = np.vstack([b, here + leg * (xy[node] - here)])
+    left = seconds - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(along > 0, np.clip(left / along, 0.0, 1.0), 1.0)
+    reach = np.where(np.isfinite(along), reach, 0.0)
+    a = np.vstack([a, here, foot, foot])
+    b = np.vstack(
+        [
+            b,
+            here + leg * (foot - here),
+            foot + reach[0] * (xy[ends[0]] - foot),
+            foot + reach[1] * (xy[ends[1]] - foot),
+        ]
+    )
     return _band(a, b, buffer_m)
 
 
@@ -988,7 +1563,7 @@ class NetworkTravelTimes(TravelTimes):
         ``drive``/``car``, ``walk`` or ``bike``; the mode recorded on the
         network by default.
     access_kmh
-        Speed of the off-network legs between points and their nearest node.
+        Speed of the access legs between points and where they join their street.
     max_snap_m
         Points further than this from the network are warned about and counted.
 
@@ -1091,7 +1666,8 @@ class NetworkTravelTimes(TravelTimes):
         if info.get("speeds"):
             text += f", with {info['speeds']}"
         text += (
-            f". Each point joins the network at its nearest node and the gap is covered at "
+            f". Each point joins the network at the nearest point of the nearest street, and the "
+            f"straight gap to it is covered at "
             f"{self.access_kmh:g} km/h"
         )
         if run is not None:

@@ -29,8 +29,8 @@ from geomap.travel.network import (
     CompiledNetwork,
     NetworkTravelTimes,
     compile_network,
-    node_time_matrix,
     snap_points,
+    snap_time_matrix,
     warn_far,
 )
 
@@ -222,7 +222,7 @@ def road_distance(
                 max_snap_m=settings.NETWORK_MAX_SNAP_M,
                 access_kmh=settings.NETWORK_ACCESS_KMH,
             )
-            metres = node_time_matrix(compiled, snap.node[:1], snap.node[1:])[0, 0]
+            metres = snap_time_matrix(compiled, snap.take([0]), snap.take([1]))[0, 0]
             if not np.isfinite(metres):
                 warnings.warn(
                     f"no road joins the route stops at ({a.x:.0f}, {a.y:.0f}) and "
