@@ -726,6 +726,7 @@ def report(
         include_independent=inputs.include_independent,
         progress=progress,
         origins=origins,
+        networks=[p for p in networks if str(p) != "auto"] or None,
     )
     files = write_report(result, out_dir, online_tiles=online_tiles, progress=progress)
     click.echo(f"Wrote {len(files)} files to {out_dir}; open {out_dir / 'index.html'}")
@@ -1727,22 +1728,11 @@ def eligibility_command(
       geomap eligibility --pupils pupils.csv --network walk.graphml \\
         --network drive.graphml --unsafe unsafe.geojson --out out/eligibility
     """
-    from geomap.demand import load_population
-    from geomap.eligibility import (
-        MAP_CATEGORIES,
-        assess_eligibility,
-        eligibility_counts,
-        eligibility_homes,
-        postcode_children,
-        read_pupils,
-        read_unsafe,
-        split_networks,
-        suitable_schools,
-        transport_cost,
-    )
+    from geomap.eligibility import read_pupils, read_unsafe
     from geomap.io import replace_folder, write_csv, write_text, write_vector
-    from geomap.maps import category_map, offline_html
-    from geomap.osm import load_graph
+    from geomap.maps import offline_html
+    from geomap.pipeline import eligibility_for
+    from geomap.report import eligibility_map
 
     if (pupils_path is None) == (not all_postcodes):
         raise InputError("give either --pupils FILE or --postcodes, not both")
@@ -1756,51 +1746,28 @@ def eligibility_command(
                 path=loaded.study.path,
                 fix="Add a postcode lookup to the study-area file, or give --pupils",
             )
-        pop = loaded.study.population
-        population = load_population(pop.path, area=pop.area, age=pop.age, count=pop.count)
-        pupils = postcode_children(loaded.study.postcodes, loaded.areas, population)
-    walk, drive = split_networks([(p, load_graph(p)) for p in networks])
-    unsafe = read_unsafe(unsafe_path) if unsafe_path is not None else None
-    result = assess_eligibility(
-        pupils,
-        loaded.providers,
-        walk_network=walk,
-        drive_network=drive,
-        unsafe=unsafe,
+        pupils = None
+    result = eligibility_for(
+        loaded,
+        pupils=pupils,
+        networks=networks,
+        unsafe=read_unsafe(unsafe_path) if unsafe_path is not None else None,
         start="node" if start == "node" else "postcode",
         use_capacity=not ignore_capacity,
+        cost_per_pupil=cost_per_pupil,
     )
-    counts = eligibility_counts(result, loaded.areas)
-    cost = transport_cost(result, cost_per_pupil=cost_per_pupil)
-    homes = eligibility_homes(result)
-    note = str(result.attrs.get("description", ""))
-    if all_postcodes:
-        note += (
-            " Children per postcode are an estimate: each area's children of an age are shared "
-            "equally among its postcodes, and no family is known to be on a low income."
-        )
-    drawn = category_map(
-        homes,
-        column="category",
-        categories=MAP_CATEGORIES,
-        title="Home-to-school transport eligibility",
-        caption=note,
-        legend_title="Free home-to-school transport",
-        popup_fields=[("children", "Children"), ("eligible", "Eligible"), ("rules", "Rules")],
-        providers=suitable_schools(loaded.providers),
-        base=loaded.base,
-        online_tiles=online_tiles,
-    )
+    drawn = eligibility_map(loaded, result, online_tiles=online_tiles)
     read = [*inputs.files(), *(p for p in (pupils_path, unsafe_path) if p), *networks]
     with replace_folder(out_dir, command="geomap eligibility", inputs=read) as stage:
-        write_csv(result.drop(columns=result.geometry.name), stage / "eligibility.csv")
-        write_csv(counts, stage / "counts.csv")
-        write_csv(cost, stage / "cost.csv")
-        write_vector(homes, stage / "eligibility_homes.geojson")
+        table = result.table
+        write_csv(table.drop(columns=table.geometry.name), stage / "eligibility.csv")
+        write_csv(result.counts, stage / "counts.csv")
+        write_csv(result.cost, stage / "cost.csv")
+        write_vector(result.homes, stage / "eligibility_homes.geojson")
         write_text(offline_html(drawn), stage / "eligibility_map.html")
-        write_text(note + "\n", stage / "README.txt")
-    total = cost.iloc[-1]
-    click.echo(note)
+        write_text(result.note + "\n", stage / "README.txt")
+    total = result.cost.iloc[-1]
+    click.echo(result.note)
     click.echo(
         f"Eligible children: {total['eligible']:,.0f} ({total['check_by_route']:,.0f} close to a "
         f"limit: check by route); estimated annual cost £{total['annual_cost']:,.0f} at "

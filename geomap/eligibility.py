@@ -470,6 +470,21 @@ def _at_node(compiled: CompiledNetwork, snap: Snap) -> Snap:
     return snap_points(compiled, points, what="homes")
 
 
+def _first_three(key: np.ndarray) -> np.ndarray:
+    """Column order of each row's three smallest keys, nearest first, without a full sort.
+
+    Among schools at exactly the same distance the lower column comes first, as
+    a stable sort would put it (a tie at the third place may keep either).
+    """
+    width = key.shape[1]
+    if width <= 3:
+        return np.argsort(key, axis=1, kind="stable")
+    part = np.argpartition(key, 2, axis=1)[:, :3]
+    part.sort(axis=1)  # by column, so that the stable sort below breaks ties by column
+    values = np.take_along_axis(key, part, axis=1)
+    return np.take_along_axis(part, np.argsort(values, axis=1, kind="stable"), axis=1)
+
+
 def _network_metres(
     graph: nx.MultiDiGraph,
     homes: gpd.GeoDataFrame,
@@ -832,7 +847,7 @@ def assess_eligibility(
         bad_att = has_att & ~suit[np.maximum(att, 0)] if len(schools) else has_att
         allowed[np.flatnonzero(has_att), att[has_att]] = True
         key = np.where(allowed, key, np.inf)
-        order = np.argsort(key, axis=1, kind="stable")
+        order = _first_three(key)
         count = np.isfinite(key).sum(axis=1)
         r = np.arange(len(rows))
         nearest = order[:, 0] if len(schools) else np.zeros(len(rows), dtype=np.int64)
@@ -1200,41 +1215,55 @@ def eligibility_homes(result: gpd.GeoDataFrame, *, radius_m: float = 60.0) -> gp
         EPSG:27700.
     """
     table = pd.DataFrame(result.drop(columns="geometry"))
-    table["_x"] = result.geometry.x.to_numpy()
-    table["_y"] = result.geometry.y.to_numpy()
-    table["_e"] = np.where(table["eligible"].fillna(False), table["children"], 0.0)
+    xy = np.column_stack([result.geometry.x.to_numpy(), result.geometry.y.to_numpy()])
+    _, home = np.unique(xy, axis=0, return_inverse=True)
+    table["_home"] = home.ravel()
+    assessed = table["eligible"].notna()
+    yes = table["eligible"].fillna(False).astype(bool)
+    table["_e"] = np.where(yes, table["children"], 0.0)
+    table["_assessed"] = assessed
+    table["_yes"] = yes & assessed
+    table["_no"] = ~yes & assessed
     label = table["postcode"] if "postcode" in table.columns else table["id"]
     table["_label"] = label.astype(str)
-    rows = []
-    for (x, y), group in table.groupby(["_x", "_y"], sort=False):
-        assessed = group["eligible"].notna()
-        if not assessed.any():
-            category = "unknown"
-        elif group["check_by_route"].any():
-            category = "check"
-        elif group.loc[assessed, "eligible"].all():
-            category = "all"
-        elif group.loc[assessed, "eligible"].any():
-            category = "some"
-        else:
-            category = "none"
-        rules = []
-        for rule, part in group.groupby("rule", sort=False):
-            ages = sorted(set(part["age"].astype(int)))
-            span = str(ages[0]) if len(ages) == 1 else f"{ages[0]}-{ages[-1]}"
-            rules.append(f"age {span}: {rule}")
-        labels = list(dict.fromkeys(group["_label"]))
-        rows.append(
-            {
-                "area_name": ", ".join(labels[:3]) + (" ..." if len(labels) > 3 else ""),
-                "category": category,
-                "children": round(float(group["children"].sum()), 2),
-                "eligible": round(float(group["_e"].sum()), 2),
-                "rules": "; ".join(rules),
-                "geometry": shapely.Point(x, y).buffer(radius_m, quad_segs=2),
-            }
-        )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.MEASURE_CRS)
+    homes = table.groupby("_home", sort=False)
+    per = pd.DataFrame(
+        {
+            "assessed": homes["_assessed"].any(),
+            "check": homes["check_by_route"].any(),
+            "all_yes": ~homes["_no"].any(),
+            "any_yes": homes["_yes"].any(),
+            "children": homes["children"].sum(),
+            "eligible": homes["_e"].sum(),
+        }
+    )
+    category = np.select(
+        [~per["assessed"], per["check"], per["all_yes"], per["any_yes"]],
+        ["unknown", "check", "all", "some"],
+        default="none",
+    )
+    # the rules met at each home, each with the ages it applies to
+    spans = table.groupby(["_home", "rule"], sort=False)["age"].agg(["min", "max"]).reset_index()
+    spans["text"] = [
+        f"age {int(lo)}: {rule}" if lo == hi else f"age {int(lo)}-{int(hi)}: {rule}"
+        for rule, lo, hi in zip(spans["rule"], spans["min"], spans["max"], strict=True)
+    ]
+    rules = spans.groupby("_home", sort=False)["text"].agg("; ".join)
+    labels = table.drop_duplicates(["_home", "_label"]).groupby("_home", sort=False)["_label"]
+    names = labels.agg(lambda v: ", ".join(v.iloc[:3]) + (" ..." if len(v) > 3 else ""))
+    order = per.index.to_numpy()
+    centres = pd.DataFrame(xy, columns=["x", "y"]).groupby(home.ravel()).first().loc[order]
+    return gpd.GeoDataFrame(
+        {
+            "area_name": names.loc[order].to_numpy(),
+            "category": category,
+            "children": np.round(per["children"].to_numpy(dtype=float), 2),
+            "eligible": np.round(per["eligible"].to_numpy(dtype=float), 2),
+            "rules": rules.reindex(order).fillna("").to_numpy(),
+        },
+        geometry=gpd.points_from_xy(centres["x"], centres["y"]).buffer(radius_m, quad_segs=2),
+        crs=settings.MEASURE_CRS,
+    )
 
 
 # --------------------------------------------------------------------------- networks

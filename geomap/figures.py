@@ -47,7 +47,7 @@ def bands_chart(
     kind: str,
     title: str,
     caption: str = "",
-    dpi: int = 150,
+    dpi: int = 110,
 ) -> bytes:
     """A bar chart of the share of children within each journey-time band, by mode.
 

@@ -45,12 +45,10 @@ from urllib.parse import urlparse
 
 import geopandas as gpd
 import networkx as nx
-import osmnx as ox
 import pandas as pd
 import pyproj
 import requests
 import shapely
-from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -67,6 +65,30 @@ from geomap.errors import (
 from geomap.io import atomic_path, write_text
 
 logger = logging.getLogger(__name__)
+
+
+class _Osmnx:
+    """The osmnx package, imported when first used.
+
+    It takes a second or two to import (it loads scikit-learn), and most runs
+    read no OpenStreetMap file and download nothing.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import osmnx
+
+        return getattr(osmnx, name)
+
+
+ox: Any = _Osmnx()
+
+
+def _osmnx_errors() -> tuple[type[Exception], type[Exception]]:
+    """The errors osmnx raises for an empty or refused Overpass answer (imported when needed)."""
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+
+    return InsufficientResponseError, ResponseStatusCodeError
+
 
 #: A progress callback: called with one line of text per step.
 Progress = Callable[[str], None]
@@ -664,7 +686,7 @@ def _call_osmnx(call: Callable[[], Any], *, url: str, what: str, nothing: Except
             "Nothing was cached",
             url=url,
         ) from err
-    except (InsufficientResponseError, ResponseStatusCodeError) as err:
+    except _osmnx_errors() as err:
         if isinstance(err.__cause__, ValueError):  # the answer was not JSON
             raise NetworkDownloadError(
                 f"{host} answered with something that is not JSON while downloading {what}; "
@@ -972,7 +994,7 @@ def _graph_from_xml(path: Path, *, mode: str, simplify: bool, retain_all: bool) 
             graph = ox.graph_from_xml(
                 filtered, bidirectional=mode == "walk", simplify=False, retain_all=True
             )
-        except (InsufficientResponseError, ValueError, KeyError) as err:
+        except (_osmnx_errors()[0], ValueError, KeyError) as err:
             raise NetworkFileError(
                 f"cannot build a network from this file ({err})", path=path
             ) from err

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -134,6 +135,8 @@ class Inputs:
     origin_note: str = ""
     #: what the origins are: ``areas`` (one per area) or ``postcodes``
     origins_of: str = "areas"
+    #: people per area by single year of age, as loaded (``None`` when not kept)
+    population: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -243,6 +246,8 @@ class Result:
         gathered back to areas (:func:`area_coverage`).
     pt
         The public-transport source of the post-16 analysis (``None`` without one).
+    eligibility
+        Home-to-school transport eligibility for every postcode, if assessed.
     origins_comparison
         With ``origins="postcodes"``: children beyond the threshold by the
         area view and by the postcode view (:func:`compare_origins`).
@@ -261,6 +266,7 @@ class Result:
     origins_comparison: pd.DataFrame | None = None
     #: the public-transport source used (``None`` without one)
     pt: TravelTimes | None = None
+    eligibility: Eligibility | None = None
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -481,6 +487,7 @@ def _load_area_inputs(study: StudyArea, *, include_closed: bool) -> Inputs:
         early_years_note=early_years_note,
         area_label=layer.label,
         origin_note=_origin_note(origins, layer.label),
+        population=population,
     )
 
 
@@ -1569,6 +1576,120 @@ def _report_sites(
     ]
 
 
+@dataclass
+class Eligibility:
+    """Home-to-school transport eligibility for a list of pupils or every postcode.
+
+    Attributes
+    ----------
+    table
+        Per pupil (or postcode and age): :func:`geomap.eligibility.assess_eligibility`.
+    counts
+        Eligible children per area and age band.
+    cost
+        Estimated annual cost per rule.
+    homes
+        One shape per home with what applies there, for maps.
+    note
+        How it was measured, with its sources and what is estimated.
+    """
+
+    table: gpd.GeoDataFrame
+    counts: pd.DataFrame
+    cost: pd.DataFrame
+    homes: gpd.GeoDataFrame
+    note: str
+
+
+def eligibility_for(
+    inputs: Inputs,
+    *,
+    pupils: gpd.GeoDataFrame | None = None,
+    networks: Sequence[str | Path] = (),
+    unsafe: gpd.GeoDataFrame | None = None,
+    start: Literal["postcode", "node"] = "postcode",
+    use_capacity: bool = True,
+    cost_per_pupil: float = settings.TRANSPORT_COST_PER_PUPIL,
+) -> Eligibility:
+    """Who is entitled to free home-to-school transport: given pupils, or every postcode's children.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`load_inputs`.
+    pupils
+        From :func:`geomap.eligibility.read_pupils`; by default every postcode
+        of the study area with its estimated children of each school age.
+    networks
+        Walk and drive network files (GraphML, OSM, PBF); the estimates otherwise.
+    unsafe
+        Routes assessed as unsafe (:func:`geomap.eligibility.read_unsafe`).
+    start
+        ``postcode`` (measure from the home) or ``node`` (from its nearest
+        network node).
+    use_capacity
+        Skip schools known to be full.
+    cost_per_pupil
+        Annual cost of transport per eligible pupil (£).
+
+    Returns
+    -------
+    Eligibility
+        The tables, the homes for a map and the note.
+
+    Raises
+    ------
+    InputError
+        Without pupils, when the study area has no postcode lookup.
+    """
+    from geomap.eligibility import (
+        assess_eligibility,
+        eligibility_counts,
+        eligibility_homes,
+        postcode_children,
+        split_networks,
+        transport_cost,
+    )
+    from geomap.osm import load_graph
+
+    estimated = pupils is None
+    if pupils is None:
+        if inputs.study.postcodes is None:
+            raise InputError(
+                f"every postcode's children need a postcode lookup, and {inputs.name} has none",
+                path=inputs.study.path,
+                fix="Add a [postcodes] lookup to the study-area file, or give a pupil list",
+            )
+        population = inputs.population
+        if population is None:
+            pop = inputs.study.population
+            population = load_population(pop.path, area=pop.area, age=pop.age, count=pop.count)
+        pupils = postcode_children(inputs.study.postcodes, inputs.areas, population)
+    walk, drive = split_networks([(p, load_graph(p)) for p in networks])
+    table = assess_eligibility(
+        pupils,
+        inputs.providers,
+        walk_network=walk,
+        drive_network=drive,
+        unsafe=unsafe,
+        start=start,
+        use_capacity=use_capacity,
+    )
+    note = str(table.attrs.get("description", ""))
+    if estimated:
+        note += (
+            " Children per postcode are an estimate: each area's children of an age are shared "
+            "equally among its postcodes, and no family is known to be on a low income."
+        )
+    return Eligibility(
+        table=table,
+        counts=eligibility_counts(table, inputs.areas),
+        cost=transport_cost(table, cost_per_pupil=cost_per_pupil),
+        homes=eligibility_homes(table),
+        note=note,
+    )
+
+
 def run(
     study: StudyArea | Inputs,
     *,
@@ -1581,6 +1702,7 @@ def run(
     planned: bool = True,
     progress: Progress | None = None,
     origins: str = "areas",
+    networks: Sequence[str | Path] | None = None,
 ) -> Result:
     """Run every analysis on a study area.
 
@@ -1603,9 +1725,14 @@ def run(
     post16_thresholds
         When public transport is a barrier.
     planned
-        Also plan: capacity, quality, choice, competition and new sites (:func:`plan`).
+        Also plan: capacity, quality, choice, competition and new sites
+        (:func:`plan`), and assess home-to-school transport eligibility for
+        every postcode (:func:`eligibility_for`) when there is a postcode lookup.
     progress
         Called with a short message before each step.
+    networks
+        Walk and drive network files for the eligibility distances; the study
+        area's own by default.
     origins
         ``areas`` (one point per area) or ``postcodes``: the gaps are also
         analysed from every postcode (:func:`postcode_inputs`), ``analysis``
@@ -1700,8 +1827,9 @@ def run(
             include_independent=include_independent,
         )
     planning = None
+    eligibility = None
     if planned:
-        _say(progress, "[5/6] capacity, quality, choice, competition and new sites")
+        _say(progress, "[5/6] capacity, quality, choice, competition, new sites, eligibility")
         planning = plan(
             inputs,
             sources,
@@ -1710,6 +1838,14 @@ def run(
             thresholds=thresholds,
             include_independent=include_independent,
         )
+        if inputs.study.postcodes is not None:
+            files = networks if networks is not None else list(inputs.study.networks.values())
+            eligibility = eligibility_for(inputs, networks=files)
+        else:
+            notes.append(
+                "Home-to-school transport eligibility is not assessed: the study area has no "
+                "postcode lookup."
+            )
     return Result(
         inputs=inputs,
         travel=sources,
@@ -1723,4 +1859,5 @@ def run(
         postcodes=by_postcode,
         origins_comparison=comparison,
         pt=pt,
+        eligibility=eligibility,
     )

@@ -28,6 +28,7 @@ import shapely
 
 from geomap import __version__, settings
 from geomap.access import CatchmentAccess
+from geomap.eligibility import MAP_CATEGORIES, suitable_schools
 from geomap.errors import InputError
 from geomap.figures import bands_chart, bands_description, chart_kinds
 from geomap.finder import finder_caption, finder_data, finder_html
@@ -47,7 +48,14 @@ from geomap.maps import (
     sites_map,
     value_map,
 )
-from geomap.pipeline import REPORT_SITES_KIND, Inputs, Planning, Result, choose_travel
+from geomap.pipeline import (
+    REPORT_SITES_KIND,
+    Eligibility,
+    Inputs,
+    Planning,
+    Result,
+    choose_travel,
+)
 from geomap.post16 import FLAGS, Post16Analysis
 from geomap.providers import offers
 from geomap.routes import ScenarioResult
@@ -499,6 +507,12 @@ def write_report(
         tables.update(extra_tables)
     planned = planning_outputs(result, online_tiles=online_tiles)
     finder, finder_note = _finder(result)
+    eligible = result.eligibility
+    if eligible is not None:
+        maps["eligibility"] = eligibility_map(result.inputs, eligible, online_tiles=online_tiles)
+        layers["eligibility_homes"] = eligible.homes
+        tables["eligibility_counts"] = eligible.counts
+        tables["eligibility_cost"] = eligible.cost
     maps.update(planned.maps)
     captions.update(planned.captions)
     layers.update(planned.layers)
@@ -535,11 +549,64 @@ def write_report(
                     **planned.context,
                     "finder": finder is not None,
                     "finder_note": finder_note,
+                    "eligibility": _eligibility_context(eligible),
                 },
             ),
             stage / "index.html",
         )
     return files
+
+
+def eligibility_map(
+    inputs: Inputs, eligibility: Eligibility, *, online_tiles: bool = False
+) -> folium.Map:
+    """Map of where children are entitled to free home-to-school transport, and why.
+
+    Parameters
+    ----------
+    inputs
+        What was analysed.
+    eligibility
+        From :func:`geomap.pipeline.eligibility_for`.
+    online_tiles
+        Whether the map loads OpenStreetMap tiles (needs internet).
+
+    Returns
+    -------
+    folium.Map
+        The map, one shape per home, the suitable schools as markers.
+    """
+    return category_map(
+        eligibility.homes,
+        column="category",
+        categories=MAP_CATEGORIES,
+        title=f"Home-to-school transport eligibility: {inputs.name}",
+        caption=_plan_caption(inputs, [eligibility.note], False),
+        legend_title="Free home-to-school transport",
+        popup_fields=[("children", "Children"), ("eligible", "Eligible"), ("rules", "Rules")],
+        providers=suitable_schools(inputs.providers),
+        online_tiles=online_tiles,
+        base=inputs.base,
+    )
+
+
+def _eligibility_context(eligible: Eligibility | None) -> dict[str, Any] | None:
+    if eligible is None:
+        return None
+    cost = eligible.cost
+    total = cost.iloc[-1]
+    return {
+        "note": eligible.note,
+        "eligible": f"{total['eligible']:,.0f}",
+        "check": f"{total['check_by_route']:,.0f}",
+        "cost": f"£{total['annual_cost']:,.0f}",
+        "per_pupil": f"£{total['cost_per_pupil']:,.0f}",
+        "source": str(total.get("source", "")),
+        "rules": [
+            {"rule": str(r["rule"]), "eligible": f"{r['eligible']:,.0f}"}
+            for _, r in cost.iloc[:-1].iterrows()
+        ],
+    }
 
 
 def _finder(result: Result) -> tuple[str | None, str]:

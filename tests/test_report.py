@@ -20,6 +20,7 @@ def test_report_writes_everything(report_dir):
         "post16.html",
         "post16_competition.html",
         "new_sites.html",
+        "eligibility.html",
         *(f"{p}.html" for p in pairs),
         *(f"quality_{p}.html" for p in pairs),
     ]

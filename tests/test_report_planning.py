@@ -205,3 +205,20 @@ def test_the_new_sites_take_the_runs_thresholds(shipped_inputs):
     planned = plan(shipped_inputs, [walk], analysis, kinds=["early_years"], thresholds=thresholds)
     assert planned.sites is not None and planned.sites.threshold == 20.0
     assert any("Threshold 20 minutes by walk" in note for note in planned.notes["sites"])
+
+
+def test_the_report_has_eligibility_and_the_options_finder(report_dir):
+    page = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert "<h2>Home-to-school transport eligibility</h2>" in page
+    assert '<a href="maps/eligibility.html">' in page and '<a href="finder.html">' in page
+    cost = _csv(report_dir, "eligibility_cost")
+    total = cost.iloc[-1]
+    assert total["eligible"] > 0
+    assert total["annual_cost"] == pytest.approx(total["eligible"] * total["cost_per_pupil"])
+    counts = _csv(report_dir, "eligibility_counts")
+    assert {"area_id", "age_band", "children", "eligible"} <= set(counts.columns)
+    finder = (report_dir / "finder.html").read_text(encoding="utf-8")
+    assert 'id="postcode"' in finder and 'id="results"' in finder
+    assert len(finder.encode("utf-8")) < 5_000_000
+    layers = {name for name, _geom in pyogrio.list_layers(report_dir / "geomap.gpkg")}
+    assert "eligibility_homes" in layers
