@@ -622,7 +622,9 @@ def _phase_ok(schools: gpd.GeoDataFrame, age: int) -> np.ndarray:
 
 
 def _sex_ok(schools: gpd.GeoDataFrame, sex: str | None) -> np.ndarray:
-    gender = schools["gender"].astype("string").str.strip().str.casefold().fillna("mixed")
+    # a list without a gender column says nothing of single-sex schools: all taken as mixed
+    given = schools["gender"] if "gender" in schools.columns else pd.Series(index=schools.index)
+    gender = given.astype("string").str.strip().str.casefold().fillna("mixed")
     if sex == "boy":
         return np.asarray((gender != "girls").to_numpy(), dtype=bool)
     if sex == "girl":
@@ -840,7 +842,8 @@ def assess_eligibility(
         suit = _phase_ok(schools, age) & _sex_ok(schools, sex or None)
         walk = dist.walk[home[rows]]
         road = dist.road[home[rows]]
-        key = np.where(np.isfinite(walk), walk, 1e12 + np.nan_to_num(road, nan=1e12))
+        # by walking distance; schools with no walking route after, by road
+        key = np.where(np.isfinite(walk), walk, np.where(np.isnan(road), 2e12, 1e12 + road))
         allowed = np.broadcast_to(suit & place, key.shape).copy()
         att = attended[rows]
         has_att = att >= 0

@@ -151,12 +151,6 @@ def _clock_minutes(text: Any) -> float:
     return sign * (hours * 60.0 + minutes + seconds / 60.0)
 
 
-def _journeys_of(pt: TravelTimes) -> Any:
-    """The source's ``journeys`` method (a timetable's), or ``None`` when it gives only minutes."""
-    method = getattr(pt, "journeys", None)
-    return method if callable(method) else None
-
-
 # --------------------------------------------------------------------------- data
 
 
@@ -305,9 +299,8 @@ def finder_data(
         "(give one to add them)."
     )
     if pt is not None:
-        journeys = _journeys_of(pt)
-        if journeys is not None:
-            table = journeys(homes, points)
+        if pt.gives_journeys:
+            table = pt.journeys(homes, points)
             pt_text = description_of(table, pt)
             table = table.assign(
                 leave=table["departure"].map(_clock_minutes),

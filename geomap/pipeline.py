@@ -267,6 +267,8 @@ class Result:
     #: the public-transport source used (``None`` without one)
     pt: TravelTimes | None = None
     eligibility: Eligibility | None = None
+    #: where the gaps in ``analysis`` were measured from: ``areas`` or ``postcodes``
+    origins: str = "areas"
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -1077,9 +1079,7 @@ def gathered_to_areas(analysis: GapAnalysis, inputs: Inputs) -> GapAnalysis:
 
 def _keyed_by_area(source: TravelTimes) -> bool:
     """Whether a source's times start from area codes (a zone-to-site table), not from points."""
-    from geomap.travel import TableTravelTimes
-
-    return isinstance(source, TableTravelTimes)
+    return source.keyed_by_area
 
 
 class _AreaTimes(TravelTimes):
@@ -1807,6 +1807,17 @@ def run(
             f"{at_postcodes.origin_note} Gaps are measured from every postcode and gathered "
             "back to areas; post-16 barriers and planning are measured from one point per area."
         )
+    elif planned and inputs.study.postcodes is not None and inputs.origins_of == "areas":
+        # the postcode view beside the area view, so the report can say what it changes
+        _say(progress, "[3/6] gaps from every postcode, to compare with the areas")
+        by_postcode = analyse(
+            postcode_inputs(inputs),
+            sources,
+            kinds=kinds,
+            thresholds=thresholds,
+            include_independent=include_independent,
+        )
+        comparison = compare_origins(analysis.coverage, by_postcode.coverage)
     post16 = None
     pt = pt if pt is not None else choose_public_transport(inputs.study)
     if pt is None:
@@ -1860,4 +1871,5 @@ def run(
         origins_comparison=comparison,
         pt=pt,
         eligibility=eligibility,
+        origins=origins,
     )

@@ -507,6 +507,23 @@ def write_report(
         tables.update(extra_tables)
     planned = planning_outputs(result, online_tiles=online_tiles)
     finder, finder_note = _finder(result)
+    comparison_rows = []
+    if result.origins_comparison is not None:
+        tables["origins_comparison"] = result.origins_comparison
+        for _, r in result.origins_comparison.iterrows():
+            comparison_rows.append(
+                {
+                    "kind": settings.KIND_LABELS.get(str(r["kind"]), str(r["kind"])),
+                    "mode": str(r["mode"]),
+                    "threshold": f"{r['threshold']:g}",
+                    "areas": f"{r['children_beyond_areas']:,.0f}",
+                    "postcodes": f"{r['children_beyond_postcodes']:,.0f}",
+                    "difference": f"{r['difference']:+,.0f}",
+                }
+            )
+    if result.postcodes is not None and result.origins == "postcodes":
+        # measured from every postcode: the per-postcode rows too (the comparison alone otherwise)
+        tables["access_postcodes"] = result.postcodes.coverage
     eligible = result.eligibility
     if eligible is not None:
         maps["eligibility"] = eligibility_map(result.inputs, eligible, online_tiles=online_tiles)
@@ -550,6 +567,10 @@ def write_report(
                     "finder": finder is not None,
                     "finder_note": finder_note,
                     "eligibility": _eligibility_context(eligible),
+                    "comparison": comparison_rows,
+                    "comparison_note": ""
+                    if result.origins_comparison is None
+                    else str(result.origins_comparison.attrs.get("note", "")),
                 },
             ),
             stage / "index.html",

@@ -145,6 +145,10 @@ class TravelTimes(ABC):
     draws_isochrones: bool = False
     #: whether :meth:`with_trips` can add scenario trips and route them with existing services
     takes_trips: bool = False
+    #: whether journeys start from area codes (a zone-to-site table) rather than from points
+    keyed_by_area: bool = False
+    #: whether :meth:`journeys` gives each journey's departure, arrival and changes (timetables)
+    gives_journeys: bool = False
 
     def isochrones(self, sites: gpd.GeoDataFrame, *, minutes: Sequence[float]) -> gpd.GeoDataFrame:
         """Areas from which each site is reachable within each limit.
@@ -192,6 +196,30 @@ class TravelTimes(ABC):
         raise UnsupportedError(
             f"{self.method} cannot take new trips",
             fix="Give a GTFS timetable (--gtfs) to route new trips with existing services",
+        )
+
+    def journeys(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Each journey's departure, arrival and changes, for sources that route timetables.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per pair: ``from_id``, ``to_id``, ``minutes``, ``method``,
+            ``departure``, ``arrival`` (``HH:MM:SS``) and ``boardings``.
+
+        Raises
+        ------
+        UnsupportedError
+            Unless :attr:`gives_journeys`.
+        """
+        raise UnsupportedError(
+            f"{self.describe()} gives journey times only, not departures and changes",
+            fix="Use a GTFS timetable for journeys",
         )
 
     def extent_lonlat(self) -> tuple[float, float, float, float] | None:
@@ -474,6 +502,8 @@ class Remembered(TravelTimes):
         self.method = source.method
         self.draws_isochrones = source.draws_isochrones
         self.takes_trips = source.takes_trips
+        self.keyed_by_area = source.keyed_by_area
+        self.gives_journeys = source.gives_journeys
         self._answers: dict[tuple[object, ...], pd.DataFrame] = {}
 
     def describe(self) -> str:
@@ -517,6 +547,21 @@ class Remembered(TravelTimes):
             Unless the source :attr:`draws_isochrones`.
         """
         return self.source.isochrones(sites, minutes=minutes)
+
+    def journeys(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
+        """The source's journeys (not remembered: each is asked once).
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+
+        Returns
+        -------
+        pandas.DataFrame
+            What the source gives.
+        """
+        return self.source.journeys(origins, destinations)
 
     def with_trips(self, trips: Sequence[ScenarioTrips]) -> Remembered:
         """The source with the trips added, remembering its own answers afresh.

@@ -304,6 +304,7 @@ class TableTravelTimes(TravelTimes):
     sites: gpd.GeoDataFrame
     source: str
     mode: str = "pt"
+    keyed_by_area = True
     max_site_km: float = MAX_SITE_KM
     name: str = "table"
     _walk: TravelTimes = field(default_factory=lambda: default_estimate("walk"), repr=False)

@@ -100,6 +100,7 @@ class TimetableTravelTimes(TravelTimes):
 
     mode = "pt"
     takes_trips = True
+    gives_journeys = True
 
     def __init__(
         self,
