@@ -401,3 +401,22 @@ def test_cli_every_postcode_in_the_county(tmp_path: Path) -> None:
 def test_cli_needs_pupils_or_postcodes(tmp_path: Path) -> None:
     run = CliRunner().invoke(main, ["eligibility", "--out", str(tmp_path / "o")])
     assert run.exit_code == 1 and "--pupils" in run.output
+
+
+def test_the_walk_is_measured_along_the_street_from_the_home_or_from_its_nearest_node() -> None:
+    # a lane of two long edges: junction 0 at 0 miles, 1 at 1.5 miles, 2 at 4 miles; the
+    # school at 4 miles, the home on the lane at 1.9 miles and 100 m off it
+    graph = street([1.5, 4.0])
+    provider = schools([{"id": "P", "miles": 4.0}])
+    kids = gpd.GeoDataFrame(
+        [{"id": "h", "age": 9}],
+        geometry=[shapely.Point(X0 + 1.9 * MILE, Y0 + 100.0)],
+        crs=settings.MEASURE_CRS,
+    )
+    from_home = one(assess_eligibility(kids, provider, walk_network=graph), "h")
+    # along the street from where the home joins it (2.1 miles) plus the 100 m leg
+    assert from_home["walk_miles"] == pytest.approx(2.1 + 100 / MILE, abs=5e-4)  # 3 decimals
+    assert from_home["eligible"] == False  # noqa: E712  (under the 3-mile limit at 9)
+    from_node = one(assess_eligibility(kids, provider, walk_network=graph, start="node"), "h")
+    # from the nearer end of its street along it: junction 1 at 1.5 miles, 2.5 miles on
+    assert from_node["walk_miles"] == pytest.approx(2.5, abs=5e-4)
