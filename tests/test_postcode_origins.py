@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 from fractions import Fraction
 
@@ -373,10 +372,7 @@ def test_gaps_from_every_postcode_of_the_shipped_county(shipped_inputs, county):
     assert (sums == shipped_inputs.children.loc[sums.index].astype(float)).all().all()
 
     car, walk = choose_travel(county.study, ["car", "walk"])
-    started = time.perf_counter()
     analysis = analyse(county, [car, walk], kinds=("primary", "secondary"))
-    seconds = time.perf_counter() - started
-    print(f"postcode gaps for {len(county.origins):,} origins took {seconds:.1f} s")
     cover = analysis.coverage
     assert len(cover) == len(county.origins) * 2 * 2
     per_area = analysis.by_group[analysis.by_group["level"] == "area"]
