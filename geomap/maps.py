@@ -820,6 +820,7 @@ def access_map(
     caption: str,
     base: gpd.GeoDataFrame | None = None,
     other_providers: gpd.GeoDataFrame | None = None,
+    quality: gpd.GeoDataFrame | None = None,
     online_tiles: bool = False,
 ) -> folium.Map:
     """Travel time to the nearest provider of ``kind`` by ``mode``, with gap areas outlined.
@@ -842,6 +843,11 @@ def access_map(
     other_providers
         Providers of this kind not counted (e.g. independent schools), drawn in a
         layer that starts hidden.
+    quality
+        Area polygons with ``extra_minutes`` (to the nearest provider rated good
+        or outstanding, over the nearest of any rating) and the popup columns
+        ``nearest``, ``minutes_any``, ``provider_good_name``, ``minutes_good``:
+        drawn as a layer that starts hidden, with its own legend.
     online_tiles
         Add OpenStreetMap tiles.
 
@@ -884,10 +890,63 @@ def access_map(
             show=False,
         )
     kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
+    name = "Extra minutes to a good or outstanding provider"
+    # one legend box: the quality layer's classes below the minutes (two boxes would overlap)
+    extra: list[str] = []
+    if quality is not None:
+        extra = [
+            f"<br><b>{_esc(name)} (layer off at first)</b>",
+            *_value_rows(
+                QUALITY_BINS,
+                MORE_IS_WORSE,
+                unit="extra min",
+                no_value="no good or outstanding provider within reach",
+                labels=QUALITY_LABELS,
+            ),
+        ]
     add_time_legend(
-        m, title=f"Minutes to nearest: {label.lower()}", threshold=threshold, kinds=kinds
+        m,
+        title=f"Minutes to nearest: {label.lower()}",
+        threshold=threshold,
+        kinds=kinds,
+        extra=extra,
     )
+    if quality is not None:
+        add_value_layer(
+            m,
+            quality,
+            column="extra_minutes",
+            name=name,
+            bins=QUALITY_BINS,
+            colours=MORE_IS_WORSE,
+            unit="extra min",
+            popup_fields=[
+                f
+                for f in (
+                    ("area_name", "Area"),
+                    ("nearest", "Nearest (rating)"),
+                    ("minutes_any", f"Minutes by {mode}"),
+                    ("provider_good_name", "Nearest good or outstanding"),
+                    ("minutes_good", "… minutes"),
+                    ("extra_minutes", "Extra minutes"),
+                )
+                if f[0] in quality.columns
+            ],
+            no_value="no good or outstanding provider within reach",
+            show=False,
+        )
     return finish(m)
+
+
+#: Classes of extra minutes to a good or outstanding provider (0 = the nearest is good).
+QUALITY_BINS = (0.0, 5.0, 10.0, 20.0)
+QUALITY_LABELS = (
+    "none: the nearest is good or outstanding",
+    "up to 5 extra min",
+    "5–10 extra min",
+    "10–20 extra min",
+    "over 20 extra min",
+)
 
 
 #: Outline styles of the post-16 barrier flags.
@@ -1270,7 +1329,11 @@ def add_value_layer(
     ).add_to(m)
     missing = areas[~np.isfinite(values)]
     add_outline_layer(
-        m, missing, name=f"{no_value.capitalize()} ({len(missing)})", style=UNKNOWN_OUTLINE
+        m,
+        missing,
+        name=f"{no_value.capitalize()} ({len(missing)})",
+        style=UNKNOWN_OUTLINE,
+        show=show,
     )
 
 
@@ -1307,6 +1370,21 @@ def add_value_legend(
     labels
         One label per class instead of the edges and unit.
     """
+    rows = _value_rows(bins, colours, unit=unit, no_value=no_value, labels=labels)
+    rows.extend(extra)
+    rows.extend(_kind_rows(kinds))
+    _Box(f"<b>{_esc(title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
+
+
+def _value_rows(
+    bins: Sequence[float],
+    colours: Sequence[str],
+    *,
+    unit: str,
+    no_value: str,
+    labels: Sequence[str] | None = None,
+) -> list[str]:
+    """Legend rows of a value layer's classes and its no-value class (trusted HTML)."""
     edges = [_format(float(b)) for b in bins]
     rows = []
     for i, colour in enumerate(colours):
@@ -1323,9 +1401,7 @@ def add_value_legend(
     rows.append(
         f'<div><i style="background:{NO_VALUE_COLOUR};border:{border}"></i>{_esc(no_value)}</div>'
     )
-    rows.extend(extra)
-    rows.extend(_kind_rows(kinds))
-    _Box(f"<b>{_esc(title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
+    return rows
 
 
 def value_map(

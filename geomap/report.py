@@ -36,7 +36,6 @@ from geomap.gaps import GapAnalysis, eligible_providers
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import (
     MORE_IS_BETTER,
-    MORE_IS_WORSE,
     SUFFICIENCY_STYLES,
     access_map,
     category_map,
@@ -85,6 +84,8 @@ def kind_map(
     kind: str,
     mode: str,
     include_independent: bool = False,
+    quality: pd.DataFrame | None = None,
+    quality_notes: Iterable[str] = (),
     online_tiles: bool = False,
 ) -> tuple[folium.Map, str]:
     """Map of travel time to the nearest provider of ``kind`` by ``mode``, and its caption.
@@ -99,6 +100,12 @@ def kind_map(
         Which results to draw.
     include_independent
         Whether independent schools were counted as provision.
+    quality
+        Quality rows (:func:`geomap.gaps.quality_access`); those of this kind
+        and mode are drawn as a layer of extra minutes to a provider rated good
+        or outstanding.
+    quality_notes
+        What the ratings are and how recent, for the caption.
     online_tiles
         Whether the map loads OpenStreetMap tiles (needs internet).
 
@@ -134,6 +141,14 @@ def kind_map(
         ],
         include_independent,
     )
+    quality_layer = None
+    if quality is not None:
+        chosen = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
+        if len(chosen):
+            quality_layer = _quality_layer(inputs, chosen)
+            caption += "\n" + "\n".join(
+                [description_of_quality(chosen, mode, kind), *quality_notes]
+            )
     m = access_map(
         layer,
         counted,
@@ -143,9 +158,22 @@ def kind_map(
         caption=caption,
         base=inputs.base,
         other_providers=others,
+        quality=quality_layer,
         online_tiles=online_tiles,
     )
     return m, caption
+
+
+def _quality_layer(inputs: Inputs, rows: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Area polygons with one kind and mode's quality rows, and the nearest named with its rating."""
+    layer = inputs.areas[["area_id", "area_name", "geometry"]].merge(rows, on="area_id")
+    layer["nearest"] = [
+        (f"{n} ({r if isinstance(r, str) and r.strip() else 'not rated'})")
+        if isinstance(n, str)
+        else "no journey"
+        for n, r in zip(layer["provider_any_name"], layer["provider_any_rating"], strict=True)
+    ]
+    return layer
 
 
 def post16_layer(inputs: Inputs, analysis: Post16Analysis) -> gpd.GeoDataFrame:
@@ -428,12 +456,15 @@ def report_maps(
     cover = result.analysis.coverage
     for mode, kind in cover[["mode", "kind"]].drop_duplicates().itertuples(index=False):
         key = f"{mode}_{kind}"
+        planning = result.planning
         maps[key], captions[key] = kind_map(
             inputs,
             result.analysis,
             kind=str(kind),
             mode=str(mode),
             include_independent=independent,
+            quality=planning.quality if planning is not None else None,
+            quality_notes=planning.notes.get("quality", []) if planning is not None else (),
             online_tiles=online_tiles,
         )
     if result.post16 is not None:
@@ -1009,68 +1040,6 @@ def _plan_caption(inputs: Inputs, notes: Iterable[str], include_independent: boo
     return _caption(inputs, notes, [], include_independent)
 
 
-def _quality_map(
-    inputs: Inputs, planning: Planning, mode: str, kind: str, *, independent: bool, tiles: bool
-) -> tuple[folium.Map, str]:
-    quality = planning.quality
-    rows = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
-    layer = inputs.areas[["area_id", "area_name", "geometry"]].merge(rows, on="area_id")
-    layer["nearest"] = [
-        (f"{n} ({r if isinstance(r, str) and r.strip() else 'not rated'})")
-        if isinstance(n, str)
-        else "no journey"
-        for n, r in zip(layer["provider_any_name"], layer["provider_any_rating"], strict=True)
-    ]
-    caption = _plan_caption(
-        inputs,
-        [
-            *([inputs.early_years_note] if kind == "early_years" else []),
-            description_of_quality(rows, mode, kind),
-            *planning.notes.get("quality", []),
-            "Grey, outlined dotted: no provider rated good or outstanding within reach "
-            "(never drawn as 0 extra minutes).",
-        ],
-        independent,
-    )
-    m = value_map(
-        layer,
-        column="extra_minutes",
-        title=f"{_label(kind)}: extra {mode} minutes to a provider rated good or outstanding",
-        caption=caption,
-        bins=QUALITY_BINS,
-        colours=MORE_IS_WORSE,
-        unit="extra min",
-        labels=QUALITY_LABELS,
-        no_value="no good or outstanding provider within reach",
-        legend_title="Extra minutes to good or outstanding",
-        popup_fields=[
-            ("area_name", "Area"),
-            ("area_id", "Code"),
-            ("nearest", "Nearest (rating)"),
-            ("minutes_any", f"Minutes by {mode}"),
-            ("provider_good_name", "Nearest good or outstanding"),
-            ("minutes_good", "… minutes"),
-            ("extra_minutes", "Extra minutes"),
-            ("children", "Children of the age"),
-        ],
-        providers=eligible_providers(inputs.providers, kind, include_independent=independent),
-        base=inputs.base,
-        online_tiles=tiles,
-    )
-    return m, caption
-
-
-#: Classes of extra minutes to a good or outstanding provider (0 = the nearest is good).
-QUALITY_BINS = (0.0, 5.0, 10.0, 20.0)
-QUALITY_LABELS = (
-    "none: the nearest is good or outstanding",
-    "up to 5 extra min",
-    "5–10 extra min",
-    "10–20 extra min",
-    "over 20 extra min",
-)
-
-
 def description_of_quality(rows: pd.DataFrame, mode: str, kind: str) -> str:
     """Sentences on the children whose nearest provider is rated below good, or not rated.
 
@@ -1374,14 +1343,11 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
     out.layers["quality"] = gpd.GeoDataFrame(shapes.merge(quality, on="area_id"), crs=shapes.crs)
     quality_rows = []
     for mode, kind in quality[["mode", "kind"]].drop_duplicates().itertuples(index=False):
-        key = f"quality_{mode}_{kind}"
-        out.maps[key], out.captions[key] = _quality_map(
-            inputs, planning, str(mode), str(kind), independent=independent, tiles=tiles
-        )
         rows = quality[(quality["mode"] == mode) & (quality["kind"] == kind)]
         quality_rows.append(
             {
-                "href": f"maps/{key}.html",
+                # the kind's travel-time map carries the quality layer
+                "href": f"maps/{mode}_{kind}.html",
                 "kind": _label(str(kind)),
                 "mode": str(mode),
                 "text": description_of_quality(rows, str(mode), str(kind)),

@@ -22,7 +22,6 @@ def test_report_writes_everything(report_dir):
         "new_sites.html",
         "eligibility.html",
         *(f"{p}.html" for p in pairs),
-        *(f"quality_{p}.html" for p in pairs),
     ]
     assert maps == sorted(expected)
     charts = sorted(p.name for p in (report_dir / "charts").glob("*.png"))

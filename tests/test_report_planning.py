@@ -63,8 +63,10 @@ def test_quality_uses_the_dated_ratings_and_sums_up(report_dir):
         quality.loc[below, "children_nearest_below_good"] == quality.loc[below, "children"]
     ).all()
     assert (quality.loc[~below, "children_nearest_below_good"] == 0).all()
-    caption = (report_dir / "maps" / "quality_car_primary.html").read_text(encoding="utf-8")
-    assert "February 2020" in caption
+    # the kind's travel-time map carries the quality layer, with the ratings' date
+    page = (report_dir / "maps" / "car_primary.html").read_text(encoding="utf-8")
+    assert "Extra minutes to a good or outstanding provider" in page
+    assert "February 2020" in page
 
 
 def test_choice_agrees_with_the_gaps(report_dir):
