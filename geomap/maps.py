@@ -891,18 +891,21 @@ def access_map(
         )
     kinds = [k for k in settings.KINDS if (providers["kind"] == k).any()]
     name = "Extra minutes to a good or outstanding provider"
-    # one legend box: the quality layer's classes below the minutes (two boxes would overlap)
+    # one legend box: the quality layer's classes below the minutes (two boxes overlap)
     extra: list[str] = []
     if quality is not None:
+        # folded, so that the legend covers no more of the map than before
+        rows = _value_rows(
+            QUALITY_BINS,
+            MORE_IS_WORSE,
+            unit="extra min",
+            no_value="no good or outstanding provider within reach",
+            labels=QUALITY_LABELS,
+        )
         extra = [
-            f"<br><b>{_esc(name)} (layer off at first)</b>",
-            *_value_rows(
-                QUALITY_BINS,
-                MORE_IS_WORSE,
-                unit="extra min",
-                no_value="no good or outstanding provider within reach",
-                labels=QUALITY_LABELS,
-            ),
+            f"<details><summary>{_esc(name)} (a layer, off at first)</summary>"
+            + "".join(rows)
+            + "</details>"
         ]
     add_time_legend(
         m,
