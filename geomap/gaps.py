@@ -308,6 +308,11 @@ def coverage(
     return out
 
 
+def _ratio(numerator: pd.Series, denominator: pd.Series, *, digits: int) -> pd.Series:
+    """``numerator / denominator`` rounded, NaN where the denominator is 0 (a share or a mean)."""
+    return (numerator / denominator.replace(0, np.nan)).round(digits)
+
+
 def summarise_coverage(
     cover: pd.DataFrame,
     lookup: pd.Series,
@@ -349,13 +354,8 @@ def summarise_coverage(
         children_unreachable=("children_unreachable", "sum"),
         threshold=("threshold", "first"),
     ).reset_index()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["mean_minutes"] = np.round(
-            out["weighted"] / out["reach_children"].replace(0, np.nan), 1
-        )
-        out["share_beyond"] = np.round(
-            out["children_beyond"] / out["children"].replace(0, np.nan), 3
-        )
+    out["mean_minutes"] = _ratio(out["weighted"], out["reach_children"], digits=1)
+    out["share_beyond"] = _ratio(out["children_beyond"], out["children"], digits=3)
     if names is not None:
         out.insert(1, "group_name", out["group_id"].map(names))
     columns = [
@@ -911,13 +911,10 @@ def summarise_quality(
         )
         .reset_index()
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["share_nearest_below_good"] = np.round(
-            out["children_nearest_below_good"] / out["children"].replace(0, np.nan), 3
-        )
-        out["mean_extra_minutes"] = np.round(
-            out["weighted"] / out["reach_children"].replace(0, np.nan), 1
-        )
+    out["share_nearest_below_good"] = _ratio(
+        out["children_nearest_below_good"], out["children"], digits=3
+    )
+    out["mean_extra_minutes"] = _ratio(out["weighted"], out["reach_children"], digits=1)
     if names is not None:
         out.insert(1, "group_name", out["group_id"].map(names))
     columns = [
