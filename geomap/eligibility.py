@@ -63,7 +63,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import geopandas as gpd
 import networkx as nx
@@ -78,6 +78,7 @@ from geomap.io import check_rows, read_table, source_of
 from geomap.locations import points_from_table
 from geomap.osm import network_info
 from geomap.schema import Column, Schema
+from geomap.travel.compact import CompactNetwork, without_unsafe_edges
 from geomap.travel.estimate import WALK_DETOUR
 from geomap.travel.network import (
     CompiledNetwork,
@@ -415,23 +416,38 @@ def _node_xy(graph: nx.MultiDiGraph) -> dict[object, tuple[float, float]]:
     return {n: (float(a), float(b)) for n, a, b in zip(nodes, x, y, strict=True)}
 
 
-def without_unsafe(graph: nx.MultiDiGraph, unsafe: gpd.GeoDataFrame) -> nx.MultiDiGraph:
+#: A network as eligibility takes it: a graph, or a compact network (quicker).
+Network: TypeAlias = nx.MultiDiGraph | CompactNetwork
+
+
+def _info(network: Network) -> dict[str, str]:
+    return dict(network.info) if isinstance(network, CompactNetwork) else network_info(network)
+
+
+def without_unsafe(graph: Network, unsafe: gpd.GeoDataFrame) -> Network:
     """A copy of a walk network without the edges that touch an unsafe route.
 
     Parameters
     ----------
     graph
-        A network with node ``x``/``y`` in ``graph.graph["crs"]`` (lon/lat when
-        not given); an edge's ``geometry``, when it has one, is in that CRS too.
+        A network graph with node ``x``/``y`` in ``graph.graph["crs"]``
+        (lon/lat when not given; an edge's ``geometry``, when it has one, is
+        in that CRS too), or a compact network
+        (:func:`geomap.travel.compact.load_network`).
     unsafe
         Lines or polygons (:func:`read_unsafe`).
 
     Returns
     -------
-    networkx.MultiDiGraph
-        The same nodes, and every edge that neither crosses nor touches an
-        unsafe feature; ``graph.graph["geomap_unsafe_edges"]`` counts those removed.
+    networkx.MultiDiGraph or CompactNetwork
+        Of the kind given: the same nodes, and every edge that neither crosses
+        nor touches an unsafe feature; ``graph.graph["geomap_unsafe_edges"]``
+        (a compact network's ``info["unsafe_edges"]``) counts those removed.
     """
+    if isinstance(graph, CompactNetwork):
+        kept, removed = without_unsafe_edges(graph, unsafe)
+        kept.info["unsafe_edges"] = str(removed)
+        return kept
     crs = pyproj.CRS(graph.graph.get("crs") or settings.LONLAT_CRS)
     to_grid = (
         None
@@ -470,6 +486,38 @@ def _at_node(compiled: CompiledNetwork, snap: Snap) -> Snap:
     return snap_points(compiled, points, what="homes")
 
 
+def _school_order_key(walk: np.ndarray, road: np.ndarray) -> np.ndarray:
+    """Homes x schools key to rank schools by: walking metres, then by road, then none."""
+    if np.isfinite(walk).all():
+        return walk
+    key = np.where(np.isfinite(walk), walk, np.where(np.isnan(road), 2e12, 1e12 + road))
+    return np.asarray(key, dtype=float)
+
+
+def _nearest_allowed(
+    key: np.ndarray, homes: np.ndarray, allowed: np.ndarray, cache: dict[bytes, np.ndarray]
+) -> np.ndarray:
+    """Column of each home's smallest finite key among the allowed columns (-1 if none).
+
+    Among equal keys the lowest column wins. Results are kept in ``cache`` per
+    set of allowed columns, so each home is searched once per set.
+    """
+    found: np.ndarray = cache.setdefault(
+        allowed.tobytes(), np.full(key.shape[0], -2, dtype=np.int64)
+    )
+    todo = np.unique(homes[found[homes] == -2])
+    if len(todo):
+        cols = np.flatnonzero(allowed)
+        if len(cols):
+            sub = key[np.ix_(todo, cols)]
+            best = np.argmin(sub, axis=1)
+            finite = np.isfinite(sub[np.arange(len(todo)), best])
+            found[todo] = np.where(finite, cols[best], -1)
+        else:
+            found[todo] = -1
+    return np.asarray(found[homes], dtype=np.int64)
+
+
 def _first_three(key: np.ndarray) -> np.ndarray:
     """Column order of each row's three smallest keys, nearest first, without a full sort.
 
@@ -486,16 +534,21 @@ def _first_three(key: np.ndarray) -> np.ndarray:
 
 
 def _network_metres(
-    graph: nx.MultiDiGraph,
+    graph: Network,
     homes: gpd.GeoDataFrame,
     schools: gpd.GeoDataFrame,
     *,
     start: str,
 ) -> np.ndarray:
     """Shortest route (metres, NaN where none) from each home to each school over ``graph``."""
-    if graph.number_of_edges() == 0:  # every street was unsafe
+    n_edges: int = graph.n_edges if isinstance(graph, CompactNetwork) else graph.number_of_edges()
+    if n_edges == 0:  # every street was unsafe
         return np.full((len(homes), len(schools)), np.nan)
-    compiled = compile_network(graph, weight="length")
+    compiled = (
+        graph.compile(weight="length")
+        if isinstance(graph, CompactNetwork)
+        else compile_network(graph, weight="length")
+    )
     home_snap = snap_points(compiled, homes, what="homes")
     school_snap = snap_points(compiled, schools, what="schools")
     warn_far(
@@ -522,8 +575,8 @@ def _distances(
     homes: gpd.GeoDataFrame,
     schools: gpd.GeoDataFrame,
     *,
-    walk_network: nx.MultiDiGraph | None,
-    drive_network: nx.MultiDiGraph | None,
+    walk_network: Network | None,
+    drive_network: Network | None,
     unsafe: gpd.GeoDataFrame | None,
     start: str,
 ) -> _Distances:
@@ -536,7 +589,7 @@ def _distances(
             safe = without_unsafe(walk_network, unsafe)
             walk = _network_metres(safe, homes, schools, start=start)
             walk_open = _network_metres(walk_network, homes, schools, start=start)
-            removed = int(safe.graph["geomap_unsafe_edges"])
+            removed = int(_info(safe)["unsafe_edges"])
             walk_method = f"network: walk, {removed:,} edges on unsafe routes removed"
         else:
             walk = _network_metres(walk_network, homes, schools, start=start)
@@ -668,8 +721,8 @@ def assess_eligibility(
     pupils: gpd.GeoDataFrame,
     providers: gpd.GeoDataFrame,
     *,
-    walk_network: nx.MultiDiGraph | None = None,
-    drive_network: nx.MultiDiGraph | None = None,
+    walk_network: Network | None = None,
+    drive_network: Network | None = None,
     unsafe: gpd.GeoDataFrame | None = None,
     start: Literal["postcode", "node"] = "postcode",
     use_capacity: bool = True,
@@ -692,8 +745,9 @@ def assess_eligibility(
         ``offers_secondary``, ``gender``, ``religious_character``,
         ``capacity``, ``pupils``).
     walk_network
-        A walk network (edge ``length`` in metres); the straight-line estimate
-        when not given.
+        A walk network (a graph with edge ``length`` in metres, or a compact
+        network from :func:`geomap.travel.compact.load_network`); the
+        straight-line estimate when not given.
     drive_network
         A drive network, for the 6- and 15-mile road limits; the straight-line
         road estimate when not given.
@@ -834,35 +888,44 @@ def assess_eligibility(
         }
     )
     walk_est, road_est = dist.walk_estimated, dist.road_estimated
+    # by walking distance; schools with no walking route after, by road
+    home_key = _school_order_key(dist.walk, dist.road)
+    nearest_by_mask: dict[bytes, np.ndarray] = {}
     for (age, sex, low, belief), group in keys[todo].groupby(
         ["age", "sex", "low", "faith"], sort=False
     ):
         rows = group.index.to_numpy()
+        hh = home[rows]
         age = int(age)
         suit = _phase_ok(schools, age) & _sex_ok(schools, sex or None)
-        walk = dist.walk[home[rows]]
-        road = dist.road[home[rows]]
-        # by walking distance; schools with no walking route after, by road
-        key = np.where(np.isfinite(walk), walk, np.where(np.isnan(road), 2e12, 1e12 + road))
-        allowed = np.broadcast_to(suit & place, key.shape).copy()
+        allowed_cols = suit & place
         att = attended[rows]
         has_att = att >= 0
-        bad_att = has_att & ~suit[np.maximum(att, 0)] if len(schools) else has_att
-        allowed[np.flatnonzero(has_att), att[has_att]] = True
-        key = np.where(allowed, key, np.inf)
-        order = _first_three(key)
-        count = np.isfinite(key).sum(axis=1)
+        att0 = np.maximum(att, 0)
+        bad_att = has_att & ~suit[att0] if len(schools) else has_att
         r = np.arange(len(rows))
-        nearest = order[:, 0] if len(schools) else np.zeros(len(rows), dtype=np.int64)
-        found = count > 0
-        rule[rows[~found]] = RULE_NO_SCHOOL
-        rule[rows[found & bad_att]] = RULE_NOT_SUITABLE
-        ok = found & ~bad_att
+        if len(schools):
+            # the nearest allowed school of each home, each (schools allowed, home) once
+            nearest = _nearest_allowed(home_key, hh, allowed_cols, nearest_by_mask)
+            att_key = home_key[hh, att0]
+            near_key = np.where(nearest >= 0, home_key[hh, np.maximum(nearest, 0)], np.inf)
+            # an attended school outside the allowed ones competes with the nearest
+            take_att = has_att & ~allowed_cols[att0] & ((att_key < near_key) | (nearest < 0))
+            take_att |= has_att & ~allowed_cols[att0] & (att_key == near_key) & (att < nearest)
+            nearest = np.where(take_att, att, nearest)
+            reached = np.where(take_att, np.isfinite(att_key), np.isfinite(near_key))
+            nearest = np.maximum(nearest, 0)
+        else:
+            nearest = np.zeros(len(rows), dtype=np.int64)
+            reached = np.zeros(len(rows), dtype=bool)
+        rule[rows[~reached]] = RULE_NO_SCHOOL
+        rule[rows[reached & bad_att]] = RULE_NOT_SUITABLE
+        ok = reached & ~bad_att
         if not ok.any():
             continue
         lim = settings.STATUTORY_WALK_MILES["under_8" if age < switch else "8_and_over"]
-        w_near = walk[r, nearest]
-        at_nearest = ~has_att | (key[r, np.maximum(att, 0)] <= key[r, nearest] + AT_LIMIT_M)
+        w_near = dist.walk[hh, nearest]
+        at_nearest = ~has_att | (home_key[hh, att0] <= home_key[hh, nearest] + AT_LIMIT_M)
         school = np.where(has_att, att, nearest)
         over = _over(w_near, lim)
         std = ok & at_nearest & over
@@ -870,7 +933,7 @@ def assess_eligibility(
         reason[std] = RULE_UNDER_8 if age < switch else RULE_8_PLUS
         no_route = ~np.isfinite(w_near)
         if dist.walk_open is not None:
-            w_open = dist.walk_open[home[rows]][r, nearest]
+            w_open = dist.walk_open[hh, nearest]
             unsafe_made = ~_over(w_open, lim)
             reason[std & no_route & unsafe_made] = RULE_UNSAFE_NO_ROUTE
             reason[std & ~no_route & unsafe_made] = RULE_UNSAFE_LONGER.format(limit=lim)
@@ -888,6 +951,12 @@ def assess_eligibility(
                 elig |= got
             else:
                 # 11-16: one of the three nearest, 2 walked to 6 by road
+                walk = dist.walk[hh]
+                road = dist.road[hh]
+                allowed = np.broadcast_to(allowed_cols, walk.shape).copy()
+                allowed[np.flatnonzero(has_att), att[has_att]] = True
+                key = np.where(allowed, home_key[hh], np.inf)
+                order = _first_three(key)
                 three = order[:, :3]
                 real = np.isfinite(np.take_along_axis(key, three, axis=1))
                 w3 = np.take_along_axis(walk, three, axis=1)
@@ -1251,9 +1320,18 @@ def eligibility_homes(result: gpd.GeoDataFrame, *, radius_m: float = 60.0) -> gp
         f"age {int(lo)}: {rule}" if lo == hi else f"age {int(lo)}-{int(hi)}: {rule}"
         for rule, lo, hi in zip(spans["rule"], spans["min"], spans["max"], strict=True)
     ]
-    rules = spans.groupby("_home", sort=False)["text"].agg("; ".join)
-    labels = table.drop_duplicates(["_home", "_label"]).groupby("_home", sort=False)["_label"]
-    names = labels.agg(lambda v: ", ".join(v.iloc[:3]) + (" ..." if len(v) > 3 else ""))
+    texts: dict[int, list[str]] = {}
+    for at, text in zip(spans["_home"].tolist(), spans["text"], strict=True):
+        texts.setdefault(at, []).append(text)
+    rules = pd.Series({at: "; ".join(parts) for at, parts in texts.items()}, dtype=object)
+    labels = table.drop_duplicates(["_home", "_label"])
+    seen: dict[int, list[str]] = {}
+    for at, label in zip(labels["_home"].tolist(), labels["_label"].tolist(), strict=True):
+        seen.setdefault(at, []).append(label)
+    names = pd.Series(
+        {at: ", ".join(v[:3]) + (" ..." if len(v) > 3 else "") for at, v in seen.items()},
+        dtype=object,
+    )
     order = per.index.to_numpy()
     centres = pd.DataFrame(xy, columns=["x", "y"]).groupby(home.ravel()).first().loc[order]
     return gpd.GeoDataFrame(
@@ -1273,14 +1351,16 @@ def eligibility_homes(result: gpd.GeoDataFrame, *, radius_m: float = 60.0) -> gp
 
 
 def split_networks(
-    graphs: Sequence[tuple[str | Path, nx.MultiDiGraph]],
-) -> tuple[nx.MultiDiGraph | None, nx.MultiDiGraph | None]:
+    graphs: Sequence[tuple[str | Path, Network]],
+) -> tuple[Network | None, Network | None]:
     """The walk network and the drive network among loaded graphs, by the mode each was built for.
 
     Parameters
     ----------
     graphs
-        ``(path, graph)`` pairs, as loaded by :func:`geomap.osm.load_graph`.
+        ``(path, network)`` pairs: graphs as loaded by
+        :func:`geomap.osm.load_graph`, or compact networks as loaded by
+        :func:`geomap.travel.compact.load_network`.
 
     Returns
     -------
@@ -1292,9 +1372,9 @@ def split_networks(
     NetworkFileError
         If a network's mode is not known or is ``bike``, or two networks are of one mode.
     """
-    found: dict[str, nx.MultiDiGraph] = {}
+    found: dict[str, Network] = {}
     for path, graph in graphs:
-        mode = network_info(graph).get("mode")
+        mode = _info(graph).get("mode")
         if mode not in ("walk", "drive"):
             raise NetworkFileError(
                 f"eligibility needs a walk and a drive network, and this one is "

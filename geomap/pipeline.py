@@ -1621,7 +1621,8 @@ def eligibility_for(
         From :func:`geomap.eligibility.read_pupils`; by default every postcode
         of the study area with its estimated children of each school age.
     networks
-        Walk and drive network files (GraphML, OSM, PBF); the estimates otherwise.
+        Walk and drive network files (compact ``.network.npz``, GraphML, OSM,
+        PBF; GraphML is compiled once and cached); the estimates otherwise.
     unsafe
         Routes assessed as unsafe (:func:`geomap.eligibility.read_unsafe`).
     start
@@ -1650,7 +1651,7 @@ def eligibility_for(
         split_networks,
         transport_cost,
     )
-    from geomap.osm import load_graph
+    from geomap.travel.compact import load_network
 
     estimated = pupils is None
     if pupils is None:
@@ -1665,7 +1666,7 @@ def eligibility_for(
             pop = inputs.study.population
             population = load_population(pop.path, area=pop.area, age=pop.age, count=pop.count)
         pupils = postcode_children(inputs.study.postcodes, inputs.areas, population)
-    walk, drive = split_networks([(p, load_graph(p)) for p in networks])
+    walk, drive = split_networks([(p, load_network(p)) for p in networks])
     table = assess_eligibility(
         pupils,
         inputs.providers,

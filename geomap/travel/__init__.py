@@ -6,6 +6,8 @@ journey. Sources:
 
 * :mod:`geomap.travel.estimate`: calibrated straight-line estimates (car, walk, bike);
 * :mod:`geomap.travel.network`: shortest paths over OpenStreetMap networks;
+* :mod:`geomap.travel.compact`: networks stored as the arrays the engine needs
+  (``.network.npz``), quick to load; GraphML compiled once and cached;
 * :mod:`geomap.travel.tables`: zone-to-site tables from r5r, OpenTripPlanner or DfT;
 * :mod:`geomap.travel.gtfs`: timetable routing on GTFS feeds.
 
@@ -27,6 +29,13 @@ from geomap.travel.base import (
     description_of,
     fastest,
     nearest_from_matrix,
+)
+from geomap.travel.compact import (
+    CompactNetwork,
+    compact_from_graph,
+    load_network,
+    read_compact,
+    write_compact,
 )
 from geomap.travel.estimate import (
     CalibrationError,
@@ -50,6 +59,7 @@ from geomap.travel.tables import TableTravelTimes, read_sites, read_time_table
 
 __all__ = [
     "CalibrationError",
+    "CompactNetwork",
     "FastestOf",
     "NetworkTravelTimes",
     "Remembered",
@@ -64,6 +74,7 @@ __all__ = [
     "car_calibration_note",
     "check_points",
     "check_stop_positions",
+    "compact_from_graph",
     "compile_network",
     "default_estimate",
     "describe_result",
@@ -72,9 +83,12 @@ __all__ = [
     "fastest",
     "isochrones",
     "load_gtfs",
+    "load_network",
     "nearest_from_matrix",
     "read_calibration_pairs",
+    "read_compact",
     "read_sites",
     "read_time_table",
     "travel_sources",
+    "write_compact",
 ]

@@ -73,6 +73,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import networkx as nx
@@ -87,8 +88,11 @@ from shapely.geometry.base import BaseGeometry
 
 from geomap import settings
 from geomap.errors import EmptyNetworkError, InputError, TravelTimeError, TravelWarning
-from geomap.osm import add_travel_times, load_graph, network_info, network_mode
+from geomap.osm import add_travel_times, network_info, network_mode
 from geomap.travel.base import TravelTimes, check_points, describe_result
+
+if TYPE_CHECKING:
+    from geomap.travel.compact import CompactNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +191,11 @@ class EdgeList:
         nodes; ``None`` for all.
     crs
         The coordinate system of ``geometry``.
+    inner_xy, inner_offsets
+        The shapes as arrays instead of ``geometry`` (which is then ``None``):
+        the vertices between each edge's end nodes, metres in EPSG:27700,
+        edge ``e``'s being ``inner_xy[inner_offsets[e]:inner_offsets[e + 1]]``
+        (none for a straight edge); ``None`` when not given.
     """
 
     u: np.ndarray
@@ -194,6 +203,8 @@ class EdgeList:
     seconds: np.ndarray
     geometry: np.ndarray | None = None
     crs: str = settings.MEASURE_CRS
+    inner_xy: np.ndarray | None = None
+    inner_offsets: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,6 +230,9 @@ class Streets:
         Whether the piece is its street's first or last.
     tree
         A :class:`shapely.STRtree` over the pieces (``None`` when there are none).
+    edge_street, edge_flip
+        Each edge's street, and whether the edge runs head → tail (``None``
+        when not known), so that the streets can be timed again by other weights.
     """
 
     tail: np.ndarray
@@ -235,6 +249,8 @@ class Streets:
     first: np.ndarray
     last: np.ndarray
     tree: shapely.STRtree | None
+    edge_street: np.ndarray | None = None
+    edge_flip: np.ndarray | None = None
 
 
 def _edge_coordinates(
@@ -250,7 +266,12 @@ def _edge_coordinates(
     shaped = np.zeros(m, dtype=bool)
     inner_xy = np.zeros((0, 2))
     inner_owner = np.zeros(0, dtype=np.int64)
-    if edges.geometry is not None and m:
+    if edges.inner_offsets is not None and edges.inner_xy is not None:
+        n_inner: np.ndarray = np.diff(np.asarray(edges.inner_offsets, dtype=np.int64))
+        count = count + n_inner
+        inner_xy = np.asarray(edges.inner_xy, dtype=float).reshape(-1, 2)
+        inner_owner = np.repeat(np.arange(m, dtype=np.int64), n_inner)
+    elif edges.geometry is not None and m:
         geoms = np.asarray(edges.geometry, dtype=object)
         is_line = np.fromiter(
             (isinstance(g, shapely.LineString) for g in geoms), dtype=bool, count=m
@@ -295,6 +316,118 @@ def _edge_coordinates(
     return xy, owner_of, offsets
 
 
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + counts[i] - 1`` of every ``i``, one after another."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    step = np.ones(total, dtype=np.int64)
+    nonempty = counts > 0
+    first = (ends - counts)[nonempty]
+    step[0] = starts[nonempty][0]
+    step[first[1:]] = starts[nonempty][1:] - (starts[nonempty][:-1] + counts[nonempty][:-1] - 1)
+    return np.cumsum(step)
+
+
+def _shape_keys(oriented: np.ndarray, owner: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """A 64-bit summary of each shape's vertices (equal shapes, equal keys; checked after)."""
+    bits = np.ascontiguousarray(oriented).view(np.uint64).reshape(-1, 2)
+    position = (np.arange(owner.shape[0], dtype=np.int64) - first[owner]).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = (
+            bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)
+            + bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)
+            + (position + np.uint64(1)) * np.uint64(0x165667B19E3779F9)
+        )
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= np.uint64(0xFF51AFD7ED558CCD)
+    out = np.zeros(first.shape[0], dtype=np.uint64)
+    np.add.at(out, owner, mixed)
+    return out
+
+
+def _group_shapes(
+    xy: np.ndarray,
+    offsets: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    flip: np.ndarray,
+    street: np.ndarray,
+    n_straight: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each shaped edge its street: one per end pair and shape drawn from the lower node.
+
+    Sets ``flip`` (loops: drawn from the smaller vertex list) and ``street`` (numbered
+    from ``n_straight``, in order of each street's first edge) of the shaped
+    edges; returns the streets' vertices, one street after another, and their counts.
+    """
+    count = np.diff(offsets)
+    shaped = np.flatnonzero(count != 2)
+    if shaped.size == 0:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    for e in shaped[u[shaped] == v[shaped]].tolist():
+        coords = xy[offsets[e] : offsets[e + 1]]
+        flip[e] = bool(tuple(coords[::-1].ravel()) < tuple(coords.ravel()))
+    n_coords = count[shaped]
+    first = np.cumsum(n_coords) - n_coords
+    owner = np.repeat(np.arange(shaped.shape[0], dtype=np.int64), n_coords)
+    position = np.arange(owner.shape[0], dtype=np.int64) - first[owner]
+    backwards = flip[shaped][owner]
+    source = offsets[shaped][owner] + np.where(backwards, n_coords[owner] - 1 - position, position)
+    oriented = xy[source]
+    low = np.minimum(u[shaped], v[shaped])
+    high = np.maximum(u[shaped], v[shaped])
+    summary = _shape_keys(oriented, owner, first)
+    order = np.lexsort((np.arange(shaped.shape[0]), summary, n_coords, high, low))
+    new_group = np.ones(order.shape[0], dtype=bool)
+    new_group[1:] = (
+        (low[order][1:] != low[order][:-1])
+        | (high[order][1:] != high[order][:-1])
+        | (n_coords[order][1:] != n_coords[order][:-1])
+        | (summary[order][1:] != summary[order][:-1])
+    )
+    group_sorted = np.cumsum(new_group) - 1
+    group = np.empty(shaped.shape[0], dtype=np.int64)
+    group[order] = group_sorted
+    leader = order[new_group]  # each group's first edge (the sort keeps edge order within groups)
+    # every shape must equal its group leader's exactly, else group them one by one
+    mine = oriented
+    theirs = oriented[first[leader[group]][owner] + position]
+    if not np.array_equal(mine, theirs):  # pragma: no cover - a 64-bit summary clash
+        return _group_shapes_slowly(xy, offsets, shaped, u, v, flip, street, n_straight)
+    rank = np.empty(leader.shape[0], dtype=np.int64)
+    rank[np.argsort(leader, kind="stable")] = np.arange(leader.shape[0])
+    street[shaped] = n_straight + rank[group]
+    by_rank = np.sort(leader)
+    rows = _ranges(first[by_rank], n_coords[by_rank])
+    return oriented[rows], n_coords[by_rank].astype(np.int64)
+
+
+def _group_shapes_slowly(
+    xy: np.ndarray,
+    offsets: np.ndarray,
+    shaped: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    flip: np.ndarray,
+    street: np.ndarray,
+    n_straight: int,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - only after a 64-bit summary clash
+    """:func:`_group_shapes` one edge at a time, comparing whole vertex lists."""
+    shapes: dict[tuple[int, int, bytes], int] = {}
+    shape_of: list[np.ndarray] = []
+    for e in shaped.tolist():
+        coords = xy[offsets[e] : offsets[e + 1]]
+        oriented = coords[::-1] if flip[e] else coords
+        k = (int(min(u[e], v[e])), int(max(u[e], v[e])), np.ascontiguousarray(oriented).tobytes())
+        if k not in shapes:
+            shapes[k] = n_straight + len(shape_of)
+            shape_of.append(oriented)
+        street[e] = shapes[k]
+    return np.concatenate(shape_of), np.array([len(c) for c in shape_of], dtype=np.int64)
+
+
 def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
     """Group directed edges into streets and index the streets' straight pieces."""
     xy, _, offsets = _edge_coordinates(edges, x, y)
@@ -309,41 +442,23 @@ def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
     key = np.minimum(u, v) * np.int64(x.shape[0]) + np.maximum(u, v)
     keys, inverse = np.unique(key[straight], return_inverse=True)
     street[straight] = inverse
-    shapes: dict[tuple[int, int, bytes], int] = {}
-    shape_of: list[np.ndarray] = []
     n_straight = int(keys.shape[0])
-    for e in np.flatnonzero(~straight).tolist():
-        coords = xy[offsets[e] : offsets[e + 1]]
-        if u[e] == v[e]:
-            backwards = coords[::-1]
-            flip[e] = bool(tuple(backwards.ravel()) < tuple(coords.ravel()))
-        oriented = coords[::-1] if flip[e] else coords
-        k = (int(min(u[e], v[e])), int(max(u[e], v[e])), np.ascontiguousarray(oriented).tobytes())
-        if k not in shapes:
-            shapes[k] = n_straight + len(shape_of)
-            shape_of.append(oriented)
-        street[e] = shapes[k]
-    n_streets = n_straight + len(shape_of)
+    shaped_xy, shaped_count = _group_shapes(xy, offsets, u, v, flip, street, n_straight)
+    n_streets = n_straight + int(shaped_count.shape[0])
     tail = np.empty(n_streets, dtype=np.int64)
     head = np.empty(n_streets, dtype=np.int64)
     tail[street] = np.where(flip, v, u)
     head[street] = np.where(flip, u, v)
-    forward_s = np.full(n_streets, np.inf)
-    backward_s = np.full(n_streets, np.inf)
     seconds = np.asarray(edges.seconds, dtype=float)
-    np.minimum.at(forward_s, street[~flip], seconds[~flip])
-    np.minimum.at(backward_s, street[flip], seconds[flip])
+    forward_s, backward_s = _street_times(n_streets, street, flip, seconds)
     # each street's vertices, straight streets first
     straight_xy = np.empty((n_straight, 2, 2))
     straight_xy[:, 0, 0] = x[tail[:n_straight]]
     straight_xy[:, 0, 1] = y[tail[:n_straight]]
     straight_xy[:, 1, 0] = x[head[:n_straight]]
     straight_xy[:, 1, 1] = y[head[:n_straight]]
-    vertices = [straight_xy.reshape(-1, 2), *shape_of]
-    n_vertices = np.concatenate(
-        [np.full(n_straight, 2, dtype=np.int64), [len(c) for c in shape_of]]
-    ).astype(np.int64)
-    all_xy = np.concatenate(vertices) if n_streets else np.zeros((0, 2))
+    n_vertices = np.concatenate([np.full(n_straight, 2, dtype=np.int64), shaped_count])
+    all_xy = np.concatenate([straight_xy.reshape(-1, 2), shaped_xy])
     owner = np.repeat(np.arange(n_streets), n_vertices)
     # straight pieces: consecutive vertices of the same street
     same = owner[1:] == owner[:-1]
@@ -380,7 +495,72 @@ def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
         first=first_piece,
         last=last_piece,
         tree=tree,
+        edge_street=street,
+        edge_flip=flip,
     )
+
+
+def _street_times(
+    n_streets: int, street: np.ndarray, flip: np.ndarray, seconds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each street's quickest time tail → head and head → tail (``inf`` where no edge goes so)."""
+    forward_s = np.full(n_streets, np.inf)
+    backward_s = np.full(n_streets, np.inf)
+    np.minimum.at(forward_s, street[~flip], seconds[~flip])
+    np.minimum.at(backward_s, street[flip], seconds[flip])
+    return forward_s, backward_s
+
+
+def reweighted(network: CompiledNetwork, seconds: np.ndarray) -> CompiledNetwork:
+    """The same network with other edge weights (e.g. metres instead of seconds).
+
+    The node positions, their k-d tree and, once built, the streets' shapes and
+    spatial index are shared, so this costs only the new sparse matrices.
+
+    Parameters
+    ----------
+    network
+        A network compiled with its edges (:func:`compile_arrays`).
+    seconds
+        One new weight per edge of ``network.edges`` (finite, 0 or more).
+
+    Returns
+    -------
+    CompiledNetwork
+        Equal to compiling the same edges with these weights.
+
+    Raises
+    ------
+    InputError
+        If the network has no edge list or the weights do not match it.
+    TravelTimeError
+        If a weight is not finite or is negative.
+    """
+    edges = network.edges
+    seconds = np.asarray(seconds, dtype=float)
+    if edges is None or seconds.shape != edges.u.shape:
+        raise InputError("new weights need the network's edge list, one weight per edge")
+    if not (np.isfinite(seconds).all() and (seconds >= 0).all()):
+        bad = int(np.flatnonzero(~(np.isfinite(seconds) & (seconds >= 0)))[0])
+        raise TravelTimeError(
+            f"edge {bad} has travel time {seconds[bad]}; times must be finite seconds, 0 or more"
+        )
+    keep = edges.u != edges.v
+    forward = _csr(edges.u[keep], edges.v[keep], seconds[keep], network.n_nodes)
+    out = replace(
+        network,
+        forward=forward,
+        backward=_transpose(forward),
+        edges=replace(edges, seconds=seconds),
+    )
+    built = network.__dict__.get("streets")
+    if isinstance(built, Streets) and built.edge_street is not None and built.edge_flip is not None:
+        forward_s, backward_s = _street_times(
+            built.tail.shape[0], built.edge_street, built.edge_flip, seconds
+        )
+        # a cached_property's value lives in the instance's __dict__
+        out.__dict__["streets"] = replace(built, forward_s=forward_s, backward_s=backward_s)
+    return out
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n: int) -> sparse.csr_array:
@@ -419,6 +599,8 @@ def compile_arrays(
     info: dict[str, str] | None = None,
     geometry: np.ndarray | Sequence[BaseGeometry | None] | None = None,
     geometry_crs: str = settings.MEASURE_CRS,
+    inner_xy: np.ndarray | None = None,
+    inner_offsets: np.ndarray | None = None,
 ) -> CompiledNetwork:
     """Compile a network from edge arrays.
 
@@ -441,6 +623,11 @@ def compile_arrays(
         Points are snapped onto these shapes.
     geometry_crs
         The coordinate system of ``geometry``.
+    inner_xy, inner_offsets
+        The edges' shapes as arrays, instead of ``geometry``: the vertices
+        between each edge's end nodes (metres, EPSG:27700, shape ``(k, 2)``),
+        edge ``e``'s being rows ``inner_offsets[e]`` to ``inner_offsets[e + 1]``
+        (``m + 1`` offsets from 0; none for a straight edge).
 
     Returns
     -------
@@ -458,6 +645,10 @@ def compile_arrays(
     TravelTimeError
         If an edge's time is not finite or is negative.
     """
+    if (inner_xy is None) != (inner_offsets is None) or (
+        inner_xy is not None and geometry is not None
+    ):
+        raise InputError("give edge shapes as geometry, or as inner_xy with inner_offsets")
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
@@ -481,7 +672,27 @@ def compile_arrays(
     if geometry is not None:
         shapes = np.empty(u.shape[0], dtype=object)
         shapes[:] = list(geometry)
-    edges = EdgeList(u=u, v=v, seconds=seconds, geometry=shapes, crs=geometry_crs)
+    if inner_offsets is not None and inner_xy is not None:
+        inner_offsets = np.asarray(inner_offsets, dtype=np.int64)
+        inner_xy = np.asarray(inner_xy, dtype=float).reshape(-1, 2)
+        if (
+            inner_offsets.shape != (u.shape[0] + 1,)
+            or inner_offsets[0] != 0
+            or inner_offsets[-1] != inner_xy.shape[0]
+            or (np.diff(inner_offsets) < 0).any()
+        ):
+            raise InputError(
+                "inner_offsets must rise from 0 to the number of inner vertices, one per edge + 1"
+            )
+    edges = EdgeList(
+        u=u,
+        v=v,
+        seconds=seconds,
+        geometry=shapes,
+        crs=geometry_crs,
+        inner_xy=inner_xy,
+        inner_offsets=inner_offsets,
+    )
     keep = u != v
     u, v, seconds = u[keep], v[keep], seconds[keep]
     forward = _csr(u, v, seconds, n)
@@ -529,6 +740,88 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     TravelTimeError
         If an edge has no ``weight``.
     """
+    arrays = graph_arrays(graph, weight=weight)
+    return compile_arrays(
+        arrays.u,
+        arrays.v,
+        arrays.weights[weight],
+        arrays.x,
+        arrays.y,
+        node_ids=arrays.node_ids,
+        info=network_info(graph),
+        geometry=arrays.geometry,
+        geometry_crs=arrays.crs,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class GraphArrays:
+    """A network graph's nodes and edges as arrays, edges in the graph's adjacency order.
+
+    Attributes
+    ----------
+    u, v
+        Each edge's start and end node (row numbers).
+    weights
+        Each edge attribute asked for, by name: floats (NaN where an edge has none).
+    x, y
+        Node coordinates, metres in EPSG:27700.
+    node_ids
+        The graph's id of each node (row).
+    geometry
+        Each edge's shape (a LineString in ``crs``, or ``None``); ``None`` when no edge has one.
+    crs
+        The graph's coordinate system (of ``geometry``).
+    values
+        Other edge attributes asked for, by name, as they are on the edges
+        (``None`` where an edge has none).
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    weights: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    node_ids: np.ndarray
+    geometry: list[BaseGeometry | None] | None
+    crs: str
+    values: dict[str, list[object]]
+
+
+def graph_arrays(
+    graph: nx.MultiDiGraph,
+    *,
+    weight: str = "travel_time",
+    numbers: Sequence[str] = (),
+    values: Sequence[str] = (),
+) -> GraphArrays:
+    """A network graph as arrays, as :func:`compile_network` reads it.
+
+    Parameters
+    ----------
+    graph
+        As for :func:`compile_network`.
+    weight
+        An edge attribute every edge must have (seconds, or metres).
+    numbers
+        Further numeric edge attributes to read (NaN where an edge has none).
+    values
+        Edge attributes to read as they are (``None`` where an edge has none).
+
+    Returns
+    -------
+    GraphArrays
+        Nodes (projected to EPSG:27700) and edges in the graph's order.
+
+    Raises
+    ------
+    EmptyNetworkError
+        If the graph has no nodes or no edges.
+    InputError
+        If a node has no coordinates.
+    TravelTimeError
+        If an edge has no ``weight``.
+    """
     if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
         raise EmptyNetworkError(
             f"the network has {graph.number_of_nodes()} nodes and {graph.number_of_edges()} edges"
@@ -550,6 +843,8 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
     heads: list[int] = []
     times: list[float] = []
     shapes: list[BaseGeometry | None] = []
+    extra_numbers: dict[str, list[float]] = {name: [] for name in numbers if name != weight}
+    extra_values: dict[str, list[object]] = {name: [] for name in values}
     missing = 0
     for a, neighbours in graph.adjacency():
         i = index[a]
@@ -564,29 +859,34 @@ def compile_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> C
                 heads.append(j)
                 times.append(w)
                 shapes.append(data.get("geometry"))
+                for name, numbers_of in extra_numbers.items():
+                    got = data.get(name)
+                    numbers_of.append(np.nan if got is None else got)
+                for name, values_of in extra_values.items():
+                    values_of.append(data.get(name))
     if missing:
         raise TravelTimeError(
             f"{missing:,} network edges have no '{weight}'",
             fix="Add travel times with geomap.osm.add_travel_times",
         )
-    u = np.array(tails, dtype=np.int64)
-    v = np.array(heads, dtype=np.int64)
-    seconds = np.array(times, dtype=float)
     crs = pyproj.CRS(graph.graph.get("crs") or settings.LONLAT_CRS)
     target = pyproj.CRS(settings.MEASURE_CRS)
     if crs != target:
         transformer = pyproj.Transformer.from_crs(crs, target, always_xy=True)
         x, y = transformer.transform(x, y)
-    return compile_arrays(
-        u,
-        v,
-        seconds,
-        x,
-        y,
+    weights = {weight: np.array(times, dtype=float)}
+    for name, numbers_of in extra_numbers.items():
+        weights[name] = np.array(numbers_of, dtype=float)
+    return GraphArrays(
+        u=np.array(tails, dtype=np.int64),
+        v=np.array(heads, dtype=np.int64),
+        weights=weights,
+        x=np.asarray(x, dtype=float),
+        y=np.asarray(y, dtype=float),
         node_ids=np.asarray(nodes),
-        info=network_info(graph),
         geometry=shapes if any(g is not None for g in shapes) else None,
-        geometry_crs=crs.to_string(),
+        crs=crs.to_string(),
+        values=extra_values,
     )
 
 
@@ -1557,7 +1857,8 @@ class NetworkTravelTimes(TravelTimes):
     ----------
     network
         A network graph (travel times are added with the default speeds, to a
-        copy, if its edges have none: the graph given is never changed) or an
+        copy, if its edges have none: the graph given is never changed), a
+        compact network (:class:`geomap.travel.compact.CompactNetwork`) or an
         already compiled network.
     mode
         ``drive``/``car``, ``walk`` or ``bike``; the mode recorded on the
@@ -1589,14 +1890,18 @@ class NetworkTravelTimes(TravelTimes):
 
     def __init__(
         self,
-        network: nx.MultiDiGraph | CompiledNetwork,
+        network: nx.MultiDiGraph | CompactNetwork | CompiledNetwork,
         *,
         mode: str | None = None,
         access_kmh: float = settings.NETWORK_ACCESS_KMH,
         max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
     ) -> None:
+        from geomap.travel.compact import CompactNetwork
+
         if isinstance(network, CompiledNetwork):
             compiled = network
+        elif isinstance(network, CompactNetwork):
+            compiled = network.compile()
         else:
             if any(w is None for _, _, w in network.edges(data="travel_time")):
                 # time a copy: the caller's graph stays as it was
@@ -1622,15 +1927,16 @@ class NetworkTravelTimes(TravelTimes):
         access_kmh: float = settings.NETWORK_ACCESS_KMH,
         max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
     ) -> NetworkTravelTimes:
-        """Load a network file (see :func:`geomap.osm.load_graph`) and time its edges.
+        """Load a network file (see :func:`geomap.travel.compact.load_network`) and time its edges.
 
         Edges keep the travel times saved with them unless ``speeds`` is given
-        or they have none.
+        or they have none. GraphML is compiled once and cached by the SHA-256
+        of its bytes; compact network files are read directly.
 
         Parameters
         ----------
         path
-            GraphML, ``.osm`` or ``.osm.pbf``.
+            A compact network (``.network.npz``), GraphML, ``.osm`` or ``.osm.pbf``.
         mode
             ``drive``/``car``, ``walk`` or ``bike``; the file's own by default.
         speeds
@@ -1648,10 +1954,13 @@ class NetworkTravelTimes(TravelTimes):
         InputError
             Naming the file, if it cannot be read as a network of that mode.
         """
-        graph = load_graph(path, mode=mode)
-        if speeds is not None or any(w is None for _, _, w in graph.edges(data="travel_time")):
-            add_travel_times(graph, mode=mode, speeds=speeds)
-        return cls(graph, mode=mode, access_kmh=access_kmh, max_snap_m=max_snap_m)
+        from geomap.travel.compact import load_network
+
+        network = load_network(path, mode=mode)
+        if speeds is not None:
+            graph = add_travel_times(network.to_graph(), mode=mode, speeds=speeds)
+            return cls(graph, mode=mode, access_kmh=access_kmh, max_snap_m=max_snap_m)
+        return cls(network, mode=mode, access_kmh=access_kmh, max_snap_m=max_snap_m)
 
     def _caption(self, run: RunStats | None) -> str:
         info = self.network.info

@@ -22,13 +22,13 @@ import shapely
 
 from geomap import settings
 from geomap.errors import CRSError, InputError, TravelWarning
-from geomap.osm import cached_network, load_graph, network_info
+from geomap.osm import cached_network
 from geomap.travel.base import TravelTimes
+from geomap.travel.compact import SUFFIX, load_network
 from geomap.travel.estimate import StraightLineEstimate, default_estimate, estimate_from_pairs
 from geomap.travel.network import (
     CompiledNetwork,
     NetworkTravelTimes,
-    compile_network,
     snap_points,
     snap_time_matrix,
     warn_far,
@@ -36,7 +36,8 @@ from geomap.travel.network import (
 
 logger = logging.getLogger(__name__)
 
-GRAPH_SUFFIXES = (".graphml",)
+#: Network files that say their own mode (read once whatever the modes asked for).
+GRAPH_SUFFIXES = (".graphml", SUFFIX)
 
 
 def _covering(boundary: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float, float, float]:
@@ -71,8 +72,10 @@ def travel_sources(
     modes
         Modes wanted.
     networks
-        Network files (GraphML from ``geomap network build``/``fetch``, or
-        ``.osm``/``.osm.pbf``, which are loaded for each mode wanted).
+        Network files: compact networks (``.network.npz``) or GraphML from
+        ``geomap network build``/``fetch`` (GraphML is compiled once and
+        cached, see :func:`geomap.travel.compact.load_network`), or
+        ``.osm``/``.osm.pbf``, which are loaded for each mode wanted.
     use_cache
         Look in the cache of downloaded networks for one covering ``boundary``,
         for modes no file is given for. Off unless asked for: a cached network
@@ -115,8 +118,8 @@ def travel_sources(
     for path in networks:
         path = Path(path)
         if path.name.lower().endswith(GRAPH_SUFFIXES):
-            graph = load_graph(path)
-            source = NetworkTravelTimes(graph, mode=network_info(graph).get("mode"))
+            network = load_network(path)
+            source = NetworkTravelTimes(network, mode=network.mode)
             if source.mode in by_mode:
                 raise InputError(
                     f"two networks given for {source.mode}", path=path, fix="Give one per mode"
@@ -186,7 +189,8 @@ def road_distance(
     Parameters
     ----------
     networks
-        Network files; the first that loads as a drive network is used.
+        Network files (as for :func:`travel_sources`); the first that loads
+        as a drive network is used.
 
     Returns
     -------
@@ -199,16 +203,16 @@ def road_distance(
     for path in networks:
         path = Path(path)
         try:
-            graph = (
-                load_graph(path, mode="drive")
+            network = (
+                load_network(path, mode="drive")
                 if not path.name.lower().endswith(GRAPH_SUFFIXES)
-                else load_graph(path)
+                else load_network(path)
             )
         except InputError:
             continue
-        if network_info(graph).get("mode", "drive") != "drive":
+        if network.mode != "drive":
             continue
-        compiled = compile_network(graph, weight="length")
+        compiled = network.compile(weight="length")
 
         def km(a: shapely.Point, b: shapely.Point, compiled: CompiledNetwork = compiled) -> float:
             points = gpd.GeoDataFrame(
