@@ -1379,8 +1379,9 @@ def _access_from_files(
     return result
 
 
-@main.command(name="sites")
+@main.group(name="sites", invoke_without_command=True)
 @_friendly
+@click.pass_context
 @click.option(
     "--times",
     "times_path",
@@ -1397,7 +1398,6 @@ def _access_from_files(
 @click.option(
     "--candidates",
     "candidates_arg",
-    required=True,
     metavar="FILE|grid",
     help="Candidate sites: a file with an id column (with a location, for a study area), or "
     "'grid' for a regular grid over the populated areas (study area only).",
@@ -1410,7 +1410,7 @@ def _access_from_files(
 @click.option(
     "--mode", type=MODE_CHOICE, default="car", show_default=True, help="Study area: travel mode."
 )
-@click.option("--add", type=click.IntRange(min=1), required=True, help="How many sites to add.")
+@click.option("--add", type=click.IntRange(min=1), help="How many sites to add (required).")
 @click.option(
     "--objective",
     type=click.Choice(["coverage", "time"]),
@@ -1431,23 +1431,24 @@ def _access_from_files(
     show_default=True,
     help="Metres between grid candidates (with --candidates grid).",
 )
-@click.option("--out", "out_dir", type=FOLDER, required=True, help="Output folder.")
+@click.option("--out", "out_dir", type=FOLDER, help="Output folder (required).")
 @input_options
 @network_option
 @_writes(folders=("out_dir",))
 def sites_command(
+    ctx: click.Context,
     inputs: InputChoice,
     times_path: Path | None,
     demand_path: Path | None,
     existing_path: Path | None,
-    candidates_arg: str,
+    candidates_arg: str | None,
     kind: str | None,
     mode: str,
-    add: int,
+    add: int | None,
     objective: str,
     threshold: float | None,
     grid_spacing: float,
-    out_dir: Path,
+    out_dir: Path | None,
     networks: tuple[Path, ...],
 ) -> None:
     """Where to add provision: the sites that would help the most children.
@@ -1466,7 +1467,22 @@ def sites_command(
       geomap sites --kind early_years --mode car --add 2 --candidates grid --out out/sites
       geomap sites --kind primary --mode walk --add 1 --candidates plots.csv --objective time \\
         --out out/sites
+      geomap sites sweep examples/sites_sweep.yml --out out/sites_sweep   # many choices at once
     """
+    if ctx.invoked_subcommand is not None:
+        given = (times_path, demand_path, existing_path, candidates_arg, kind, add, out_dir)
+        if any(v is not None for v in given) or threshold is not None:
+            raise click.UsageError(
+                f"the options of a single choice do not apply to 'geomap sites "
+                f"{ctx.invoked_subcommand}': give its own options after "
+                f"'{ctx.invoked_subcommand}'",
+                ctx,
+            )
+        return  # `geomap sites sweep ...`: the subcommand does the work
+    for option, value in (("--candidates", candidates_arg), ("--add", add), ("--out", out_dir)):
+        if value is None:
+            raise click.UsageError(f"Missing option '{option}'.", ctx)
+    assert candidates_arg is not None and add is not None and out_dir is not None
     from geomap.io import replace_folder, write_csv, write_text
     from geomap.sites import choose_sites, read_site_ids
 
@@ -1798,6 +1814,391 @@ def _write_post16_postcodes(
     return files
 
 
+# --------------------------------------------------------------------------- sweeps
+
+
+def _sweep_options(func: F) -> F:
+    """The options every sweep takes: where to write, where to run, how many maps, resuming."""
+    options = [
+        click.option("--out", "out_dir", type=FOLDER, required=True, help="Output folder."),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1, max=256),
+            help="Worker processes of a local Dask cluster (1 thread each) [default: 2].",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on an existing Dask cluster: its scheduler's address (tcp://host:port), "
+            "from `dask scheduler` or a cluster manager.",
+        ),
+        click.option(
+            "--best",
+            type=click.IntRange(min=0, max=50),
+            default=3,
+            show_default=True,
+            help="Write the maps and tables of this many best variants.",
+        ),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Keep the variants already done in OUT (variants_done.csv) and run only the rest.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _check_cluster(workers: int | None, scheduler: str | None) -> None:
+    """Refuse --workers with --scheduler, and an address that is not tcp://host:port."""
+    from geomap.sweep import check_scheduler_address
+
+    if workers is not None and scheduler is not None:
+        raise InputError(
+            "give either --workers (a local cluster) or --scheduler (an existing cluster), not both"
+        )
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+
+
+def _sweep_files(sweep_path: Path, plan: Any, inputs: InputChoice) -> list[Path]:
+    """Every file a sweep reads: the sweep file, its base scenario or candidate files, the inputs."""
+    read = [sweep_path, *inputs.files()]
+    if plan.scenario_path is not None:
+        read.append(Path(plan.scenario_path))
+    read += [Path(s["file"]) for s in plan.candidate_sets.values() if "file" in s]
+    return read
+
+
+def _sweep_about(plan: Any) -> dict[str, Any]:
+    """What OUT/sweep.json records of a sweep, to know on --resume that it is the same sweep."""
+    return {
+        "sweep": plan.name,
+        "file": str(plan.path),
+        "kind": plan.kind,
+        "variants": len(plan.variants),
+        "columns": plan.columns,
+    }
+
+
+def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]) -> set[str]:
+    """Start OUT (the variants table, each variant's scenario), or find what a resumed sweep has done.
+
+    Done before any work, so a folder that may not be written stops the run at once.
+    """
+    import json
+
+    from geomap.io import replace_folder, write_text
+    from geomap.sweep import read_done, scenario_file_name, start_table
+
+    journal = out_dir / "variants_done.csv"
+    about = _sweep_about(plan)
+    if resume and journal.is_file():
+        try:
+            before = json.loads((out_dir / "sweep.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            before = {}
+        if before.get("kind") != plan.kind or before.get("columns") != about["columns"]:
+            raise InputError(
+                f"{out_dir} holds the output of another sweep (or of this one before its file "
+                "changed), so there is nothing to resume",
+                fix="Run without --resume to start again, or give another --out",
+            )
+        hashes = {v.id: v.task_hash for v in plan.variants}
+        table = read_done(journal)
+        done = {
+            str(r["variant_id"])
+            for _, r in table.iterrows()
+            if r["status"] == "done" and hashes.get(str(r["variant_id"])) == r["task_hash"]
+        }
+        _echo_err(f"Resuming: {len(done)} of {len(plan.variants)} variants already done")
+        return done
+    if resume:
+        _echo_err(f"Nothing to resume in {out_dir}; starting from the beginning")
+    with replace_folder(out_dir, command=f"geomap {plan.kind} sweep", inputs=read) as stage:
+        write_text(json.dumps(about, indent=1) + "\n", stage / "sweep.json")
+        start_table(stage / "variants_done.csv", columns=plan.columns)
+        if plan.kind == "routes":
+            (stage / "scenarios").mkdir()
+            for variant in plan.variants:
+                write_text(variant.scenario, stage / scenario_file_name(variant))
+    return set()
+
+
+def _run_sweep_command(
+    plan: Any,
+    shared: Any,
+    out_dir: Path,
+    *,
+    done: set[str],
+    workers: int | None,
+    scheduler: str | None,
+    best: int,
+    read: Sequence[Path],
+    write_best: Callable[[Any, Path], None],
+) -> None:
+    """Run a sweep's remaining variants, each row appended as it finishes; then rank and map."""
+    import json
+    import shutil
+
+    from geomap.io import OUTPUT_MARKER, replace_folder, write_csv, write_text
+    from geomap.sweep import append_row, rank_variants, read_done, run_sweep, sweep_client
+
+    command = f"geomap {plan.kind} sweep"
+    journal = out_dir / "variants_done.csv"
+    columns = plan.columns
+    about = _sweep_about(plan)
+    hashes = {v.id: v.task_hash for v in plan.variants}
+    where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 2} local workers"
+    todo = len(plan.variants) - len(done)
+    _echo_err(f"Sweep '{plan.name}': {todo} variant(s) to run on {where}")
+
+    def progress(row: Mapping[str, Any], n: int, total: int) -> None:
+        append_row(row, journal, columns=columns)
+        state = "done" if row["status"] == "done" else f"FAILED: {row['error']}"
+        _echo_err(f"[{n}/{total}] {row['variant_id']}: {_printable(state)}")
+
+    if todo:
+        with sweep_client(workers=workers or 2, scheduler=scheduler) as client:
+            run_sweep(plan, shared, client=client, skip=done, progress=progress)
+    rows = read_done(journal)
+    current = rows["task_hash"] == rows["variant_id"].map(hashes)
+    rows = rows[current].drop_duplicates("variant_id", keep="last")
+    ranked = rank_variants(rows, kind=plan.kind, order=list(hashes))
+    chosen = ranked[ranked["status"] == "done"].head(best)
+    variants = {v.id: v for v in plan.variants}
+    with replace_folder(out_dir, command=command, inputs=read) as stage:
+        write_text(json.dumps(about, indent=1) + "\n", stage / "sweep.json")
+        shutil.copy2(journal, stage / "variants_done.csv")
+        if (out_dir / "scenarios").is_dir():
+            shutil.copytree(out_dir / "scenarios", stage / "scenarios")
+        write_csv(ranked, stage / "sweep_ranked.csv")
+        for place, (_, row) in enumerate(chosen.iterrows(), start=1):
+            target = stage / "best" / f"{place:02d}_{row['variant_id']}"
+            write_best(variants[str(row["variant_id"])], target)
+            for marker in target.rglob(OUTPUT_MARKER):
+                marker.unlink()
+    failed = ranked[ranked["status"] != "done"]
+    if not chosen.empty:
+        click.echo(f"Best of {len(ranked) - len(failed)} variant(s):")
+        shown = [c for c in ranked.columns if c in ("rank", "variant_id", "objective")]
+        measures = (
+            ["young_no_longer_barrier", "young_who_gain", "minutes_saved"]
+            if plan.kind == "routes"
+            else ["gain", "newly_covered", "mean_minutes_after"]
+        )
+        click.echo(_printable(chosen[shown + measures].to_string(index=False)))
+    if len(failed):
+        click.echo(f"{len(failed)} variant(s) failed (their errors are in sweep_ranked.csv):")
+        for _, row in failed.head(5).iterrows():
+            click.echo(f"- {row['variant_id']}: {_printable(str(row['error']))}")
+    click.echo(f"Wrote sweep_ranked.csv, variants_done.csv and the best {len(chosen)} to {out_dir}")
+
+
+@click.command(name="sweep")
+@_friendly
+@click.argument("sweep_file", type=PATH)
+@_sweep_options
+@input_options
+@pt_options
+@barrier_options
+@online_tiles_option
+@network_option
+@_writes(folders=("out_dir",))
+def routes_sweep(
+    sweep_file: Path,
+    out_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    best: int,
+    resume: bool,
+    inputs: InputChoice,
+    pt: PtChoice,
+    barriers: BarrierThresholds,
+    online_tiles: bool,
+    networks: tuple[Path, ...],
+) -> None:
+    """Evaluate every variant of a route sweep file, on a Dask cluster.
+
+    Each variant is the base scenario with the sweep's values put in, evaluated
+    exactly as `geomap routes evaluate` would evaluate it (its scenario file is
+    written to OUT/scenarios). Variants run as tasks on a local cluster
+    (--workers, 2 by default) or an existing one (--scheduler); the inputs go to
+    each worker once. Each finished variant is added to OUT/variants_done.csv
+    at once, so an interrupted sweep keeps what it has (--resume runs the
+    rest); at the end OUT/sweep_ranked.csv ranks all variants (young people no
+    longer facing a barrier, then minutes saved) and OUT/best/ holds the maps
+    and tables of the best --best.
+
+    \b
+    Examples:
+      geomap routes sweep examples/post16_route_sweep.yml --out out/sweep
+      geomap routes sweep examples/post16_route_sweep.yml --out out/sweep --workers 4 --resume
+      geomap routes sweep my_sweep.yml --scheduler tcp://10.0.0.5:8786 --out out/sweep
+    """
+    import shutil
+    import tempfile
+
+    from geomap.clock import parse_time
+    from geomap.report import write_scenario
+    from geomap.routes import evaluate_scenario, load_scenario
+    from geomap.sweep import load_route_sweep, route_sweep_inputs, scenario_file_name
+    from geomap.travel.sources import road_distance
+
+    _check_cluster(workers, scheduler)
+    plan = load_route_sweep(sweep_file)
+    read = _sweep_files(sweep_file, plan, inputs)
+    done = _start_sweep(plan, out_dir, resume=resume, read=read)
+    loaded = inputs.load()
+    road_km = road_distance(networks)
+    if plan.scenario_path is not None:
+        # the base scenario is checked first: its faults would fail every variant
+        load_scenario(
+            plan.scenario_path,
+            providers=loaded.providers,
+            county=loaded.boundary.geometry,
+            postcodes=loaded.study.postcodes,
+            road_km=road_km,
+        )
+    arrive_by = parse_time(
+        plan.arrive_by,
+        path=plan.scenario_path or plan.path,
+        column="arrive_by",
+        with_seconds=False,
+        within_day=True,
+    )
+    car = _travel(["car"], networks, study=loaded.study)[0]
+    public = pt.source(loaded.study, arrive_by=arrive_by)
+    shared = route_sweep_inputs(
+        loaded,
+        car=car,
+        pt=public,
+        thresholds=barriers,
+        include_independent=inputs.include_independent,
+        road_km=road_km,
+    )
+
+    def write_best(variant: Any, target: Path) -> None:
+        scenario = load_scenario(
+            out_dir / scenario_file_name(variant),
+            providers=loaded.providers,
+            county=loaded.boundary.geometry,
+            postcodes=loaded.study.postcodes,
+            road_km=road_km,
+        )
+        result = evaluate_scenario(
+            scenario,
+            origins=loaded.origins,
+            providers=loaded.providers,
+            young_people=shared.young_people,
+            car=car,
+            pt=public,
+            thresholds=barriers,
+            include_independent=inputs.include_independent,
+        )
+        with tempfile.TemporaryDirectory(prefix="geomap-best-") as tmp:
+            write_scenario(
+                loaded,
+                result,
+                Path(tmp) / "out",
+                include_independent=inputs.include_independent,
+                online_tiles=online_tiles,
+            )
+            shutil.copytree(Path(tmp) / "out", target)
+
+    _run_sweep_command(
+        plan,
+        shared,
+        out_dir,
+        done=done,
+        workers=workers,
+        scheduler=scheduler,
+        best=best,
+        read=read,
+        write_best=write_best,
+    )
+
+
+@click.command(name="sweep")
+@_friendly
+@click.argument("sweep_file", type=PATH)
+@_sweep_options
+@input_options
+@network_option
+@_writes(folders=("out_dir",))
+def sites_sweep(
+    sweep_file: Path,
+    out_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    best: int,
+    resume: bool,
+    inputs: InputChoice,
+    networks: tuple[Path, ...],
+) -> None:
+    """Choose sites for every variant of a site sweep file, on a Dask cluster.
+
+    Each variant (kind, mode, number of sites, threshold, objective, candidate
+    set) is chosen exactly as `geomap sites` would choose it. Variants run as
+    tasks on a local cluster (--workers, 2 by default) or an existing one
+    (--scheduler); the inputs and travel sources go to each worker once. Each
+    finished variant is added to OUT/variants_done.csv at once (--resume runs
+    the rest); at the end OUT/sweep_ranked.csv ranks the variants within each
+    objective (children newly covered, or newly given a journey) and OUT/best/
+    holds the tables and maps of the best --best.
+
+    \b
+    Examples:
+      geomap sites sweep examples/sites_sweep.yml --out out/sites_sweep
+      geomap sites sweep my_sites.yml --scheduler tcp://10.0.0.5:8786 --out out/sites_sweep
+    """
+    from geomap.io import write_csv, write_text
+    from geomap.maps import offline_html
+    from geomap.report import sites_map_for
+    from geomap.sweep import load_site_sweep, run_site_choice, site_sweep_inputs
+
+    _check_cluster(workers, scheduler)
+    plan = load_site_sweep(sweep_file)
+    read = _sweep_files(sweep_file, plan, inputs)
+    done = _start_sweep(plan, out_dir, resume=resume, read=read)
+    loaded = inputs.load()
+    modes = sorted({v.options["mode"] for v in plan.variants})
+    travel = dict(zip(modes, _travel(modes, networks, study=loaded.study), strict=True))
+    shared = site_sweep_inputs(
+        loaded, plan, travel=travel, include_independent=inputs.include_independent
+    )
+
+    def write_best(variant: Any, target: Path) -> None:
+        choice = run_site_choice(shared, variant)
+        drawn, _caption = sites_map_for(
+            loaded,
+            choice,
+            kind=variant.options["kind"],
+            include_independent=inputs.include_independent,
+        )
+        target.mkdir(parents=True)
+        write_csv(choice.sites, target / "sites.csv")
+        write_csv(choice.summary, target / "coverage.csv")
+        write_csv(choice.greedy, target / "greedy.csv")
+        write_text(offline_html(drawn), target / "sites_map.html")
+
+    _run_sweep_command(
+        plan,
+        shared,
+        out_dir,
+        done=done,
+        workers=workers,
+        scheduler=scheduler,
+        best=best,
+        read=read,
+        write_best=write_best,
+    )
+
+
+sites_command.add_command(sites_sweep)
+
+
 @main.group()
 def routes() -> None:
     """Route scenarios for the transport working party.
@@ -1805,7 +2206,11 @@ def routes() -> None:
     \b
     Example:
       geomap routes evaluate examples/post16_routes.yml --out out/routes
+      geomap routes sweep examples/post16_route_sweep.yml --out out/sweep
     """
+
+
+routes.add_command(routes_sweep)
 
 
 @routes.command()
@@ -2072,6 +2477,7 @@ def fetch(
     from geomap.areas import read_polygons
     from geomap.osm import add_travel_times, fetch_graph, save_graph
     from geomap.pipeline import study_boundary
+    from geomap.travel.compact import compact_path, write_compact
 
     polygon = None
     box = None
@@ -2100,8 +2506,10 @@ def fetch(
     )
     add_travel_times(graph, mode=mode)
     save_graph(graph, out_path)
+    compact = write_compact(graph, compact_path(out_path), source_file=out_path)
     click.echo(
-        f"Wrote {out_path}: {graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
+        f"Wrote {out_path} (GraphML, for QGIS and osmnx) and {compact} (compact, quick to load): "
+        f"{graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
     )
 
 
@@ -2114,18 +2522,26 @@ def fetch(
 def build(file: Path, mode: str, out_path: Path) -> None:
     """Build a network from a local OpenStreetMap file (.osm.pbf, .osm, .osm.xml) or GraphML.
 
+    Writes the GraphML (for QGIS and osmnx) and, beside it with the same
+    name, a compact .network.npz that analyses load in seconds; give either
+    to --network.
+
     \b
     Examples:
       geomap network build county-latest.osm.pbf --mode drive --out county_drive.graphml
       geomap network build town.osm --mode walk --out town_walk.graphml
+      geomap network build old_drive.graphml --out county_drive.graphml
     """
     from geomap.osm import add_travel_times, load_graph, save_graph
+    from geomap.travel.compact import compact_path, write_compact
 
     graph = load_graph(file, mode=mode, progress=_echo_err)
     add_travel_times(graph, mode=mode)
     save_graph(graph, out_path)
+    compact = write_compact(graph, compact_path(out_path), source_file=file)
     click.echo(
-        f"Wrote {out_path}: {graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
+        f"Wrote {out_path} (GraphML, for QGIS and osmnx) and {compact} (compact, quick to load): "
+        f"{graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges ({mode})"
     )
 
 
