@@ -217,6 +217,14 @@ def _series(values: pd.Series | Mapping[str, float], *, what: str) -> pd.Series:
     return series
 
 
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's position among the distinct values read as text, and those texts."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    texts = pd.Index(uniques).astype(str)
+    text_codes, distinct = pd.factorize(texts)
+    return np.asarray(text_codes, dtype=np.int64)[codes], pd.Index(distinct)
+
+
 def floating_catchment(
     times: pd.DataFrame,
     demand: pd.Series | Mapping[str, float],
@@ -264,29 +272,25 @@ def floating_catchment(
         )
     people = _series(demand, what="demand")
     places = _series(supply, what="supply")
-    pairs = pd.DataFrame(
-        {
-            "area": times["from_id"].astype(str).to_numpy(),
-            "provider": times["to_id"].astype(str).to_numpy(),
-            "minutes": pd.to_numeric(times["minutes"], errors="coerce").to_numpy(dtype=float),
-        }
-    )
-    twice = pairs.duplicated(["area", "provider"])
+    # ids are compared as text; each distinct id is converted once, so that tables
+    # of millions of pairs (a whole country's) take seconds
+    area_key, area_texts = _text_codes(times["from_id"])
+    provider_key, provider_texts = _text_codes(times["to_id"])
+    pair_key = area_key * np.int64(max(len(provider_texts), 1)) + provider_key
+    twice = pd.Index(pair_key).duplicated()
     if twice.any():
-        first = pairs[twice].iloc[0]
+        at = int(np.flatnonzero(twice)[0])
         raise InputError(
-            f"the journey {first['area']} → {first['provider']} is given twice",
+            f"the journey {area_texts[area_key[at]]} → {provider_texts[provider_key[at]]} "
+            "is given twice",
             fix="Give each area and provider pair once",
         )
-    pairs = pairs[
-        (pairs["minutes"] <= catchment)
-        & pairs["area"].isin(people.index)
-        & pairs["provider"].isin(places.index)
-    ]
-    minutes = pairs["minutes"].to_numpy()
-    w = np.ones(len(pairs)) if weight is None else np.asarray(weight(minutes), dtype=float)
-    area_pos = people.index.get_indexer(pd.Index(pairs["area"]))
-    provider_pos = places.index.get_indexer(pd.Index(pairs["provider"]))
+    area_pos = people.index.get_indexer(area_texts)[area_key]
+    provider_pos = places.index.get_indexer(provider_texts)[provider_key]
+    minutes = pd.to_numeric(times["minutes"], errors="coerce").to_numpy(dtype=float)
+    kept = (minutes <= catchment) & (area_pos >= 0) & (provider_pos >= 0)
+    minutes, area_pos, provider_pos = minutes[kept], area_pos[kept], provider_pos[kept]
+    w = np.ones(minutes.shape[0]) if weight is None else np.asarray(weight(minutes), dtype=float)
     # step 1: the (weighted) people within each provider's catchment
     reached = np.bincount(
         provider_pos, weights=people.to_numpy()[area_pos] * w, minlength=len(places)

@@ -523,3 +523,46 @@ def test_providers_beyond_the_border_are_left_out_unless_asked():
     # counted, Z's 2,000 places go to c's 50 children alone: 40 places each
     assert counted.areas.set_index("area_id").loc["c", "score"] == pytest.approx(40.0)
     assert any("overstate" in n for n in counted.notes)
+
+
+def _plain_two_step(times, demand, supply, catchment):
+    """The two steps as loops over text ids: the reference for the id handling below."""
+    within = [
+        (str(a), str(p), m)
+        for a, p, m in zip(times["from_id"], times["to_id"], times["minutes"], strict=True)
+        if m <= catchment and str(a) in demand and str(p) in supply
+    ]
+    reached = {p: sum(demand[a] for a, q, _ in within if q == p) for p in supply}
+    ratio = {p: supply[p] / reached[p] for p in supply if reached[p] > 0}
+    return {a: sum(ratio.get(p, 0.0) for b, p, _ in within if b == a) for a in demand}
+
+
+@pytest.mark.parametrize("form", ["text", "categorical", "numbers", "mixed"])
+def test_ids_of_any_type_are_matched_as_text(form):
+    rng = np.random.default_rng(7)
+    pairs = [(a, p) for a in range(12) for p in range(5) if rng.random() < 0.7]
+    minutes = rng.uniform(0, 50, len(pairs))
+    from_id = pd.Series([a for a, _ in pairs])
+    to_id = pd.Series([p for _, p in pairs])
+    if form == "text":
+        from_id, to_id = from_id.astype(str), to_id.astype(str)
+    elif form == "categorical":
+        from_id, to_id = from_id.astype(str).astype("category"), to_id.astype("category")
+    elif form == "mixed":
+        from_id = pd.Series([str(a) if i % 2 else a for i, a in enumerate(from_id)], dtype=object)
+    times = pd.DataFrame({"from_id": from_id, "to_id": to_id, "minutes": minutes})
+    demand = {str(a): float(rng.integers(0, 50)) for a in range(12)}
+    supply = {str(p): float(rng.integers(1, 40)) for p in range(5)}
+    result = floating_catchment(times, demand, supply, catchment=30)
+    expected = _plain_two_step(times, demand, supply, 30)
+    got = result.areas.set_index("area_id")["score"]
+    for area, score in expected.items():
+        assert got[area] == pytest.approx(score)
+
+
+def test_a_pair_given_twice_in_two_spellings_is_refused():
+    times = pd.DataFrame(
+        {"from_id": pd.Series([1, "1"], dtype=object), "to_id": ["X", "X"], "minutes": [1, 2]}
+    )
+    with pytest.raises(InputError, match="1 → X is given twice"):
+        floating_catchment(times, {"1": 1}, {"X": 1}, catchment=30)
