@@ -20,16 +20,20 @@ is never run as a template.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import gc
 import hashlib
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
+import branca.element
 import folium
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
 import shapely
@@ -143,7 +147,7 @@ def inert(text: str) -> str:
     str
         ``text`` with every ``{`` and ``}`` written as ``&#123;`` and ``&#125;``.
     """
-    return text.translate(_BRACES)
+    return text.translate(_BRACES) if "{" in text or "}" in text else text
 
 
 def _esc(value: object) -> str:
@@ -247,16 +251,63 @@ class OfflineMap(folium.Map):
         assert isinstance(root, Figure)
         _literal_sections(root)
         header = root.header
-        header.add_child(Element(f"<style>{assets['leaflet_css']}</style>"), name="leaflet_css")
-        header.add_child(Element(_inline_script(assets["leaflet_js"])), name="leaflet")
-        header.add_child(Element(_inline_script(assets["jquery_js"])), name="jquery")
-        header.add_child(Element(f"<style>{_CSS}</style>"), name="geomap_css")
+        # literal pieces: never compiled as templates (Leaflet alone is 150 kB of text)
+        header.add_child(_Literal(f"<style>{assets['leaflet_css']}</style>"), name="leaflet_css")
+        header.add_child(_Literal(_inline_script(assets["leaflet_js"])), name="leaflet")
+        header.add_child(_Literal(_inline_script(assets["jquery_js"])), name="jquery")
+        header.add_child(_Literal(f"<style>{_CSS}</style>"), name="geomap_css")
         header.add_child(
-            Element(
+            _Literal(
                 _inline_script(_GLOBAL_JS % json.dumps({k: list(v) for k, v in KIND_STYLE.items()}))
             ),
             name="geomap_js",
         )
+
+
+class _DeferredTemplate:
+    """A Jinja template compiled only when it is first used.
+
+    While a page renders, branca wraps every rendered piece (a layer's script
+    with all its data, say) in ``Element(text)``, which compiles the text as a
+    new template at once; the page's sections then keep the piece as literal
+    text (:class:`_LiteralSection`), so that compile is wasted work, and on
+    large GeoJSON the slowest step of drawing a map.
+    """
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: Any = None
+
+    def _template(self) -> Any:
+        if self._compiled is None:
+            self._compiled = _COMPILED_TEMPLATE(self._source)
+        return self._compiled
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """Render the template, compiling it first if need be."""
+        return str(self._template().render(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._template(), name)
+
+
+_COMPILED_TEMPLATE = jinja2.Template  # what branca's Element compiles its text with
+
+
+@contextlib.contextmanager
+def _deferred_templates() -> Iterator[None]:
+    """Within the block, branca compiles an element's template only if it is rendered.
+
+    Swaps the template class branca's ``Element`` makes from a text; the same
+    Jinja template results whenever one is used, so pages are unchanged.
+    Rendering is single-threaded, and the class is put back however the block ends.
+    """
+    saved = getattr(branca.element, "Template")  # noqa: B009 (not in branca's stubs)
+    setattr(branca.element, "Template", _DeferredTemplate)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(branca.element, "Template", saved)  # noqa: B010
 
 
 def offline_html(m: folium.Map) -> str:
@@ -280,7 +331,8 @@ def offline_html(m: folium.Map) -> str:
         guards against a map built without :func:`new_map`).
     """
     try:
-        return m.get_root().render()
+        with _deferred_templates():
+            return m.get_root().render()
     except TemplateError as err:
         raise GeomapError(
             f"the map could not be drawn: a template failed ({err}). "
@@ -377,10 +429,93 @@ def _geojson(
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
-    data: dict[str, Any] = json.loads(out.to_json(drop_id=True, na="null"))
-    for feature in data["features"]:
-        feature["properties"] = _inert_json(feature["properties"])
-    return data
+    return {"type": "FeatureCollection", "features": _features(out, cols)}
+
+
+def _features(layer: gpd.GeoDataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    """GeoJSON features as ``GeoDataFrame.to_json`` (``drop_id``, ``na="null"``) and back give them.
+
+    Geometries are built from coordinate arrays (:func:`_shapes`) rather than
+    one coordinate at a time; properties take the JSON round trip as before,
+    with their strings made inert.
+    """
+    with _collector_paused():
+        shapes = _shapes(layer.geometry.to_numpy())
+        if cols:
+            values = layer[cols].astype(object)
+            values[pd.isna(layer[cols]).to_numpy()] = None
+            records = [dict(zip(cols, row, strict=True)) for row in values.values]
+            rows = json.loads(json.dumps(records))
+        else:
+            rows = [{} for _ in shapes]
+        return [
+            {"type": "Feature", "properties": _inert_json(props), "geometry": shape}
+            for props, shape in zip(rows, shapes, strict=True)
+        ]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building many small lists.
+
+    Building GeoJSON makes hundreds of thousands of lists that hold no cycles;
+    the collector would otherwise scan every live object many times over.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_POINT, _POLYGON, _MULTIPOLYGON = 0, 3, 6  # GEOS geometry type ids
+
+
+def _shapes(geoms: np.ndarray) -> list[Any]:
+    """GeoJSON geometry objects (lists, not tuples), ``None`` for missing or empty geometries.
+
+    Points, polygons and multipolygons in 2D, the shapes maps draw most, are
+    assembled from one coordinate array; any other shape is written by GEOS
+    (:func:`shapely.to_geojson`) and read back.
+    """
+    shapes: list[Any] = [None] * len(geoms)
+    types = shapely.get_type_id(geoms)
+    drawn = (types >= 0) & ~shapely.is_empty(geoms)
+    flat2d = drawn & ~shapely.has_z(geoms)
+    points = np.flatnonzero(flat2d & (types == _POINT))
+    for at, xy in zip(
+        points.tolist(), shapely.get_coordinates(geoms[points]).tolist(), strict=True
+    ):
+        shapes[at] = {"type": "Point", "coordinates": xy}
+    areal = np.flatnonzero(flat2d & np.isin(types, [_POLYGON, _MULTIPOLYGON]))
+    parts, part_of = shapely.get_parts(geoms[areal], return_index=True)
+    hollow = np.unique(part_of[shapely.is_empty(parts)])
+    if len(hollow):  # a multipolygon with an empty part: left to GEOS
+        keep = ~np.isin(part_of, hollow)
+        parts, part_of = parts[keep], part_of[keep]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords = shapely.get_coordinates(rings).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    polygons: list[list[Any]] = [[] for _ in parts]
+    for part, start, end in zip(ring_of.tolist(), [0, *ends][:-1], ends, strict=True):
+        polygons[part].append(coords[start:end])
+    grouped: list[list[Any]] = [[] for _ in areal]
+    left = set(hollow.tolist())
+    for shape, polygon in zip(part_of.tolist(), polygons, strict=True):
+        grouped[shape].append(polygon)
+    for k, at in enumerate(areal.tolist()):
+        if types[at] == _POLYGON and grouped[k]:
+            shapes[at] = {"type": "Polygon", "coordinates": grouped[k][0]}
+        elif types[at] == _MULTIPOLYGON and k not in left:
+            shapes[at] = {"type": "MultiPolygon", "coordinates": grouped[k]}
+    rest = [at for at in np.flatnonzero(drawn).tolist() if shapes[at] is None]
+    if rest:
+        text = ",".join(shapely.to_geojson(geoms[rest]).tolist())
+        for at, shape in zip(rest, json.loads(f"[{text}]"), strict=True):
+            shapes[at] = shape
+    return shapes
 
 
 _DRAWN: dict[tuple[bytes, float | None, str], np.ndarray] = {}
@@ -458,6 +593,9 @@ def add_providers(
     show
         Whether the layers start visible.
     """
+    # only the columns drawn: a filter then copies a few columns, not the whole list
+    drawn = [c for c in _PROVIDER_COLUMNS if c in providers.columns]
+    providers = providers[[*drawn, providers.geometry.name]]
     groups = [(kind, providers[providers["kind"] == kind]) for kind in kinds]
     if name is not None:
         groups = [("", providers)]
@@ -478,6 +616,21 @@ def add_providers(
             point_to_layer=_PROVIDER_POINT,
             on_each_feature=_bind_popup(PROVIDER_LABELS),
         ).add_to(m)
+
+
+#: The provider columns a map's layer and popups use (see :func:`_provider_values`).
+_PROVIDER_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "sector",
+    "low_age",
+    "high_age",
+    "capacity",
+    "rating",
+    "in_county",
+    "la_name",
+)
 
 
 def _provider_values(row: object) -> list[str]:

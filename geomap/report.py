@@ -11,9 +11,10 @@ given (a user's provider list is named as such).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ import geopandas as gpd
 import jinja2
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from geomap import __version__, settings
@@ -573,7 +575,8 @@ def write_report(
         for name, m in maps.items():
             write_text(offline_html(m), stage / "maps" / f"{name}.html")
             files[f"map:{name}"] = out / "maps" / f"{name}.html"
-        write_geopackage(layers, stage / "geomap.gpkg")
+        with _sqlite_unsynced():
+            write_geopackage(layers, stage / "geomap.gpkg")
         files["geopackage"] = out / "geomap.gpkg"
         for name, table in tables.items():
             write_csv(table, stage / f"{name}.csv")
@@ -607,6 +610,23 @@ def write_report(
             stage / "index.html",
         )
     return files
+
+
+@contextlib.contextmanager
+def _sqlite_unsynced() -> Iterator[None]:
+    """Within the block, GDAL's SQLite (GeoPackage) writes skip waiting for the disk.
+
+    SQLite otherwise flushes to disk after every layer's transaction, which
+    took most of the time of writing the report's GeoPackage. The file is
+    written in the staging folder and only moved into place once complete, like
+    every other output, so a failure still leaves no partial file behind.
+    """
+    saved = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": saved})
 
 
 def eligibility_map(
