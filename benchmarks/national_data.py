@@ -17,7 +17,7 @@ Nothing here is real data: the generator makes, deterministically from a seed,
   :func:`geomap.travel.network.compile_arrays` with two weight sets, car
   (one-way links driven their way only) and walk (every link both ways).
 
-Sizes: ``scale=s`` is ``s`` times Herefordshire (116 LSOAs, 731 providers,
+Sizes: ``scale=s`` is ``s`` times Herefordshire (116 LSOAs, 113 providers,
 2,180 km²) at England's node density (2,000,000 nodes over England's
 130,300 km²), so ``scale=64`` is about England's land area. ``scale=None``
 (:func:`national_study`) is England itself: 33,755 areas (LSOAs 2021), 22,000
@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-#: Herefordshire: LSOAs (2021), providers (shipped list) and land area, km².
+#: Herefordshire: LSOAs (2021), providers inside the county (the shipped list's 113 of
+#: its 756; the rest are across the border) and land area, km².
 COUNTY_AREAS = 116
-COUNTY_PROVIDERS = 731
+COUNTY_PROVIDERS = 113
 COUNTY_KM2 = 2180.0
 #: England: LSOAs (2021), state-funded schools (DfE, about 22,000), nodes, land area km².
 ENGLAND_AREAS = 33_755

@@ -21,8 +21,16 @@ process so that peak memory is that of one load:
   last to say how many seconds the network adds (load, compile, streets and
   routing).
 
-The last line is
-``nodes=<n> graphml_s=<s> compact_s=<s> speedup=<x> graphml_gb=<g> compact_gb=<g>``.
+``--compact-only [FOLDER]`` skips GraphML (whose save alone takes minutes):
+it writes the compact network once into FOLDER (reused when already there;
+a temporary folder by default), times its load, and times the report with
+no network and with the compact network.
+
+Before the last line it prints ``report_compact_s=<s> report_none_s=<s>
+network_adds_s=<s>`` (the report's time with the compact network, without a
+network, and the difference: what the network costs). The last line is
+``nodes=<n> graphml_s=<s> compact_s=<s> speedup=<x> graphml_gb=<g> compact_gb=<g>``
+(``nan`` for GraphML with ``--compact-only``).
 Targets (issue 11): the compact load at least 20 times faster than GraphML;
 the county report with a network of this size under 10 s and 1.5 GB. Speed
 is reported here, never asserted in tests.
@@ -301,6 +309,53 @@ def _print_reports(
     )
 
 
+def _report_lines(runs: dict[str, dict[str, float]]) -> None:
+    compact_s, none_s = runs["compact"]["wall_s"], runs["none"]["wall_s"]
+    print(
+        f"report_compact_s={compact_s:.1f} report_none_s={none_s:.1f} "
+        f"network_adds_s={compact_s - none_s:.1f} "
+        f"report_compact_gb={runs['compact']['peak_gb']:.2f} "
+        f"report_none_gb={runs['none']['peak_gb']:.2f}"
+    )
+
+
+def main_compact_only(folder_text: str | None) -> None:
+    """Write (or reuse) the compact network only, time its load and the report with and without it."""
+    from geomap.pipeline import study_boundary
+    from geomap.study_area import default_study_area
+    from geomap.travel.compact import read_compact, write_compact
+
+    bounds = tuple(
+        float(v) for v in study_boundary(default_study_area()).to_crs("EPSG:4326").total_bounds
+    )
+    bounds_text = ",".join(f"{v:.6f}" for v in bounds)
+    with tempfile.TemporaryDirectory(prefix="geomap-network-load-") as tmp:
+        folder = Path(folder_text) if folder_text else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        compact = folder / "county_drive.network.npz"
+        if not compact.is_file():
+            start = time.perf_counter()
+            graph = build_graph(bounds)
+            build_s = time.perf_counter() - start
+            write_compact(graph, compact)  # type: ignore[arg-type]
+            del graph
+            print(f"build_s={build_s:.1f} compact_mb={compact.stat().st_size / 1e6:.1f}")
+        n_nodes = read_compact(compact).n_nodes
+        env = {**os.environ, "GEOMAP_CACHE_DIR": str(Path(tmp) / "cache")}
+        by_compact = _run(
+            ["--child-load", "compact", str(compact), bounds_text, str(Path(tmp) / "c.npz")], env
+        )
+        runs = {
+            name: _run(["--child-report", network, str(Path(tmp) / f"out-{name}"), "-"], env)
+            for name, network in (("none", "-"), ("compact", str(compact)))
+        }
+        _report_lines(runs)
+    print(
+        f"nodes={n_nodes} graphml_s=nan compact_s={by_compact['load_s']:.3f} speedup=nan "
+        f"graphml_gb=nan compact_gb={by_compact['load_gb']:.2f}"
+    )
+
+
 def main(*, reports: bool = True) -> None:
     from geomap.osm import save_graph
     from geomap.pipeline import study_boundary
@@ -367,6 +422,7 @@ def main(*, reports: bool = True) -> None:
             )
         if reports:
             _print_reports(runs, folder, compact, env)
+            _report_lines(runs)
     graphml_s = by_graphml["load_s"]
     compact_s = by_compact["load_s"]
     print(
@@ -381,5 +437,7 @@ if __name__ == "__main__":
         child_load(*sys.argv[2:6])
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-report":
         child_report(*sys.argv[2:5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--compact-only":
+        main_compact_only(sys.argv[2] if len(sys.argv) > 2 else None)
     else:
         main(reports="--no-report" not in sys.argv)

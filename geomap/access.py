@@ -514,7 +514,8 @@ def kind_access(
             "SchoolCapacity), or ask for another basis (pupils on roll, 16–18 students)",
         )
     chosen = providers[providers["id"].isin(places["id"])]
-    times = travel.matrix(origins, chosen[["id", "geometry"]])
+    # only the journeys within the catchment count: a network stops its searches there
+    times = travel.within(origins, chosen[["id", "geometry"]], minutes=float(catchment))
     text = description_of(times, travel)
     minutes = pd.to_numeric(times["minutes"], errors="coerce")
     times = times.loc[minutes.le(catchment).to_numpy(), ["from_id", "to_id", "minutes"]]

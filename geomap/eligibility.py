@@ -60,8 +60,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -72,7 +72,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geomap import settings
+from geomap import palettes, settings
 from geomap.errors import InputError, InputWarning, NetworkFileError, TravelWarning
 from geomap.io import check_rows, read_table, source_of
 from geomap.locations import points_from_table
@@ -402,6 +402,20 @@ class _Distances:
     road_method: str
     walk_estimated: bool
     road_estimated: bool
+    road_pairs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def exact_road(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Road metres of the pairs ``(rows[i], cols[i])``, those beyond the search limit measured in full.
+
+        ``road`` holds ``inf`` where a route is longer than the limit the
+        road network was searched to (or there is none); the rules need no
+        more, but a distance reported needs its value (NaN where no route).
+        """
+        values = np.array(self.road[rows, cols], dtype=float)
+        beyond = np.isinf(values)
+        if self.road_pairs is not None and beyond.any():
+            values[beyond] = self.road_pairs(rows[beyond], cols[beyond])
+        return values
 
 
 def _node_xy(graph: nx.MultiDiGraph) -> dict[object, tuple[float, float]]:
@@ -533,17 +547,124 @@ def _first_three(key: np.ndarray) -> np.ndarray:
     return np.take_along_axis(part, np.argsort(values, axis=1, kind="stable"), axis=1)
 
 
-def _network_metres(
-    graph: Network,
-    homes: gpd.GeoDataFrame,
-    schools: gpd.GeoDataFrame,
-    *,
-    start: str,
-) -> np.ndarray:
-    """Shortest route (metres, NaN where none) from each home to each school over ``graph``."""
+#: The longest road route the rules compare with a limit (15 miles, the faith rule's
+#: limit, :data:`geomap.settings.EXTENDED_FAITH_ROAD_MILES`): road searches stop there.
+ROAD_SEARCH_M = (
+    max(settings.EXTENDED_ROAD_MILES, settings.EXTENDED_FAITH_ROAD_MILES) * MILE_M + AT_LIMIT_M
+)
+
+
+#: Points searched from together when each search has its own limit.
+_BAND = 64
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Homes and schools joined to one network, to measure routes between them."""
+
+    compiled: CompiledNetwork
+    homes: Snap
+    schools: Snap
+    start: str
+    forwards: bool
+
+    def metres(
+        self, rows: np.ndarray, cols: np.ndarray, *, limit: float | None = None
+    ) -> np.ndarray:
+        """Metres from homes ``rows`` to schools ``cols`` (matrix; over ``limit``: ``inf``).
+
+        Searches run in the direction of the whole homes x schools matrix, so
+        every entry is exactly the whole matrix's, in whatever part it is measured.
+        """
+        home_snap, school_snap = self.homes.take(rows), self.schools.take(cols)
+        if limit is not None:
+            return self._metres_within(home_snap, school_snap, limit)
+        if self.start == "postcode":
+            # from where the home's street passes it, along the street, plus the short leg to it
+            along = snap_time_matrix(
+                self.compiled, home_snap, school_snap, limit=limit, forwards=self.forwards
+            )
+            metres = along + home_snap.distance_m[:, None] + school_snap.distance_m[None, :]
+        else:
+            # from the network node nearest the home along its street
+            along = snap_time_matrix(
+                self.compiled,
+                _at_node(self.compiled, home_snap),
+                school_snap,
+                limit=limit,
+                forwards=self.forwards,
+            )
+            metres = along + school_snap.distance_m[None, :]
+        if limit is None:
+            metres[~np.isfinite(metres)] = np.nan
+        return np.asarray(metres, dtype=float)
+
+    def _metres_within(self, home_snap: Snap, school_snap: Snap, limit: float) -> np.ndarray:
+        """:meth:`metres` up to ``limit`` (``inf`` beyond), searching only from points that may be near.
+
+        A route is at least its two legs to the network, so a point whose own
+        leg plus the shortest leg on the other side is over the limit is not
+        searched from, and each search stops at the limit less the shortest legs.
+        """
+        home_leg = (
+            home_snap.distance_m if self.start == "postcode" else np.zeros(home_snap.x.shape[0])
+        )
+        school_leg = school_snap.distance_m
+        out = np.full((home_leg.shape[0], school_leg.shape[0]), np.inf)
+        if out.size == 0:
+            return out
+        keep_homes = np.flatnonzero(home_leg + school_leg.min() <= limit)
+        keep_schools = np.flatnonzero(school_leg + home_leg.min() <= limit)
+        if self.forwards:
+            keep_schools = np.arange(school_leg.shape[0])
+        else:
+            keep_homes = np.arange(home_leg.shape[0])
+        if keep_homes.size == 0 or keep_schools.size == 0:
+            return out
+        # each search from a point stops at the limit less its own leg and the
+        # other side's shortest; points are searched in bands of like limits
+        if self.forwards:
+            searched, own, other = keep_homes, home_leg, float(school_leg[keep_schools].min())
+        else:
+            searched, own, other = keep_schools, school_leg, float(home_leg[keep_homes].min())
+        reach = limit - own[searched] - other
+        order = np.argsort(reach, kind="stable")
+        for band in np.array_split(order, max(1, -(-order.shape[0] // _BAND))):
+            part = searched[band]
+            rows = part if self.forwards else keep_homes
+            cols = keep_schools if self.forwards else part
+            homes, schools = home_snap.take(rows), school_snap.take(cols)
+            start = homes if self.start == "postcode" else _at_node(self.compiled, homes)
+            along = snap_time_matrix(
+                self.compiled,
+                start,
+                schools,
+                limit=max(float(reach[band].max()), 0.0),
+                forwards=self.forwards,
+            )
+            if self.start == "postcode":
+                metres = along + homes.distance_m[:, None] + schools.distance_m[None, :]
+            else:
+                metres = along + schools.distance_m[None, :]
+            metres[metres > limit] = np.inf
+            out[np.ix_(rows, cols)] = metres
+        return out
+
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Metres of the pairs ``(rows[i], cols[i])`` in full (NaN where there is no route)."""
+        home_rows, home_at = np.unique(rows, return_inverse=True)
+        school_cols, school_at = np.unique(cols, return_inverse=True)
+        block = self.metres(home_rows, school_cols)
+        return np.asarray(block[home_at.ravel(), school_at.ravel()], dtype=float)
+
+
+def _routes(
+    graph: Network, homes: gpd.GeoDataFrame, schools: gpd.GeoDataFrame, *, start: str
+) -> _Routes | None:
+    """Homes and schools snapped onto ``graph`` compiled by length (``None`` when it has no edges)."""
     n_edges: int = graph.n_edges if isinstance(graph, CompactNetwork) else graph.number_of_edges()
     if n_edges == 0:  # every street was unsafe
-        return np.full((len(homes), len(schools)), np.nan)
+        return None
     compiled = (
         graph.compile(weight="length")
         if isinstance(graph, CompactNetwork)
@@ -556,19 +677,29 @@ def _network_metres(
         max_snap_m=settings.NETWORK_MAX_SNAP_M,
         access_kmh=settings.NETWORK_ACCESS_KMH,
     )
-    metres: np.ndarray
-    if start == "postcode":
-        # from where the home's street passes it, along the street, plus the short leg to it
-        metres = snap_time_matrix(compiled, home_snap, school_snap)
-        metres = metres + home_snap.distance_m[:, None] + school_snap.distance_m[None, :]
-    else:
-        # from the network node nearest the home along its street
-        metres = (
-            snap_time_matrix(compiled, _at_node(compiled, home_snap), school_snap)
-            + school_snap.distance_m[None, :]
-        )
-    metres[~np.isfinite(metres)] = np.nan
-    return metres
+    return _Routes(compiled, home_snap, school_snap, start, len(homes) <= len(schools))
+
+
+def _network_metres(
+    graph: Network,
+    homes: gpd.GeoDataFrame,
+    schools: gpd.GeoDataFrame,
+    *,
+    start: str,
+    within_m: float | None = None,
+) -> tuple[np.ndarray, _Routes | None]:
+    """Shortest route (metres) from each home to each school over ``graph``, and the routes.
+
+    NaN where there is no route; with ``within_m``, the searches stop there
+    and every route longer (or missing) is ``inf``, to be measured in full
+    where needed (:meth:`_Routes.pairs`).
+    """
+    routes = _routes(graph, homes, schools, start=start)
+    if routes is None:
+        return np.full((len(homes), len(schools)), np.nan), None
+    every_home = np.arange(len(homes))
+    every_school = np.arange(len(schools))
+    return routes.metres(every_home, every_school, limit=within_m), routes
 
 
 def _distances(
@@ -587,12 +718,12 @@ def _distances(
     if walk_network is not None:
         if unsafe is not None:
             safe = without_unsafe(walk_network, unsafe)
-            walk = _network_metres(safe, homes, schools, start=start)
-            walk_open = _network_metres(walk_network, homes, schools, start=start)
+            walk, _ = _network_metres(safe, homes, schools, start=start)
+            walk_open, _ = _network_metres(walk_network, homes, schools, start=start)
             removed = int(_info(safe)["unsafe_edges"])
             walk_method = f"network: walk, {removed:,} edges on unsafe routes removed"
         else:
-            walk = _network_metres(walk_network, homes, schools, start=start)
+            walk, _ = _network_metres(walk_network, homes, schools, start=start)
             walk_method = "network: walk"
         walk_method += f", from the home's {'point' if start == 'postcode' else 'nearest node'}"
     else:
@@ -603,8 +734,14 @@ def _distances(
             )
         walk = straight * WALK_DETOUR
         walk_method = f"estimate: straight line x {WALK_DETOUR:g}"
+    road_pairs = None
     if drive_network is not None:
-        road = _network_metres(drive_network, homes, schools, start=start)
+        # the rules compare road routes with 6 and 15 miles only: search no further,
+        # and measure in full only the routes reported
+        road, routes = _network_metres(
+            drive_network, homes, schools, start=start, within_m=ROAD_SEARCH_M
+        )
+        road_pairs = None if routes is None else routes.pairs
         road_method = "network: drive"
     else:
         road = straight * settings.ROAD_DETOUR
@@ -617,6 +754,7 @@ def _distances(
         road_method=road_method,
         walk_estimated=walk_network is None,
         road_estimated=drive_network is None,
+        road_pairs=road_pairs,
     )
 
 
@@ -888,6 +1026,13 @@ def assess_eligibility(
         }
     )
     walk_est, road_est = dist.walk_estimated, dist.road_estimated
+    no_walk = ~np.isfinite(dist.walk)
+    if no_walk.any() and np.isinf(dist.road[no_walk]).any():
+        # schools with no walking route are ranked by road: measure those routes in full
+        pair_home, pair_school = np.nonzero(no_walk & np.isinf(dist.road))
+        road = dist.road.copy()
+        road[pair_home, pair_school] = dist.exact_road(pair_home, pair_school)
+        dist = replace(dist, road=road)
     # by walking distance; schools with no walking route after, by road
     home_key = _school_order_key(dist.walk, dist.road)
     nearest_by_mask: dict[bytes, np.ndarray] = {}
@@ -1025,7 +1170,7 @@ def assess_eligibility(
     walk_miles = np.full(n, np.nan)
     road_miles = np.full(n, np.nan)
     walk_miles[has] = dist.walk[home[has], out_school[has]] / MILE_M
-    road_miles[has] = dist.road[home[has], out_school[has]] / MILE_M
+    road_miles[has] = dist.exact_road(home[has], out_school[has]) / MILE_M
     names = schools["name"].astype("string").to_numpy() if len(schools) else np.array([])
     school_out = pd.array([pd.NA] * n, dtype="string")
     name_out = pd.array([pd.NA] * n, dtype="string")
@@ -1260,11 +1405,11 @@ def transport_cost(
 
 #: Colours and labels of the map's categories (Okabe-Ito, colour-blind safe).
 MAP_CATEGORIES = {
-    "all": ("#D55E00", "every child here eligible"),
-    "some": ("#E69F00", "some children here eligible (by age or family)"),
-    "none": ("#56B4E9", "no child here eligible"),
-    "check": ("#CC79A7", "close to a limit: check by route"),
-    "unknown": ("#999999", "not assessed"),
+    "all": (palettes.ELIGIBILITY["all"], "every child here eligible"),
+    "some": (palettes.ELIGIBILITY["some"], "some children here eligible (by age or family)"),
+    "none": (palettes.ELIGIBILITY["none"], "no child here eligible"),
+    "check": (palettes.ELIGIBILITY["check"], "close to a limit: check by route"),
+    "unknown": (palettes.HATCH_FILL, "not assessed"),
 }
 
 

@@ -1041,7 +1041,8 @@ def choice(
     for kind, chosen in eligible.items():
         limit = table[mode][kind]
         if len(chosen):
-            times = travel.matrix(origins, chosen[["id", "geometry"]])
+            # only the journeys within the threshold count: a network stops its searches there
+            times = travel.within(origins, chosen[["id", "geometry"]], minutes=float(limit))
             texts[kind] = description_of(times, travel)
             # keep only the pairs within reach; the dense matrix goes at once
             within = times.loc[

@@ -271,6 +271,48 @@ class TravelTimes(ABC):
             From sources that snap points onto a network, for points far from it.
         """
 
+    def within(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, minutes: float
+    ) -> pd.DataFrame:
+        """The journeys of at most ``minutes``, long form, as :meth:`matrix` times them.
+
+        By default :meth:`matrix` cut to the journeys within the limit; a
+        source that can stop its searches at the limit does so instead
+        (a network), with the same minutes for every journey kept.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            The limit; journeys of exactly this long are kept.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``from_id``, ``to_id``, ``minutes`` and ``method``, one row per
+            journey within the limit, in origin then destination order; a pair
+            not listed has no journey within the limit (longer, or none at all:
+            never a time of 0). ``attrs["description"]`` is the caption of
+            :meth:`matrix`'s result for the same points.
+
+        Raises
+        ------
+        InputError
+            If the limit is not a positive number of minutes, or as :meth:`matrix`.
+
+        Warns
+        -----
+        TravelWarning
+            As :meth:`matrix` does.
+        """
+        _check_limit(minutes)
+        times = self.matrix(origins, destinations)
+        text = description_of(times, self)
+        kept = times[times["minutes"].to_numpy(dtype=float) <= minutes]
+        kept = kept[["from_id", "to_id", "minutes", "method"]].reset_index(drop=True)
+        return describe_result(kept, text)
+
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Minutes from each origin to its nearest destination, and which destination.
 
@@ -311,6 +353,15 @@ class TravelTimes(ABC):
         times = self.matrix(origins, destinations)
         text = description_of(times, self)
         return describe_result(nearest_from_matrix(times, origins, method=self.method), text)
+
+
+def _check_limit(minutes: float) -> None:
+    """Raise unless ``minutes`` is a positive, finite number."""
+    if not (isinstance(minutes, (int, float, np.number)) and np.isfinite(minutes) and minutes > 0):
+        raise InputError(
+            f"the time limit must be a positive number of minutes, not {minutes}",
+            fix="e.g. minutes=30",
+        )
 
 
 def nearest_from_matrix(
@@ -584,10 +635,15 @@ class Remembered(TravelTimes):
         return Remembered(self.source.with_trips(trips))
 
     def _ask(
-        self, question: str, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
+        self,
+        question: str,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        *,
+        minutes: float | None = None,
     ) -> pd.DataFrame:
         key = tuple(
-            [question]
+            [question, minutes]
             + [
                 part
                 for points in (origins, destinations)
@@ -599,8 +655,11 @@ class Remembered(TravelTimes):
             ]
         )
         if key not in self._answers:
-            ask = self.source.matrix if question == "matrix" else self.source.nearest
-            answer = ask(origins, destinations)
+            if question == "within" and minutes is not None:
+                answer = self.source.within(origins, destinations, minutes=minutes)
+            else:
+                ask = self.source.matrix if question == "matrix" else self.source.nearest
+                answer = ask(origins, destinations)
             describe_result(answer, description_of(answer, self.source))
             self._answers[key] = answer
         answer = self._answers[key]
@@ -637,3 +696,28 @@ class Remembered(TravelTimes):
             A copy of the source's answer, with its ``attrs``.
         """
         return self._ask("nearest", origins, destinations)
+
+    def within(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, minutes: float
+    ) -> pd.DataFrame:
+        """The source's journeys within ``minutes``, computed once per points and limit.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            The limit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of the source's answer, with its ``attrs``.
+
+        Raises
+        ------
+        InputError
+            If the limit is not a positive number of minutes.
+        """
+        _check_limit(minutes)
+        return self._ask("within", origins, destinations, minutes=float(minutes))

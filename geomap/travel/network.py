@@ -62,14 +62,26 @@ Also
     ``method = "network:<drive|walk|bike>"``; every table it returns carries
     the caption of that result (with its own snapping counts) in
     ``attrs["description"]``. A graph given to it is never changed.
+
+Asking again costs little
+    A compiled network keeps (:class:`RoutingCache`, at most
+    :data:`ROUTING_CACHE_BYTES` of node times) the points it has snapped and
+    the node times of the searches from single points, so a report that asks
+    the same areas against each kind's providers, sites and post-16 places
+    snaps and searches each point once; what is kept is exactly what a fresh
+    search gives. :meth:`NetworkTravelTimes.within` (:func:`matrix_within`)
+    gives only the journeys within a time limit, stopping each search there
+    (or reusing whole searches kept), with the same minutes as :func:`matrix`.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -101,7 +113,156 @@ MATRIX_BLOCK_BYTES = 256 * 2**20
 #: Half-width (metres) of the band drawn around reachable streets in :func:`isochrones`.
 ISOCHRONE_BUFFER_M = 100.0
 
+#: Most bytes of node times kept for reuse per compiled network (see :class:`RoutingCache`):
+#: 512 MiB holds some 450 searches' node times on a 150,000-node county network.
+ROUTING_CACHE_BYTES = 512 * 2**20
+#: Most sets of snapped points kept per compiled network (see :class:`RoutingCache`).
+SNAP_CACHE_SETS = 64
+
 _INDEX = np.int32
+
+
+class RoutingCache:
+    """What a compiled network keeps between calls, so that asking again costs little.
+
+    Two things, both exactly what a fresh computation gives:
+
+    * snapped point sets (:func:`snap_points`), keyed by the points'
+      coordinates, the access speed and the snapping limit, at most
+      ``max_snaps`` of them;
+    * node times of searches from single points (a virtual source joined to
+      its street's ends, see :func:`snap_time_matrix`), keyed by the direction
+      of the search and the point's entry nodes and seconds, at most
+      ``max_bytes`` of them (float64, one per node each), the least recently
+      used dropped first.
+
+    A report asks the same origins (areas, postcodes) against many sets of
+    destinations (each kind's providers, sites, post-16 places): each point is
+    then snapped and searched once. The cache is the network's own (a network
+    compiled on other weights has its own) and is never pickled (a copy sent
+    to another process starts empty).
+
+    Parameters
+    ----------
+    max_bytes
+        Most bytes of node times kept (0 keeps none).
+    max_snaps
+        Most snapped point sets kept (0 keeps none).
+    """
+
+    def __init__(
+        self, *, max_bytes: int = ROUTING_CACHE_BYTES, max_snaps: int = SNAP_CACHE_SETS
+    ) -> None:
+        self.max_bytes = int(max_bytes)
+        self.max_snaps = int(max_snaps)
+        self._fields: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._snaps: OrderedDict[bytes, Snap] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.searches = 0
+        self.reused = 0
+
+    def __reduce__(self) -> tuple[type[RoutingCache], tuple[()], dict[str, int]]:
+        return (RoutingCache, (), {"max_bytes": self.max_bytes, "max_snaps": self.max_snaps})
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.max_bytes = state["max_bytes"]
+        self.max_snaps = state["max_snaps"]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of node times held now."""
+        return self._bytes
+
+    def clear(self) -> None:
+        """Forget everything kept."""
+        with self._lock:
+            self._fields.clear()
+            self._snaps.clear()
+            self._bytes = 0
+
+    def field(self, key: bytes) -> np.ndarray | None:
+        """The node times kept under ``key``, or ``None``.
+
+        Parameters
+        ----------
+        key
+            From :func:`_field_keys`.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            Read-only node times.
+        """
+        with self._lock:
+            found = self._fields.get(key)
+            if found is not None:
+                self._fields.move_to_end(key)
+            return found
+
+    def keep_field(self, key: bytes, values: np.ndarray) -> None:
+        """Keep node times under ``key`` (a copy), dropping the least recently used over the limit.
+
+        Parameters
+        ----------
+        key
+            From :func:`_field_keys`.
+        values
+            Node times of one search.
+        """
+        size = int(values.nbytes)
+        if size > self.max_bytes:
+            return
+        kept = np.array(values, dtype=float, copy=True)
+        kept.flags.writeable = False
+        with self._lock:
+            old = self._fields.pop(key, None)
+            if old is not None:
+                self._bytes -= int(old.nbytes)
+            self._fields[key] = kept
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._fields:
+                _, dropped = self._fields.popitem(last=False)
+                self._bytes -= int(dropped.nbytes)
+
+    def snap(self, key: bytes) -> Snap | None:
+        """The snapped points kept under ``key``, or ``None``.
+
+        Parameters
+        ----------
+        key
+            Coordinates and settings, as :func:`snap_points` makes it.
+
+        Returns
+        -------
+        Snap or None
+            Read-only snaps.
+        """
+        with self._lock:
+            found = self._snaps.get(key)
+            if found is not None:
+                self._snaps.move_to_end(key)
+            return found
+
+    def keep_snap(self, key: bytes, snap: Snap) -> None:
+        """Keep snapped points under ``key``, dropping the oldest over the limit.
+
+        Parameters
+        ----------
+        key
+            Coordinates and settings, as :func:`snap_points` makes it.
+        snap
+            The snaps (their arrays are made read-only).
+        """
+        if self.max_snaps <= 0:
+            return
+        for values in _fields(snap).values():
+            values.flags.writeable = False
+        with self._lock:
+            self._snaps[key] = snap
+            self._snaps.move_to_end(key)
+            while len(self._snaps) > self.max_snaps:
+                self._snaps.popitem(last=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +288,8 @@ class CompiledNetwork:
     edges
         Every directed edge with its own time and shape, for snapping points
         onto streets (``None``: the edges of ``forward``, drawn straight).
+    cache
+        Snapped points and node times kept for reuse (:class:`RoutingCache`).
     """
 
     forward: sparse.csr_array
@@ -137,10 +300,17 @@ class CompiledNetwork:
     tree: cKDTree
     info: dict[str, str] = field(default_factory=dict)
     edges: EdgeList | None = None
+    cache: RoutingCache = field(default_factory=RoutingCache, repr=False, compare=False)
+    shapes: dict[str, Streets] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def streets(self) -> Streets:
-        """The streets points are snapped onto, with their spatial index (built on first use)."""
+        """The streets points are snapped onto, with their spatial index (built on first use).
+
+        Networks that differ only in their weights (:func:`reweighted`) share
+        one build of the streets' shapes and index (in ``shapes``); each
+        times the streets by its own edges.
+        """
         edges = self.edges
         if edges is None:
             forward = self.forward
@@ -149,7 +319,19 @@ class CompiledNetwork:
                 v=forward.indices.astype(np.int64),
                 seconds=np.asarray(forward.data, dtype=float),
             )
-        return _build_streets(edges, self.x, self.y)
+            return _build_streets(edges, self.x, self.y)
+        built = self.shapes.get("streets")
+        if built is None or built.edge_street is None or built.edge_flip is None:
+            built = _build_streets(edges, self.x, self.y)
+            self.shapes["streets"] = built
+            return built
+        forward_s, backward_s = _street_times(
+            built.tail.shape[0],
+            built.edge_street,
+            built.edge_flip,
+            np.asarray(edges.seconds, float),
+        )
+        return replace(built, forward_s=forward_s, backward_s=backward_s)
 
     @property
     def n_nodes(self) -> int:
@@ -552,6 +734,7 @@ def reweighted(network: CompiledNetwork, seconds: np.ndarray) -> CompiledNetwork
         forward=forward,
         backward=_transpose(forward),
         edges=replace(edges, seconds=seconds),
+        cache=RoutingCache(max_bytes=network.cache.max_bytes, max_snaps=network.cache.max_snaps),
     )
     built = network.__dict__.get("streets")
     if isinstance(built, Streets) and built.edge_street is not None and built.edge_flip is not None:
@@ -1045,8 +1228,18 @@ def snap_points(
     geoms = points.geometry
     if not (geoms.geom_type == "Point").all():
         raise InputError(f"{what} must be points", fix="Use .representative_point() for areas")
-    xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
-    return _snap_xy(network, xy, access_kmh=access_kmh, max_snap_m=max_snap_m)
+    xy = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()]).astype(float)
+    # the same points, snapped again, join the network where they did before
+    key = (
+        np.array([access_kmh, max_snap_m], dtype=float).tobytes()
+        + np.ascontiguousarray(xy).tobytes()
+    )
+    kept = network.cache.snap(key)
+    if kept is not None:
+        return kept
+    snap = _snap_xy(network, xy, access_kmh=access_kmh, max_snap_m=max_snap_m)
+    network.cache.keep_snap(key, snap)
+    return snap
 
 
 def _snap_xy(
@@ -1356,14 +1549,136 @@ def _same_street(origins: Snap, destinations: Snap) -> tuple[np.ndarray, np.ndar
     return rows, cols, seconds
 
 
-def snap_time_matrix(network: CompiledNetwork, origins: Snap, destinations: Snap) -> np.ndarray:
+def _field_keys(nodes: np.ndarray, seconds: np.ndarray, *, forwards: bool) -> list[bytes]:
+    """One cache key per point: the search's direction and the point's entry nodes and seconds."""
+    prefix = b"f" if forwards else b"b"
+    rows = np.ascontiguousarray(
+        np.column_stack([nodes.astype(np.int64).view(np.float64), seconds.astype(float)])
+    )
+    return [prefix + row.tobytes() for row in rows]
+
+
+def point_fields(
+    network: CompiledNetwork,
+    nodes: np.ndarray,
+    seconds: np.ndarray,
+    *,
+    forwards: bool,
+    limit: float | None = None,
+    reuse: bool = False,
+    block_bytes: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Node times of a search from each point, block by block, reusing those kept.
+
+    A point is a virtual source joined to ``nodes[i]`` after ``seconds[i]``
+    (two columns: its street's ends); searching from it over the forward
+    graph gives the times of journeys from the point to every node, over the
+    backward graph the times of journeys from every node to the point. Node
+    times already kept in ``network.cache`` are taken from it (they are what
+    a fresh search gives, bit for bit); the others are searched for, in
+    blocks of at most ``block_bytes``, and kept.
+
+    Parameters
+    ----------
+    network
+        The compiled network.
+    nodes, seconds
+        Each point's entry nodes and the time to (or from) each, shape ``(k, 2)``.
+    forwards
+        Search the forward graph (journeys from the points), else the backward one.
+    limit
+        Stop each search at this time (nodes further away get ``inf``; those
+        within it get exactly what an unlimited search gives); no limit by
+        default. Whole searches kept serve limited ones; limited ones are not kept.
+    reuse
+        With a limit: search in full after all, and keep the node times, when
+        those missing fit in half the cache (the same points are likely to be
+        asked again, as in a report); else stop at the limit.
+    block_bytes
+        Most bytes of node times held at once; :data:`MATRIX_BLOCK_BYTES` by default.
+
+    Yields
+    ------
+    rows, times, which
+        Positions of a block of points, the node times of the distinct
+        points among them (one row each), and which row is each point's.
+    """
+    n = network.n_nodes
+    k = nodes.shape[0]
+    if k == 0:
+        return
+    cache = network.cache
+    keys = _field_keys(nodes, seconds, forwards=forwards)
+    # points joining the network the same way are searched from once
+    distinct: dict[bytes, int] = {}
+    owner = np.array([distinct.setdefault(key, len(distinct)) for key in keys], dtype=np.int64)
+    leader = np.full(len(distinct), -1, dtype=np.int64)
+    leader[owner[::-1]] = np.arange(k)[::-1]  # each distinct point's first position
+    order = np.argsort(owner, kind="stable")
+    most = MATRIX_BLOCK_BYTES if block_bytes is None else block_bytes
+    if limit is not None:
+        # a little over the limit, so that journeys of exactly the limit stay
+        limit = float(limit) * (1 + 1e-9) + 1e-9
+    # the searches' own node times and the block assembled from them and the cache
+    block = max(1, most // (16 * (n + k)))
+    if limit is not None and reuse:
+        missing = sum(cache.field(keys[i]) is None for i in leader.tolist())
+        if missing * n * 8 <= cache.max_bytes // 2:
+            limit = None  # search in full once, and keep the node times for the next call
+    graph: sparse.csr_array | None = None
+    for start in range(0, len(distinct), block):
+        group = np.arange(start, min(start + block, len(distinct)))
+        times = np.empty((group.shape[0], n))
+        todo: list[int] = []
+        for j, g in enumerate(group.tolist()):
+            # a whole search serves a limited one too (its times within the limit are the same)
+            kept = cache.field(keys[leader[g]])
+            if kept is not None:
+                times[j] = kept
+                cache.reused += 1
+            else:
+                todo.append(j)
+        if todo:
+            if graph is None:
+                base = network.forward if forwards else network.backward
+                graph = _with_sources(base, nodes, seconds)
+            sources = leader[group[todo]]
+            found = np.atleast_2d(
+                dijkstra(
+                    graph,
+                    directed=True,
+                    indices=n + sources,
+                    limit=np.inf if limit is None else limit,
+                )
+            )
+            cache.searches += len(todo)
+            for j, i, values in zip(todo, sources.tolist(), found[:, :n], strict=True):
+                times[j] = values
+                if limit is None:  # a limited search is cheap, and serves only its own limit
+                    cache.keep_field(keys[i], values)
+        lo, hi = np.searchsorted(owner[order], [group[0], group[-1] + 1])
+        rows = order[lo:hi]
+        yield rows, times, owner[rows] - start
+
+
+def snap_time_matrix(
+    network: CompiledNetwork,
+    origins: Snap,
+    destinations: Snap,
+    *,
+    limit: float | None = None,
+    forwards: bool | None = None,
+    reuse: bool = False,
+) -> np.ndarray:
     """Time over the network between snapped points, without their access legs.
 
     Each journey leaves the origin's street at either end the street's
     direction allows (or stays on the street when the destination is ahead on
     it) and joins the destination's street the same way. Searches run from
     whichever side has fewer points, each point a virtual source joined to its
-    street's ends, in blocks of at most :data:`MATRIX_BLOCK_BYTES`.
+    street's ends, in blocks of at most :data:`MATRIX_BLOCK_BYTES`; a point
+    searched before from the same side is not searched again
+    (:func:`point_fields`).
 
     Parameters
     ----------
@@ -1371,13 +1686,26 @@ def snap_time_matrix(network: CompiledNetwork, origins: Snap, destinations: Snap
         The compiled network.
     origins, destinations
         From :func:`snap_points`.
+    limit
+        Only journeys of at most this long are wanted: each search stops
+        there, and every entry over it is ``inf`` (longer than the limit, or
+        no journey at all: the two are not told apart). Entries within it are
+        exactly those of the search without a limit. No limit by default.
+    forwards
+        Search from the origins (``True``) or from the destinations
+        (``False``); from the side with fewer points by default. A pair's
+        time can differ in its last bits between the two, so a caller that
+        completes a matrix in parts keeps the direction of the whole.
+    reuse
+        With a limit, search in full and keep the node times when they fit in
+        the cache (see :func:`point_fields`); the result is the same.
 
     Returns
     -------
     numpy.ndarray
         Time in the network's edge units (seconds, or metres for a network
         compiled on length), one row per origin and one column per destination,
-        ``inf`` where there is no journey.
+        ``inf`` where there is no journey (or, with ``limit``, none within it).
     """
     n_o = origins.street.shape[0]
     n_d = destinations.street.shape[0]
@@ -1386,27 +1714,28 @@ def snap_time_matrix(network: CompiledNetwork, origins: Snap, destinations: Snap
         return out
     o_nodes, o_seconds = origins.origin_entries()
     d_nodes, d_seconds = destinations.destination_entries()
-    forwards = n_o <= n_d
+    if forwards is None:
+        forwards = n_o <= n_d
     if forwards:
-        graph = _with_sources(network.forward, o_nodes, o_seconds)
-        ends, end_seconds, sources = d_nodes, d_seconds, n_o
+        s_nodes, s_seconds, ends, end_seconds = o_nodes, o_seconds, d_nodes, d_seconds
     else:
-        graph = _with_sources(network.backward, d_nodes, d_seconds)
-        ends, end_seconds, sources = o_nodes, o_seconds, n_d
-    n = network.n_nodes
-    block = max(1, MATRIX_BLOCK_BYTES // (8 * (n + sources)))
-    for start in range(0, sources, block):
-        chunk = np.arange(start, min(start + block, sources))
-        dist = np.atleast_2d(dijkstra(graph, directed=True, indices=n + chunk))
+        s_nodes, s_seconds, ends, end_seconds = d_nodes, d_seconds, o_nodes, o_seconds
+    for rows, dist, which in point_fields(
+        network, s_nodes, s_seconds, forwards=forwards, limit=limit, reuse=reuse
+    ):
         best = np.minimum(
-            dist[:, ends[:, 0]] + end_seconds[:, 0], dist[:, ends[:, 1]] + end_seconds[:, 1]
+            dist[np.ix_(which, ends[:, 0])] + end_seconds[:, 0],
+            dist[np.ix_(which, ends[:, 1])] + end_seconds[:, 1],
         )
         if forwards:
-            out[chunk, :] = best
+            out[rows, :] = best
         else:
-            out[:, chunk] = best.T
+            out[:, rows] = best.T
     rows, cols, along = _same_street(origins, destinations)
     np.minimum.at(out, (rows, cols), along)
+    if limit is not None:
+        # over the limit, a street end the search did not reach may have been the quicker
+        out[out > limit] = np.inf
     return out
 
 
@@ -1627,6 +1956,116 @@ def matrix(
             "from_id": np.repeat(origins["id"].to_numpy(), len(destinations)),
             "to_id": np.tile(destinations["id"].to_numpy(), len(origins)),
             "minutes": np.where(finite, seconds / 60.0, np.nan).ravel(),
+            "method": method,
+        }
+    )
+    result.attrs["geomap_network"] = asdict(
+        RunStats(
+            origins=len(origins),
+            destinations=len(destinations),
+            far_origins=o.n_far,
+            far_destinations=d.n_far,
+            unreachable=unreachable,
+            max_snap_m=float(max_snap_m),
+            access_kmh=float(access_kmh),
+        )
+    )
+    return result
+
+
+def _reaching_none(network: CompiledNetwork, origins: Snap, destinations: Snap) -> np.ndarray:
+    """Whether each origin can reach none of the destinations at all (one search for all)."""
+    if destinations.street.shape[0] == 0:
+        return np.ones(origins.street.shape[0], dtype=bool)
+    d_nodes, d_seconds = destinations.destination_entries()
+    node_seconds, _ = _nearest_entries(network, d_nodes, d_seconds)
+    o_nodes, o_seconds = origins.origin_entries()
+    reached = np.isfinite(o_seconds + node_seconds[o_nodes]).any(axis=1)
+    pair_o, _, along = _same_street(origins, destinations)
+    reached[pair_o[np.isfinite(along)]] = True
+    return np.asarray(~reached, dtype=bool)
+
+
+def matrix_within(
+    network: CompiledNetwork,
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame,
+    *,
+    minutes: float,
+    access_kmh: float = settings.NETWORK_ACCESS_KMH,
+    max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
+    method: str = "network",
+) -> pd.DataFrame:
+    """The rows of :func:`matrix` with at most ``minutes``, each search stopped at the limit.
+
+    Every time kept is exactly :func:`matrix`'s (the same searches, stopped
+    early, or the same node times reused from ``network.cache``), and so are
+    the warnings and the counts in ``attrs["geomap_network"]`` (origins that
+    cannot reach any destination at all are found by one more search).
+
+    Parameters
+    ----------
+    network
+        From :func:`compile_network`.
+    origins, destinations
+        Points in EPSG:27700 with unique ``id`` values.
+    minutes
+        The limit; journeys of exactly this long are kept.
+    access_kmh
+        Speed of the off-network legs.
+    max_snap_m
+        Points further than this from the network are warned about and counted.
+    method
+        The ``method`` column's value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``from_id``, ``to_id``, ``minutes`` and ``method``, one row per pair
+        within the limit, origin by origin; a pair not listed has no journey
+        within the limit (longer, or none at all).
+
+    Raises
+    ------
+    InputError
+        If the limit is not a positive number of minutes, or as for :func:`nearest`.
+
+    Warns
+    -----
+    TravelWarning
+        As for :func:`nearest`.
+    """
+    if not (np.isfinite(minutes) and minutes > 0):
+        raise InputError(
+            f"the time limit must be a positive number of minutes, not {minutes}",
+            fix="e.g. minutes=30",
+        )
+    check_points(origins, what="origins")
+    check_points(destinations, what="destinations")
+    o = snap_points(network, origins, access_kmh=access_kmh, max_snap_m=max_snap_m, what="origins")
+    d = snap_points(
+        network, destinations, access_kmh=access_kmh, max_snap_m=max_snap_m, what="destinations"
+    )
+    # the legs are never negative, so no journey within the limit is longer on the network
+    seconds = snap_time_matrix(network, o, d, limit=float(minutes) * 60.0, reuse=True)
+    seconds += o.seconds[:, None] + d.seconds[None, :]
+    none_reached = _reaching_none(network, o, d)
+    unreachable = int(none_reached.sum())
+    warn_far(
+        [("origins", origins, o), ("destinations", destinations, d)],
+        max_snap_m=max_snap_m,
+        access_kmh=access_kmh,
+    )
+    if unreachable and len(destinations):
+        _warn_unreachable(origins, none_reached, destinations=len(destinations))
+    with np.errstate(invalid="ignore"):
+        all_minutes = seconds / 60.0
+    rows, cols = np.nonzero(all_minutes <= minutes)
+    result = pd.DataFrame(
+        {
+            "from_id": origins["id"].to_numpy()[rows],
+            "to_id": destinations["id"].to_numpy()[cols],
+            "minutes": all_minutes[rows, cols],
             "method": method,
         }
     )
@@ -2032,6 +2471,45 @@ class NetworkTravelTimes(TravelTimes):
             self.network,
             origins,
             destinations,
+            access_kmh=self.access_kmh,
+            max_snap_m=self.max_snap_m,
+            method=self.method,
+        )
+        return describe_result(result, self._caption(RunStats(**result.attrs["geomap_network"])))
+
+    def within(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, minutes: float
+    ) -> pd.DataFrame:
+        """The journeys of at most ``minutes``, each search stopped there (see :func:`matrix_within`).
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with unique ``id`` in EPSG:27700.
+        minutes
+            The limit; journeys of exactly this long are kept.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :meth:`matrix` within the limit, with the same
+            ``attrs["description"]``.
+
+        Raises
+        ------
+        InputError
+            If the limit is not a positive number of minutes, or as for :func:`nearest`.
+
+        Warns
+        -----
+        TravelWarning
+            As for :func:`nearest`.
+        """
+        result = matrix_within(
+            self.network,
+            origins,
+            destinations,
+            minutes=minutes,
             access_kmh=self.access_kmh,
             max_snap_m=self.max_snap_m,
             method=self.method,
