@@ -17,16 +17,16 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from geomap import settings
+from geomap import palettes, settings
 from geomap.errors import InputError
 
-#: Bar colours by mode: dark-to-light steps of one colour-blind-safe ramp
-#: (cividis), told apart by lightness alone, with hatching as well.
+#: Bar colours by mode (:data:`geomap.palettes.MODE`): dark-to-light steps of
+#: cividis, told apart by lightness alone, with hatching as well.
 MODE_STYLES: dict[str, tuple[str, str]] = {
-    "walk": ("#00224e", ""),
-    "bike": ("#575d6d", "//"),
-    "car": ("#a59c74", ".."),
-    "pt": ("#fee838", "xx"),
+    "walk": (palettes.MODE["walk"], ""),
+    "bike": (palettes.MODE["bike"], "//"),
+    "car": (palettes.MODE["car"], ".."),
+    "pt": (palettes.MODE["pt"], "xx"),
 }
 
 MODE_LABELS = {"walk": "Walking", "bike": "Cycling", "car": "Car", "pt": "Public transport"}

@@ -26,6 +26,7 @@ import gc
 import hashlib
 import html
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
@@ -42,26 +43,28 @@ from folium.template import Template
 from folium.utilities import JsCode
 from jinja2 import TemplateError
 
-from geomap import settings
+from geomap import palettes, settings
 from geomap.errors import GeomapError
 
-#: Marker colour and letter per kind (colour-blind-safe palette, Okabe-Ito).
-KIND_STYLE = {
-    "early_years": ("#CC79A7", "E"),
-    "primary": ("#0072B2", "P"),
-    "secondary": ("#009E73", "S"),
-    "sixth_form": ("#D55E00", "6"),
-    "college": ("#E69F00", "C"),
-    "special": ("#56B4E9", "X"),
-    "stop": ("#e7298a", "B"),
+#: Marker colour (:data:`geomap.palettes.KIND`, Okabe-Ito) and letter per kind.
+_KIND_LETTERS = {
+    "early_years": "E",
+    "primary": "P",
+    "secondary": "S",
+    "sixth_form": "6",
+    "college": "C",
+    "special": "X",
+    "stop": "B",
 }
+KIND_STYLE = {kind: (palettes.KIND[kind], letter) for kind, letter in _KIND_LETTERS.items()}
 
 #: Choropleth classes as fractions of the threshold, and their colours
-#: (greens within the threshold, reds beyond it).
+#: (:data:`geomap.palettes.TRAVEL_TIME`: cividis, light for short journeys, dark for long).
 TIME_CLASSES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-TIME_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000")
-NO_JOURNEY_COLOUR = "#9e9e9e"
-GAP_OUTLINE: dict[str, Any] = {"color": "#000000", "weight": 3, "dashArray": "6 4", "fill": False}
+TIME_COLOURS = palettes.TRAVEL_TIME
+#: Fill of areas with no journey: grey, hatched (an SVG pattern each page defines).
+NO_JOURNEY_COLOUR = palettes.HATCH_FILL
+GAP_OUTLINE: dict[str, Any] = palettes.GAP_OUTLINE
 
 #: Simplification tolerance for drawn polygons, metres.
 SIMPLIFY_M = 40.0
@@ -114,12 +117,15 @@ _CSS = """
 .gm-marker div.gm-border {border-style: dashed; border-color: #222;}
 .gm-box {position: fixed; z-index: 1000; background: rgba(255,255,255,0.93); padding: 6px 10px;
   border-radius: 4px; box-shadow: 0 0 4px rgba(0,0,0,0.4); font: 12px/1.35 sans-serif;}
-.gm-title {top: 10px; left: 54px; max-width: calc(100% - 400px); font-size: 15px; font-weight: bold;}
+.gm-title {top: 10px; left: 54px; max-width: calc(100% - 400px); font-size: 15px; font-weight: bold;
+  margin: 0;}
 .gm-caption {bottom: 10px; left: 10px; max-width: 38%; max-height: 32%; overflow: auto; font-size: 10.5px;}
 .gm-caption summary {cursor: pointer; font-weight: 600;}
 .gm-legend {bottom: 24px; right: 10px; max-width: 260px;}
 .gm-legend i {display: inline-block; width: 16px; height: 12px; margin-right: 6px; vertical-align: middle;
   border: 1px solid #555;}
+.gm-legend h2 {font-size: 12px; font-weight: bold; margin: 0 0 2px;}
+.gm-legend ul {list-style: none; margin: 0; padding: 0;}
 .gm-popup th {text-align: left; padding-right: 8px; vertical-align: top; font-weight: 600;}
 """
 
@@ -262,6 +268,30 @@ class OfflineMap(folium.Map):
             ),
             name="geomap_js",
         )
+        # the page in English, titled (new_map sets the title), and the hatch pattern
+        root._template = _PAGE_TEMPLATE
+        root.html.add_child(_Literal(palettes.hatch_svg()), name="geomap_hatch")
+
+
+#: The page around a map: branca's, with its language and title.
+_PAGE_TEMPLATE = jinja2.Template(
+    "<!DOCTYPE html>\n"
+    '<html lang="en">\n'
+    "<head>\n"
+    "{% if this.title %}<title>{{ this.title }}</title>{% endif %}\n"
+    "{{ this.header.render(**kwargs) }}\n"
+    "</head>\n"
+    "<body>\n"
+    "{{ this.html.render(**kwargs) }}\n"
+    "</body>\n"
+    "<script>\n"
+    "{{ this.script.render(**kwargs) }}\n"
+    "</script>\n"
+    "</html>\n"
+)
+
+#: folium's viewport forbids zooming the page (WCAG 1.4.4); :func:`offline_html` removes that.
+_ZOOM_LOCK = re.compile(r",\s*maximum-scale=1\.0, user-scalable=no")
 
 
 class _DeferredTemplate:
@@ -332,7 +362,8 @@ def offline_html(m: folium.Map) -> str:
     """
     try:
         with _deferred_templates():
-            return m.get_root().render()
+            page = m.get_root().render()
+        return _ZOOM_LOCK.sub("", page, count=1)
     except TemplateError as err:
         raise GeomapError(
             f"the map could not be drawn: a template failed ({err}). "
@@ -344,12 +375,18 @@ def offline_html(m: folium.Map) -> str:
 
 
 class _Box(MacroElement):
-    """A fixed box of HTML over the map (title, caption, legend)."""
+    """A fixed box of HTML over the map (title, caption, legend).
+
+    The title is the page's one ``h1``. A legend (``css_class="gm-legend"``,
+    its body starting with its title in ``<b>``) is a region named by that
+    title as an ``h2``, so that screen readers announce it and read its classes
+    as text.
+    """
 
     _template = Template(
         """
         {% macro html(this, kwargs) %}
-        <div class="gm-box {{ this.css_class }}" id="{{ this.get_name() }}">{{ this.body }}</div>
+        <{{ this.tag }} class="gm-box {{ this.css_class }}" id="{{ this.get_name() }}"{{ this.attrs }}>{{ this.body }}</{{ this.tag }}>
         {% endmacro %}
         """
     )
@@ -357,8 +394,15 @@ class _Box(MacroElement):
     def __init__(self, body: str, *, css_class: str) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # branca: unannotated
         self._name = "GeomapBox"
-        self.body = body
         self.css_class = css_class
+        self.tag = "h1" if css_class == "gm-title" else "div"
+        self.attrs = ""
+        if css_class == "gm-legend" and body.startswith("<b>") and "</b>" in body:
+            end = body.index("</b>")
+            heading = f"{self.get_name()}_heading"
+            body = f'<h2 id="{heading}">{body[3:end]}</h2>{body[end + 4 :]}'
+            self.attrs = f' role="region" aria-labelledby="{heading}"'
+        self.body = body
 
 
 def new_map(
@@ -388,6 +432,9 @@ def new_map(
         The framed map, ready for layers; end with :func:`finish`.
     """
     m = OfflineMap(tiles=None, control_scale=True, zoom_snap=0.25)
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.title = _esc(title) or "Map"
     frame = shapely.box(*bounds)
     if min(bounds[2] - bounds[0], bounds[3] - bounds[1]) < 1:
         frame = frame.buffer(2000)  # a single point still gets a frame a few km across
@@ -404,7 +451,7 @@ def new_map(
             style_function=lambda _f: {
                 "color": "#777777",
                 "weight": 1,
-                "fillColor": "#f2efe9",
+                "fillColor": palettes.BASE,
                 "fillOpacity": 0.6,
                 "interactive": False,
             },
@@ -836,16 +883,30 @@ def add_time_legend(
     for i, colour in enumerate(TIME_COLOURS):
         label = f"{edges[i]:g}–{edges[i + 1]:g} min" if i < len(bins) else f"over {bins[-1]:g} min"
         rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
-    rows.append(f'<div><i style="background:{NO_JOURNEY_COLOUR}"></i>no journey found</div>')
+    rows.append(
+        f'<div><i style="background:{palettes.swatch_css(NO_JOURNEY_COLOUR)}"></i>'
+        "no journey found (grey, hatched)</div>"
+    )
     for style, label in (
         outlines if outlines is not None else [(GAP_OUTLINE, f"beyond {threshold:g} min (gap)")]
     ):
         border = f"{max(int(style.get('weight', 2)), 2)}px {'dashed' if style.get('dashArray') else 'solid'} {style['color']}"
-        rows.append(f'<div><i style="background:none;border:{border}"></i>{_esc(label)}</div>')
+        rows.append(
+            f'<div><i style="background:none;border:{border}"></i>{_esc(label)}'
+            f": {_outline_words(style)}</div>"
+        )
     rows.extend(extra)
     rows.extend(_kind_rows(kinds))
     body = f"<b>{_esc(title)}</b>" + "".join(rows)
     _Box(body, css_class="gm-legend").add_to(m)
+
+
+def _outline_words(style: dict[str, Any]) -> str:
+    """An outline style in words, for legends (``heavy dashed outline``)."""
+    weight = float(style.get("weight", 2))
+    dash = str(style.get("dashArray") or "")
+    line = "solid" if not dash else ("dotted" if dash.split()[0] in {"1", "2"} else "dashed")
+    return f"{'heavy ' if weight >= 3 else ''}{line} outline"
 
 
 def _kind_rows(kinds: Iterable[str]) -> list[str]:
@@ -1107,9 +1168,9 @@ QUALITY_LABELS = (
 
 #: Outline styles of the post-16 barrier flags.
 FLAG_STYLES: dict[str, dict[str, Any]] = {
-    "no_pt": {"color": "#000000", "weight": 3, "dashArray": "6 4"},
-    "pt_over": {"color": "#7b3294", "weight": 3},
-    "pt_vs_car": {"color": "#0571b0", "weight": 2, "dashArray": "2 4"},
+    "no_pt": {"color": palettes.FLAG_OUTLINE["no_pt"], "weight": 3, "dashArray": "6 4"},
+    "pt_over": {"color": palettes.FLAG_OUTLINE["pt_over"], "weight": 3},
+    "pt_vs_car": {"color": palettes.FLAG_OUTLINE["pt_vs_car"], "weight": 2, "dashArray": "2 4"},
 }
 
 
@@ -1270,13 +1331,13 @@ def route_map(
         outline=False,
     )
     gain = areas[areas["saved"].fillna(0).gt(0) | areas["changed"].astype(bool)]
-    change_style = {"color": "#e7298a", "weight": 4}
+    change_style = {"color": palettes.ROUTE, "weight": 4}
     add_outline_layer(m, gain, name=f"Areas that gain ({len(gain)})", style=change_style)
     line = route.to_crs(settings.LONLAT_CRS)
     for geom in line.geometry:
         folium.PolyLine(
             [(y, x) for x, y in geom.coords],
-            color="#e7298a",
+            color=palettes.ROUTE,
             weight=5,
             opacity=0.9,
             tooltip=_esc(route["name"].iloc[0]),
@@ -1308,16 +1369,16 @@ def route_map(
         kinds=[k for k in ("sixth_form", "college") if (providers["kind"] == k).any()],
         outlines=[(change_style, "area that gains from the route")],
         extra=[
-            '<div><i style="background:#e7298a;height:4px;border:none"></i>the route</div>',
-            '<div><i style="background:#e7298a;border-radius:50%;color:#fff;text-align:center;'
+            f'<div><i style="background:{palettes.ROUTE};height:4px;border:none"></i>the route</div>',
+            f'<div><i style="background:{palettes.ROUTE};border-radius:50%;color:#fff;text-align:center;'
             'font:bold 9px/12px sans-serif">B</i>a stop</div>',
         ],
     )
     return finish(m)
 
 
-#: Colours of isochrone bands, nearest first.
-BAND_COLOURS = ("#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#eff3ff")
+#: Colours of isochrone bands, nearest first (:data:`geomap.palettes.REACH_BANDS`).
+BAND_COLOURS = palettes.REACH_BANDS
 
 
 def isochrone_map(
@@ -1385,16 +1446,17 @@ def isochrone_map(
 # --------------------------------------------------------------------------- value maps
 
 #: Sequential classes for values that are better when higher (places per child,
-#: choice): ColorBrewer "Blues", light (few) to dark (many), colour-blind safe.
-MORE_IS_BETTER = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+#: choice): :data:`geomap.palettes.MORE_IS_BETTER` (ColorBrewer "Blues").
+MORE_IS_BETTER = palettes.MORE_IS_BETTER
 #: Sequential classes for values that are worse when higher (extra minutes):
-#: ColorBrewer "Purples", light (little) to dark (much).
-MORE_IS_WORSE = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
-#: Fill of areas with no value (not known, or nothing to measure), drawn hatched.
-NO_VALUE_COLOUR = "#d9d9d9"
-UNKNOWN_OUTLINE: dict[str, Any] = {"color": "#444444", "weight": 1.5, "dashArray": "1 4"}
+#: :data:`geomap.palettes.MORE_IS_WORSE` (ColorBrewer "Purples").
+MORE_IS_WORSE = palettes.MORE_IS_WORSE
+#: Fill of areas with no value (not known, or nothing to measure): grey, hatched,
+#: and outlined dotted.
+NO_VALUE_COLOUR = palettes.HATCH_FILL
+UNKNOWN_OUTLINE: dict[str, Any] = palettes.UNKNOWN_OUTLINE
 #: Outline of areas whose value is only partly known (a lower bound).
-PARTIAL_OUTLINE: dict[str, Any] = {"color": "#b35806", "weight": 2.5, "dashArray": "6 4"}
+PARTIAL_OUTLINE: dict[str, Any] = {"color": palettes.PARTIAL, "weight": 2.5, "dashArray": "6 4"}
 
 
 def value_colour(value: float, bins: Sequence[float], colours: Sequence[str]) -> str:
@@ -1555,7 +1617,8 @@ def _value_rows(
         rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
     border = f"2px dotted {UNKNOWN_OUTLINE['color']}"
     rows.append(
-        f'<div><i style="background:{NO_VALUE_COLOUR};border:{border}"></i>{_esc(no_value)}</div>'
+        f'<div><i style="background:{palettes.swatch_css(NO_VALUE_COLOUR)};border:{border}"></i>'
+        f"{_esc(no_value)} (grey, hatched, dotted outline)</div>"
     )
     return rows
 
@@ -1629,7 +1692,7 @@ def value_map(
         )
         extra.append(
             f'<div><i style="background:none;border:2px dashed {PARTIAL_OUTLINE["color"]}"></i>'
-            f"{_esc(partial_label)}</div>"
+            f"{_esc(partial_label)} (dashed outline)</div>"
         )
     add_value_layer(
         m,
@@ -1665,10 +1728,14 @@ def value_map(
 #: Colours of the post-16 competition flags (Okabe-Ito, colour-blind safe), with
 #: the marker outline that tells them apart without colour.
 COMPETITION_STYLES: dict[str, tuple[str, str, str]] = {
-    "small_and_covered": ("#D55E00", "6 3", "small, catchment mostly shared"),
-    "small": ("#E69F00", "", "small"),
-    "other": ("#0072B2", "", "not small"),
-    "unknown": ("#999999", "2 3", "size not known"),
+    "small_and_covered": (
+        palettes.COMPETITION["small_and_covered"],
+        "6 3",
+        "small, catchment mostly shared",
+    ),
+    "small": (palettes.COMPETITION["small"], "", "small"),
+    "other": (palettes.COMPETITION["other"], "", "not small"),
+    "unknown": (palettes.COMPETITION["unknown"], "2 3", "size not known"),
 }
 
 
@@ -1778,12 +1845,8 @@ def competition_map(
     return finish(m)
 
 
-#: Fill of areas by coverage before and after new sites (ColorBrewer, colour-blind safe).
-SITE_STATUS_COLOURS = {
-    "covered": "#c6dbef",
-    "newly covered": "#08519c",
-    "not covered": "#fdae6b",
-}
+#: Fill of areas by coverage before and after new sites (:data:`geomap.palettes.SITE_STATUS`).
+SITE_STATUS_COLOURS = palettes.SITE_STATUS
 
 
 def sites_map(
@@ -1884,7 +1947,8 @@ def sites_map(
         ).add_to(group)
     group.add_to(m)
     rows = [
-        f'<div><i style="background:{colour}"></i>{_esc(status)}</div>'
+        f'<div><i style="background:{colour}"></i>{_esc(status)}'
+        f"{' (heavy black outline)' if status == 'newly covered' else ''}</div>"
         for status, colour in SITE_STATUS_COLOURS.items()
     ]
     rows.append(
@@ -1901,10 +1965,10 @@ def sites_map(
 #: Sufficiency flags: fill and legend label (ColorBrewer PuOr, colour-blind safe;
 #: "not known" grey with a dotted outline as well).
 SUFFICIENCY_STYLES: dict[str, tuple[str, str]] = {
-    "shortfall": ("#e66101", "shortfall: fewer places than children"),
-    "tight": ("#fdb863", "tight: spare places under the operating margin"),
-    "balanced": ("#f7f7f7", "balanced"),
-    "surplus": ("#5e3c99", "surplus: many spare places"),
+    "shortfall": (palettes.SUFFICIENCY["shortfall"], "shortfall: fewer places than children"),
+    "tight": (palettes.SUFFICIENCY["tight"], "tight: spare places under the operating margin"),
+    "balanced": (palettes.SUFFICIENCY["balanced"], "balanced"),
+    "surplus": (palettes.SUFFICIENCY["surplus"], "surplus: many spare places"),
     "unknown": (NO_VALUE_COLOUR, "not known: some places not given"),
 }
 
@@ -1999,7 +2063,11 @@ def category_map(
     rows = []
     for value, (colour, label) in categories.items():
         border = f";border:2px dotted {UNKNOWN_OUTLINE['color']}" if value == unknown else ""
-        rows.append(f'<div><i style="background:{colour}{border}"></i>{_esc(label)}</div>')
+        words = " (grey, hatched, dotted outline)" if value == unknown else ""
+        rows.append(
+            f'<div><i style="background:{palettes.swatch_css(colour)}{border}"></i>'
+            f"{_esc(label)}{words}</div>"
+        )
     rows.extend(_kind_rows(kinds))
     _Box(f"<b>{_esc(legend_title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
     return finish(m)

@@ -99,4 +99,4 @@ def test_time_classes_put_the_threshold_on_a_break():
     bins = time_bins(40.2)
     assert 40.2 in bins
     assert time_colour(40.2, bins) != time_colour(40.3, bins)
-    assert time_colour(float("nan"), bins) == "#9e9e9e"
+    assert time_colour(float("nan"), bins) == "url(#gm-hatch)"  # grey, hatched
