@@ -422,6 +422,8 @@ def _plain_text_cells(
         series = table[column]
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
+        if _all_plain(series):
+            continue
         text = series.astype("string")
         hidden = text.str.contains(_HIDDEN).fillna(False).to_numpy(dtype=bool)
         if hidden.any():
@@ -456,6 +458,20 @@ def _plain_text_cells(
             stacklevel=3,
         )
     return table
+
+
+def _all_plain(series: pd.Series) -> bool:
+    """Whether no value of ``series`` holds a hidden character or a line break.
+
+    One search through the column's values joined by tabs (which both
+    patterns leave alone), rather than a search per value: most columns are
+    plain, and only those that are not are looked at value by value.
+    """
+    values = series.dropna().tolist()
+    if not all(isinstance(v, str) for v in values):
+        return False  # other objects: looked at value by value, as text
+    joined = "\t".join(values)
+    return _HIDDEN.search(joined) is None and _BREAKS.search(joined) is None
 
 
 def _other_sheets(table: pd.DataFrame) -> str:

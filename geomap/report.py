@@ -14,6 +14,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
+import pickle
+import sys
+import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,7 +36,7 @@ import shapely
 from geomap import __version__, settings
 from geomap.access import CatchmentAccess
 from geomap.eligibility import MAP_CATEGORIES, suitable_schools
-from geomap.errors import InputError
+from geomap.errors import GeomapError, InputError, OutputError
 from geomap.figures import bands_chart, bands_description, chart_kinds
 from geomap.finder import finder_caption, finder_data, finder_html
 from geomap.gaps import GapAnalysis, eligible_providers
@@ -490,7 +495,11 @@ def write_report(
     replaces ``out_dir`` as a whole (see :func:`geomap.io.replace_folder`): a
     failure or an interrupted run leaves the folder's earlier files exactly as
     they were, and files of an earlier run that this one does not write are
-    gone.
+    gone. On Linux with two cores or more, the maps of :func:`report_maps`,
+    the eligibility map and the finder are drawn and written by a second
+    (forked) process while this one writes the rest; the files are the same as when written by one
+    process, and an error in either is raised here, once, with nothing
+    written.
 
     Parameters
     ----------
@@ -513,7 +522,6 @@ def write_report(
         ``chart:<name>`` (PNG charts), ``index``.
     """
     _say(progress, "[6/6] drawing the maps and writing them, the GeoPackage and tables")
-    maps, captions = report_maps(result, online_tiles=online_tiles)
     providers = provider_output(result.providers)
     cover = result.analysis.coverage
     layers = {
@@ -538,8 +546,7 @@ def write_report(
         extra_layers, extra_tables = post16_outputs(result.inputs, result.post16)
         layers.update(extra_layers)
         tables.update(extra_tables)
-    planned = planning_outputs(result, online_tiles=online_tiles)
-    finder, finder_note = _finder(result)
+    planned, charts = _planning_outputs(result, online_tiles=online_tiles)
     comparison_rows = []
     if result.origins_comparison is not None:
         tables["origins_comparison"] = result.origins_comparison
@@ -559,36 +566,35 @@ def write_report(
         tables["access_postcodes"] = result.postcodes.coverage
     eligible = result.eligibility
     if eligible is not None:
-        maps["eligibility"] = eligibility_map(result.inputs, eligible, online_tiles=online_tiles)
         layers["eligibility_homes"] = eligible.homes
         tables["eligibility_counts"] = eligible.counts
         tables["eligibility_cost"] = eligible.cost
-    maps.update(planned.maps)
-    captions.update(planned.captions)
     layers.update(planned.layers)
     tables.update(planned.tables)
     out = Path(out_dir)
-    files: dict[str, Path] = {}
     read = [*sources, *result.inputs.study.files()]
     with replace_folder(out, command="geomap report", inputs=read) as stage:
+        # The maps of report_maps, the eligibility map and the finder are drawn and
+        # written by a second process while this one writes the rest (planning maps,
+        # GeoPackage, tables, charts): the two write different files.
         (stage / "maps").mkdir()
-        for name, m in maps.items():
-            write_text(offline_html(m), stage / "maps" / f"{name}.html")
-            files[f"map:{name}"] = out / "maps" / f"{name}.html"
-        with _sqlite_unsynced():
-            write_geopackage(layers, stage / "geomap.gpkg")
+        background = _Background(lambda: _write_maps(result, stage, online_tiles=online_tiles))
+        try:
+            for name, m in planned.maps.items():
+                write_text(offline_html(m), stage / "maps" / f"{name}.html")
+            _write_files(stage, layers=layers, tables=tables, charts=charts)
+            captions, finder_note = background.result()
+        finally:
+            background.stop()
+        # maps in the order report_maps, eligibility, planning
+        names = [*captions, *(["eligibility"] if eligible is not None else []), *planned.maps]
+        files = {f"map:{name}": out / "maps" / f"{name}.html" for name in names}
+        captions.update(planned.captions)
         files["geopackage"] = out / "geomap.gpkg"
-        for name, table in tables.items():
-            write_csv(table, stage / f"{name}.csv")
-            files[f"csv:{name}"] = out / f"{name}.csv"
-        if finder is not None:
-            write_text(finder, stage / "finder.html")
+        files.update({f"csv:{name}": out / f"{name}.csv" for name in tables})
+        if finder_note is None:
             files["finder"] = out / "finder.html"
-        if planned.charts:
-            (stage / "charts").mkdir()
-        for name, (image, _text) in planned.charts.items():
-            (stage / "charts" / name).write_bytes(image)
-            files[f"chart:{name}"] = out / "charts" / name
+        files.update({f"chart:{name}": out / "charts" / name for name in charts})
         files["index"] = out / "index.html"
         write_text(
             index_html(
@@ -598,8 +604,8 @@ def write_report(
                 captions=captions,
                 planning={
                     **planned.context,
-                    "finder": finder is not None,
-                    "finder_note": finder_note,
+                    "finder": finder_note is None,
+                    "finder_note": finder_note or "",
                     "eligibility": _eligibility_context(eligible),
                     "comparison": comparison_rows,
                     "comparison_note": ""
@@ -610,6 +616,137 @@ def write_report(
             stage / "index.html",
         )
     return files
+
+
+def _write_maps(
+    result: Result, stage: Path, *, online_tiles: bool
+) -> tuple[dict[str, str], str | None]:
+    """Write the maps of :func:`report_maps`, the eligibility map and the finder into ``stage``.
+
+    Returns the captions of the maps of :func:`report_maps`, and why there is
+    no finder page (None when it was written).
+    """
+    maps, captions = report_maps(result, online_tiles=online_tiles)
+    if result.eligibility is not None:
+        maps["eligibility"] = eligibility_map(
+            result.inputs, result.eligibility, online_tiles=online_tiles
+        )
+    for name, m in maps.items():
+        write_text(offline_html(m), stage / "maps" / f"{name}.html")
+    finder, finder_note = _finder(result)
+    if finder is not None:
+        write_text(finder, stage / "finder.html")
+    return captions, None if finder is not None else finder_note
+
+
+def _write_files(
+    stage: Path,
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    tables: Mapping[str, pd.DataFrame],
+    charts: Mapping[str, _Chart],
+) -> None:
+    """Write the GeoPackage, the tables and the charts into ``stage``."""
+    with _sqlite_unsynced():
+        write_geopackage(dict(layers), stage / "geomap.gpkg")
+    for name, table in tables.items():
+        write_csv(table, stage / f"{name}.csv")
+    if charts:
+        (stage / "charts").mkdir()
+    for name, chart in charts.items():
+        (stage / "charts" / name).write_bytes(_draw_chart(chart))
+
+
+class _Background:
+    """Run ``work`` in a forked process (where available) while the caller goes on.
+
+    :meth:`result` gives what ``work`` returned, or raises what it raised (the
+    same class and message); warnings it gave are given again here. Where
+    ``fork`` is not available (Windows, macOS) or there is a single core,
+    ``work`` runs when :meth:`result` is called, in this process.
+    """
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work: Callable[[], Any] | None = work
+        self._process: Any = None
+        if not _can_fork():
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    outcome: tuple[str, Any] = ("ok", work())
+                except BaseException as err:  # everything goes back to the parent
+                    logger.debug("background writer failed", exc_info=True)
+                    outcome = ("error", _portable(err))
+            given = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+            send.send((outcome, given))
+            send.close()
+
+        self._process = context.Process(target=run, daemon=True)
+        self._process.start()
+        send.close()
+        self._work = None
+
+    def result(self) -> Any:
+        """What ``work`` returned; raises what it raised."""
+        if self._work is not None:
+            work, self._work = self._work, None
+            return work()
+        try:
+            (status, value), given = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise OutputError(
+                "writing the report's tables, GeoPackage, finder and charts stopped "
+                f"unexpectedly (exit code {self._process.exitcode}); nothing was written. "
+                "Run again; if it recurs, report it with the command you ran"
+            ) from None
+        self._process.join()
+        for message, category, filename, lineno in given:
+            warnings.warn_explicit(message, category, filename, lineno)
+        if status == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the process if it is still running (after a failure here)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+        if self._process is not None:
+            self._receive.close()
+            self._process = None
+
+
+def _can_fork() -> bool:
+    """Whether a writer may run in a forked process: Linux, two cores, no other threads.
+
+    A fork copies only the calling thread, so a lock that another thread held
+    at that moment would stay locked in the child: with other threads
+    running, the writers run one after the other instead.
+    """
+    return (
+        sys.platform.startswith("linux")
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
+
+
+def _portable(err: BaseException) -> BaseException:
+    """``err`` if it survives pickling unchanged, else a GeomapError with its message."""
+    try:
+        copy = pickle.loads(pickle.dumps(err))
+        if type(copy) is type(err) and str(copy) == str(err):
+            return err
+    except Exception:  # any failure to pickle means: send the message instead
+        pass
+    return GeomapError(f"{type(err).__name__}: {err}")
 
 
 @contextlib.contextmanager
@@ -1328,10 +1465,35 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
     PlanningOutputs
         Empty when the result was not planned.
     """
+    out, charts = _planning_outputs(result, online_tiles=online_tiles)
+    for name, chart in charts.items():
+        out.charts[name] = (_draw_chart(chart), out.charts[name][1])
+    return out
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """What one chart of the report shows, to draw later (perhaps in another process)."""
+
+    bands: pd.DataFrame
+    kind: str
+    title: str
+    caption: str
+
+
+def _draw_chart(chart: _Chart) -> bytes:
+    return bands_chart(chart.bands, kind=chart.kind, title=chart.title, caption=chart.caption)
+
+
+def _planning_outputs(
+    result: Result, *, online_tiles: bool
+) -> tuple[PlanningOutputs, dict[str, _Chart]]:
+    """:func:`planning_outputs` with the charts not yet drawn (their images empty)."""
     out = PlanningOutputs()
     planning = result.planning
+    to_draw: dict[str, _Chart] = {}
     if planning is None:
-        return out
+        return out, to_draw
     inputs = result.inputs
     independent = result.include_independent
     tiles = online_tiles
@@ -1343,15 +1505,13 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
     for kind in chart_kinds(bands, list(dict.fromkeys(result.analysis.coverage["kind"]))):
         name = f"journey_time_bands_{kind}.png"
         text = bands_description(bands, kind=kind)
-        out.charts[name] = (
-            bands_chart(
-                bands,
-                kind=kind,
-                title=f"{_label(kind)}: children within 15, 30, 45 and 60 minutes of the nearest",
-                caption=" ".join(planning.notes.get("bands", [])),
-            ),
-            text,
+        to_draw[name] = _Chart(
+            bands,
+            kind=kind,
+            title=f"{_label(kind)}: children within 15, 30, 45 and 60 minutes of the nearest",
+            caption=" ".join(planning.notes.get("bands", [])),
         )
+        out.charts[name] = (b"", text)
         charts.append(
             {"src": f"charts/{name}", "alt": f"{_label(kind)}. {text}", "label": _label(kind)}
         )
@@ -1573,4 +1733,4 @@ def planning_outputs(result: Result, *, online_tiles: bool = False) -> PlanningO
         "competition": competition,
         "sites": sites,
     }
-    return out
+    return out, to_draw
