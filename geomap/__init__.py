@@ -117,6 +117,16 @@ _PUBLIC = {
     "sites_map": "geomap.maps",
     "sites_map_for": "geomap.report",
     "planning_outputs": "geomap.report",
+    # scale: compact networks, journeys within a limit, sweeps on Dask
+    "CompactNetwork": "geomap.travel.compact",
+    "load_network": "geomap.travel.compact",
+    "write_compact": "geomap.travel.compact",
+    "pairs_within": "geomap.travel.reach",
+    "load_route_sweep": "geomap.sweep",
+    "load_site_sweep": "geomap.sweep",
+    "run_sweep": "geomap.sweep",
+    "sweep_client": "geomap.sweep",
+    "rank_variants": "geomap.sweep",
     # errors and warnings
     "GeomapError": "geomap.errors",
     "InputError": "geomap.errors",
@@ -134,6 +144,7 @@ __all__ = [
     "POST16_FLAGS",
     "BarrierThresholds",
     "CatchmentAccess",
+    "CompactNetwork",
     "FastestOf",
     "GapAnalysis",
     "GeomapError",
@@ -191,14 +202,18 @@ __all__ = [
     "load_areas",
     "load_gtfs",
     "load_inputs",
+    "load_network",
     "load_partnerships",
     "load_population",
     "load_providers",
+    "load_route_sweep",
     "load_scenario",
+    "load_site_sweep",
     "load_study_area",
     "method_weight",
     "offers",
     "offline_html",
+    "pairs_within",
     "parse_time",
     "plan",
     "planning_outputs",
@@ -211,19 +226,23 @@ __all__ = [
     "providers_map",
     "provision_by_area",
     "quality_access",
+    "rank_variants",
     "read_points",
     "read_scorecard",
     "report_maps",
     "route_map",
     "run",
+    "run_sweep",
     "share_within_bands",
     "sites_for_kind",
     "sites_map",
     "sites_map_for",
     "study_boundary",
     "summarise_providers",
+    "sweep_client",
     "travel_sources",
     "value_map",
+    "write_compact",
     "write_post16",
     "write_report",
     "write_scenario",
@@ -316,6 +335,13 @@ if TYPE_CHECKING:
         provider_places,
         read_scorecard,
     )
+    from geomap.sweep import (
+        load_route_sweep,
+        load_site_sweep,
+        rank_variants,
+        run_sweep,
+        sweep_client,
+    )
     from geomap.travel import (
         FastestOf,
         NetworkTravelTimes,
@@ -328,6 +354,8 @@ if TYPE_CHECKING:
         travel_sources,
     )
     from geomap.travel.base import ScenarioTrips
+    from geomap.travel.compact import CompactNetwork, load_network, write_compact
+    from geomap.travel.reach import pairs_within
 
 
 def __getattr__(name: str) -> Any:
