@@ -1739,6 +1739,30 @@ def snap_time_matrix(
     return out
 
 
+def _pair_stats(
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame,
+    o: Snap,
+    d: Snap,
+    unreachable: int,
+    *,
+    max_snap_m: float,
+    access_kmh: float,
+) -> dict[str, object]:
+    """The run counts of a table of journeys, as kept in its ``attrs["geomap_network"]``."""
+    return asdict(
+        RunStats(
+            origins=len(origins),
+            destinations=len(destinations),
+            far_origins=o.n_far,
+            far_destinations=d.n_far,
+            unreachable=unreachable,
+            max_snap_m=float(max_snap_m),
+            access_kmh=float(access_kmh),
+        )
+    )
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
@@ -1959,16 +1983,8 @@ def matrix(
             "method": method,
         }
     )
-    result.attrs["geomap_network"] = asdict(
-        RunStats(
-            origins=len(origins),
-            destinations=len(destinations),
-            far_origins=o.n_far,
-            far_destinations=d.n_far,
-            unreachable=unreachable,
-            max_snap_m=float(max_snap_m),
-            access_kmh=float(access_kmh),
-        )
+    result.attrs["geomap_network"] = _pair_stats(
+        origins, destinations, o, d, unreachable, max_snap_m=max_snap_m, access_kmh=access_kmh
     )
     return result
 
@@ -2069,16 +2085,8 @@ def matrix_within(
             "method": method,
         }
     )
-    result.attrs["geomap_network"] = asdict(
-        RunStats(
-            origins=len(origins),
-            destinations=len(destinations),
-            far_origins=o.n_far,
-            far_destinations=d.n_far,
-            unreachable=unreachable,
-            max_snap_m=float(max_snap_m),
-            access_kmh=float(access_kmh),
-        )
+    result.attrs["geomap_network"] = _pair_stats(
+        origins, destinations, o, d, unreachable, max_snap_m=max_snap_m, access_kmh=access_kmh
     )
     return result
 
