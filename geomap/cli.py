@@ -687,6 +687,12 @@ def main(verbose: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @network_option
 @origins_option
+@click.option(
+    "--figures/--no-figures",
+    default=True,
+    show_default=True,
+    help="Also write every map as a 300 dpi PNG and a PDF for papers (figures/).",
+)
 @_writes(folders=("out_dir",))
 def report(
     out_dir: Path,
@@ -697,11 +703,14 @@ def report(
     quiet: bool,
     networks: tuple[Path, ...],
     origins: str,
+    figures: bool,
 ) -> None:
     """Run the main job: maps, GeoPackage and tables into an output folder.
 
-    Writes OUT/index.html (start here), OUT/maps/*.html (offline maps),
-    OUT/geomap.gpkg (layers for QGIS) and OUT/*.csv (tables for Excel).
+    Writes OUT/index.html (start here), OUT/explore.html (every map on one
+    page), OUT/maps/*.html (offline maps), OUT/figures/*.png and *.pdf (the
+    maps as figures for papers), OUT/geomap.gpkg (layers for QGIS) and
+    OUT/*.csv (tables for Excel).
 
     \b
     Examples:
@@ -728,7 +737,9 @@ def report(
         origins=origins,
         networks=[p for p in networks if str(p) != "auto"] or None,
     )
-    files = write_report(result, out_dir, online_tiles=online_tiles, progress=progress)
+    files = write_report(
+        result, out_dir, online_tiles=online_tiles, progress=progress, figures=figures
+    )
     click.echo(f"Wrote {len(files)} files to {out_dir}; open {out_dir / 'index.html'}")
     for note in result.notes:
         click.echo(f"- {note}")
@@ -1028,30 +1039,55 @@ def gaps(
     "--mode", type=MODE_CHOICE, default="car", show_default=True, help="Travel mode (with --kind)."
 )
 @online_tiles_option
-@click.option("--out", "out_path", required=True, type=PATH, help="Output HTML file.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["html", "png", "pdf"]),
+    default="html",
+    show_default=True,
+    help="html: the interactive page; png (300 dpi) or pdf: a static figure for papers.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=PATH,
+    help="Output file, ending as --format: .html (or .htm), .png or .pdf.",
+)
 @network_option
-@_writes(files={"out_path": (".html", ".htm")})
+@_writes(files={"out_path": (".html", ".htm", ".png", ".pdf")})
 def map_command(
     inputs: InputChoice,
     thresholds: dict[str, dict[str, float]],
     kind: str,
     mode: str,
     online_tiles: bool,
+    out_format: str,
     out_path: Path,
     networks: tuple[Path, ...],
 ) -> None:
-    """Draw one offline map.
+    """Draw one offline map, as an HTML page or a static figure (PNG or PDF).
 
     \b
     Examples:
       geomap map --out providers.html
       geomap map --kind primary --mode walk --out primary_walk.html
+      geomap map --kind primary --mode car --format pdf --out primary_car.pdf
     """
-    from geomap.io import write_text
-    from geomap.maps import offline_html, providers_map
+    from geomap.errors import OutputError
+    from geomap.io import atomic_path, write_text
+    from geomap.maps import offline_html, providers_map, static_map
     from geomap.pipeline import analyse
     from geomap.report import caption_for, kind_map
 
+    suffixes = {"html": (".html", ".htm"), "png": (".png",), "pdf": (".pdf",)}
+    suffix = out_path.suffix.lower()
+    if suffix not in suffixes[out_format]:
+        matching = next(f for f, s in suffixes.items() if suffix in s)
+        raise OutputError(
+            f"--out {out_path}: a {suffix} file, but --format is {out_format}; give "
+            f"--format {matching}, or a file name ending {' or '.join(suffixes[out_format])}"
+        )
     loaded = inputs.load()
     independent = inputs.include_independent
     if kind == "all":
@@ -1079,7 +1115,14 @@ def map_command(
             include_independent=independent,
             online_tiles=online_tiles,
         )
-    write_text(offline_html(m), out_path)
+    if out_format == "html":
+        write_text(offline_html(m), out_path)
+    else:
+        from geomap.figures import map_figure
+
+        drawn = map_figure(static_map(m))[out_format]
+        with atomic_path(out_path) as tmp:
+            tmp.write_bytes(drawn)
     click.echo(f"Wrote {out_path}")
 
 

@@ -28,6 +28,8 @@ import html
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
 
@@ -271,6 +273,15 @@ class OfflineMap(folium.Map):
         # the page in English, titled (new_map sets the title), and the hatch pattern
         root._template = _PAGE_TEMPLATE
         root.html.add_child(_Literal(palettes.hatch_svg()), name="geomap_hatch")
+        # what new_map sets, for static figures (static_map)
+        self.static_title = ""
+        self.static_caption = ""
+        self.static_frame: tuple[float, float, float, float] | None = None
+
+    @property
+    def static(self) -> StaticMap:
+        """What the map draws, for a static figure (see :func:`static_map`)."""
+        return static_map(self)
 
 
 #: The page around a map: branca's, with its language and title.
@@ -438,6 +449,9 @@ def new_map(
     frame = shapely.box(*bounds)
     if min(bounds[2] - bounds[0], bounds[3] - bounds[1]) < 1:
         frame = frame.buffer(2000)  # a single point still gets a frame a few km across
+    m.static_title = title
+    m.static_caption = caption
+    m.static_frame = tuple(float(b) for b in frame.bounds)  # type: ignore[assignment]
     box = gpd.GeoSeries([frame], crs=settings.MEASURE_CRS).to_crs(settings.LONLAT_CRS)
     minx, miny, maxx, maxy = box.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -468,15 +482,26 @@ def _geojson(
 ) -> dict[str, Any]:
     """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties."""
     cols = [c for c in columns if c in layer.columns]
-    out = gpd.GeoDataFrame(
-        layer[cols].copy(),
-        geometry=_drawn(layer.geometry, simplify=simplify),
-        crs=settings.LONLAT_CRS,
-    )
+    measured, lonlat = _drawn_both(layer.geometry, simplify=simplify)
+    out = gpd.GeoDataFrame(layer[cols].copy(), geometry=lonlat, crs=settings.LONLAT_CRS)
     for column in cols:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
-    return {"type": "FeatureCollection", "features": _features(out, cols)}
+    return _Collection(
+        {"type": "FeatureCollection", "features": _features(out, cols)}, measured=measured
+    )
+
+
+class _Collection(dict[str, Any]):
+    """A GeoJSON feature collection that also keeps its shapes as drawn in EPSG:27700.
+
+    Static figures (:func:`static_map`) draw these shapes, so they match the
+    page's without a round trip through longitude and latitude.
+    """
+
+    def __init__(self, data: dict[str, Any], *, measured: np.ndarray) -> None:
+        super().__init__(data)
+        self.measured = measured
 
 
 def _features(layer: gpd.GeoDataFrame, cols: list[str]) -> list[dict[str, Any]]:
@@ -565,11 +590,16 @@ def _shapes(geoms: np.ndarray) -> list[Any]:
     return shapes
 
 
-_DRAWN: dict[tuple[bytes, float | None, str], np.ndarray] = {}
+_DRAWN: dict[tuple[bytes, float | None, str], tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _drawn(geoms: gpd.GeoSeries, *, simplify: float | None) -> np.ndarray:
-    """Geometries as drawn: simplified (polygons), in lon/lat, rounded to 5 decimals.
+    """Geometries as drawn: simplified (polygons), in lon/lat, rounded to 5 decimals."""
+    return _drawn_both(geoms, simplify=simplify)[1]
+
+
+def _drawn_both(geoms: gpd.GeoSeries, *, simplify: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries as drawn (simplified polygons) in EPSG:27700, and in lon/lat to 5 decimals.
 
     The same areas are drawn on many maps of one report; they are worked out
     once and remembered by their exact shapes (a few recent sets are kept).
@@ -584,12 +614,14 @@ def _drawn(geoms: gpd.GeoSeries, *, simplify: float | None) -> np.ndarray:
     if found is None:
         if simplify and (geoms.geom_type != "Point").any():
             values = shapely.coverage_simplify(values, simplify)
-        lonlat = gpd.GeoSeries(values, crs=geoms.crs).to_crs(settings.LONLAT_CRS)
-        found = shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, 5))
+        series = gpd.GeoSeries(values, crs=geoms.crs)
+        measured = series.to_crs(settings.MEASURE_CRS).to_numpy() if geoms.crs else values
+        lonlat = series.to_crs(settings.LONLAT_CRS)
+        found = (measured, shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, 5)))
         if len(_DRAWN) >= 16:
             _DRAWN.pop(next(iter(_DRAWN)))
         _DRAWN[key] = found
-    return found.copy()
+    return found[0].copy(), found[1].copy()
 
 
 def _ages(low: Any, high: Any) -> str:
@@ -2071,3 +2103,490 @@ def category_map(
     rows.extend(_kind_rows(kinds))
     _Box(f"<b>{_esc(legend_title)}</b>" + "".join(rows), css_class="gm-legend").add_to(m)
     return finish(m)
+
+
+# --------------------------------------------------------------------------- static description
+
+
+@dataclass(frozen=True)
+class StaticPolygons:
+    """Areas drawn alike but for their fill, as a static figure shows them.
+
+    Attributes
+    ----------
+    geometry
+        Shapely polygons in EPSG:27700, simplified as the page draws them.
+    fill
+        Fill colour of each area (a hex colour), or None for no fill.
+    hatched
+        Whether each area is hatched (no journey, no value), as on the page.
+    fill_opacity
+        Opacity of the fills.
+    edge
+        Outline colour, or None for no outline.
+    width
+        Outline width in screen pixels, as on the page.
+    dash
+        Dash pattern in pixels (``(6, 4)``), empty for a solid outline.
+    name
+        The layer's name on the page.
+    """
+
+    geometry: np.ndarray
+    fill: tuple[str | None, ...]
+    hatched: tuple[bool, ...]
+    fill_opacity: float
+    edge: str | None
+    width: float
+    dash: tuple[float, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class StaticLines:
+    """Lines (a route, links between providers) in EPSG:27700, drawn alike.
+
+    Attributes
+    ----------
+    geometry
+        Shapely lines in EPSG:27700.
+    colour, width, dash, opacity
+        Line style, with the width and dash pattern in screen pixels.
+    name
+        The layer's name on the page.
+    """
+
+    geometry: np.ndarray
+    colour: str
+    width: float
+    dash: tuple[float, ...]
+    opacity: float
+    name: str
+
+
+@dataclass(frozen=True)
+class StaticPoints:
+    """Markers in EPSG:27700: a coloured circle (or square) with a letter each.
+
+    Attributes
+    ----------
+    xy
+        Coordinates, one row per marker (EPSG:27700 metres).
+    colour
+        Fill colour of each marker.
+    letter
+        Text on each marker (a kind's letter, a site's rank), or "".
+    dashed
+        Whether each marker has a dashed ring (outside the study area, say).
+    radius
+        Radius of each marker in screen pixels.
+    square
+        Whether the markers are squares (new sites) rather than circles.
+    name
+        The layer's name on the page.
+    """
+
+    xy: np.ndarray
+    colour: tuple[str, ...]
+    letter: tuple[str, ...]
+    dashed: tuple[bool, ...]
+    radius: tuple[float, ...]
+    square: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """How a legend row's sample looks.
+
+    Attributes
+    ----------
+    fill
+        Fill colour, or None.
+    hatched
+        Hatched grey, the pattern of missing data.
+    edge, edge_width, edge_style
+        Outline colour (None for none), width in pixels and ``solid``,
+        ``dashed`` or ``dotted``.
+    shape
+        ``box``, ``circle`` or ``line``.
+    letter
+        Text on the sample (a kind's letter), or "".
+    """
+
+    fill: str | None
+    hatched: bool
+    edge: str | None
+    edge_width: float
+    edge_style: str
+    shape: str
+    letter: str
+
+
+@dataclass(frozen=True)
+class LegendRow:
+    """One row of a legend: a sample (None for a note or a heading) and its text.
+
+    Attributes
+    ----------
+    label
+        The row's text as the page shows it (plain text).
+    swatch
+        The sample, or None.
+    heading
+        Whether the row heads a group of rows.
+    """
+
+    label: str
+    swatch: Swatch | None
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class LegendBlock:
+    """A legend: its title and rows, as the page's legend box has them.
+
+    Attributes
+    ----------
+    title
+        Heading of the legend (plain text).
+    rows
+        Its rows in order.
+    """
+
+    title: str
+    rows: tuple[LegendRow, ...]
+
+
+@dataclass(frozen=True)
+class StaticMap:
+    """A neutral description of what a map draws, for a static figure.
+
+    Built from the map itself (:func:`static_map`), so the figure shows exactly
+    the layers, classes, colours and legend text of the HTML page. Layers
+    that start hidden on the page are left out, and so are legend rows folded
+    away with them.
+
+    Attributes
+    ----------
+    title
+        The map's title (plain text, from data: never markup).
+    caption
+        Data and method, as under the page's map (plain text, lines split on newlines).
+    attributions
+        The lines of the caption that credit data (``©``, licences).
+    frame
+        ``(minx, miny, maxx, maxy)`` in EPSG:27700.
+    layers
+        What is drawn, bottom first.
+    legends
+        The legend boxes.
+    """
+
+    title: str
+    caption: str
+    attributions: tuple[str, ...]
+    frame: tuple[float, float, float, float]
+    layers: tuple[StaticPolygons | StaticLines | StaticPoints, ...]
+    legends: tuple[LegendBlock, ...]
+
+
+#: Words that mark a caption line as a data credit.
+_CREDIT = re.compile(r"©|copyright|licen[cs]e|contains .* data|openstreetmap", re.IGNORECASE)
+
+
+def static_map(m: folium.Map) -> StaticMap:
+    """Describe what a map built here draws, for :func:`geomap.figures.map_figure`.
+
+    Parameters
+    ----------
+    m
+        A map from one of the builders here (started with :func:`new_map`).
+
+    Returns
+    -------
+    StaticMap
+        Title, caption, attributions, frame, the visible layers in EPSG:27700
+        with their styles, and the legends.
+
+    Raises
+    ------
+    GeomapError
+        If ``m`` was not started with :func:`new_map`.
+    """
+    frame = getattr(m, "static_frame", None)
+    if frame is None:
+        raise GeomapError(
+            "the map has no frame to draw a figure of. Draw maps with geomap.maps.new_map"
+        )
+    layers: list[StaticPolygons | StaticLines | StaticPoints] = []
+    legends: list[LegendBlock] = []
+    _collect(m, layers, legends)
+    caption = str(getattr(m, "static_caption", ""))
+    lines = [line.strip() for line in caption.splitlines() if line.strip()]
+    return StaticMap(
+        title=str(getattr(m, "static_title", "")),
+        caption=caption,
+        attributions=tuple(line for line in lines if _CREDIT.search(line)),
+        frame=frame,
+        layers=tuple(layers),
+        legends=tuple(legends),
+    )
+
+
+def _collect(
+    parent: Element,
+    layers: list[StaticPolygons | StaticLines | StaticPoints],
+    legends: list[LegendBlock],
+) -> None:
+    """Add the visible layers and the legends among ``parent``'s children, in order."""
+    for child in parent._children.values():
+        if getattr(child, "show", True) is False:
+            continue
+        if isinstance(child, folium.GeoJson):
+            layers.extend(_static_geojson(child))
+        elif isinstance(child, folium.FeatureGroup):
+            _collect(child, layers, legends)
+        elif isinstance(child, folium.PolyLine):
+            layers.append(_static_polyline(child))
+        elif isinstance(child, folium.CircleMarker | folium.Marker):
+            layers.append(_static_marker(child))
+        elif isinstance(child, _Box) and child.css_class == "gm-legend":
+            legends.append(_legend_block(child.body))
+
+
+def _to_measured(lonlat: np.ndarray) -> np.ndarray:
+    """Lon/lat coordinates (n × 2) in EPSG:27700."""
+    points = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=settings.LONLAT_CRS)
+    return np.asarray(shapely.get_coordinates(points.to_crs(settings.MEASURE_CRS).to_numpy()))
+
+
+def _dash(value: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in str(value or "").replace(",", " ").split())
+
+
+def _static_geojson(layer: folium.GeoJson) -> list[StaticPolygons | StaticLines | StaticPoints]:
+    """A GeoJSON layer's features, grouped by how they are drawn."""
+    data = layer.data
+    features = data.get("features", [])
+    if not features:
+        return []
+    measured = getattr(data, "measured", None)
+    if measured is None:  # data not made by _geojson: back from lon/lat
+        measured = np.array(
+            [
+                None if f.get("geometry") is None else shapely.geometry.shape(f["geometry"])
+                for f in features
+            ],
+            dtype=object,
+        )
+        fine = ~shapely.is_missing(measured)
+        measured[fine] = shapely.transform(measured[fine], _to_measured)
+    name = str(layer.layer_name or "")
+    point_to_layer = layer.options.get("point_to_layer")
+    if point_to_layer is not None:
+        keep = [i for i, g in enumerate(measured) if g is not None and not g.is_empty]
+        kinds = [str(features[i]["properties"].get("k", "")) for i in keep]
+        return [
+            StaticPoints(
+                xy=np.asarray(shapely.get_coordinates(measured[keep])).reshape(-1, 2),
+                colour=tuple(KIND_STYLE.get(k, ("#444444", "?"))[0] for k in kinds),
+                letter=tuple(KIND_STYLE.get(k, ("#444444", "?"))[1] for k in kinds),
+                dashed=tuple(bool(features[i]["properties"].get("b")) for i in keep),
+                radius=tuple(10.0 for _ in keep),
+                square=False,
+                name=name,
+            )
+        ]
+    styled = getattr(layer, "style_function", None) if layer.style else None
+    groups: dict[tuple[Any, ...], list[tuple[int, str | None, bool]]] = {}
+    lines: dict[tuple[Any, ...], list[int]] = {}
+    for i, feature in enumerate(features):
+        geom = measured[i]
+        if geom is None or geom.is_empty:
+            continue
+        style = styled(feature) if styled else feature.get("properties", {}).get("style", {})
+        edge = str(style.get("color", "#3388ff")) if style.get("stroke", True) else None
+        width = float(style.get("weight", 3))
+        dash = _dash(style.get("dashArray"))
+        if geom.geom_type in {"LineString", "MultiLineString"}:
+            key = (edge or "#3388ff", width, dash, float(style.get("opacity", 1.0)))
+            lines.setdefault(key, []).append(i)
+            continue
+        filled = style.get("fill", True) is not False
+        colour = str(style.get("fillColor", edge or "#3388ff")) if filled else None
+        opacity = float(style.get("fillOpacity", 0.2)) if filled else 0.0
+        hatched = colour == palettes.HATCH_FILL
+        fill = palettes.NO_DATA if hatched else colour
+        groups.setdefault((edge, width, dash, opacity), []).append((i, fill, hatched))
+    out: list[StaticPolygons | StaticLines | StaticPoints] = []
+    for (edge, width, dash, opacity), members in groups.items():
+        out.append(
+            StaticPolygons(
+                geometry=measured[[i for i, _f, _h in members]],
+                fill=tuple(f for _i, f, _h in members),
+                hatched=tuple(h for _i, _f, h in members),
+                fill_opacity=opacity,
+                edge=edge,
+                width=width,
+                dash=dash,
+                name=name,
+            )
+        )
+    for (colour, width, dash, opacity), indices in lines.items():
+        out.append(
+            StaticLines(
+                geometry=measured[indices],
+                colour=colour,
+                width=width,
+                dash=dash,
+                opacity=opacity,
+                name=name,
+            )
+        )
+    return out
+
+
+def _static_polyline(line: folium.PolyLine) -> StaticLines:
+    options = line.options
+    lonlat = np.asarray([[x, y] for y, x in line.locations], dtype=float)
+    return StaticLines(
+        geometry=np.array([shapely.LineString(_to_measured(lonlat))], dtype=object),
+        colour=str(options.get("color", "#3388ff")),
+        width=float(options.get("weight", 3)),
+        dash=_dash(options.get("dashArray")),
+        opacity=float(options.get("opacity", 1.0)),
+        name="",
+    )
+
+
+def _static_marker(marker: folium.Marker) -> StaticPoints:
+    lat, lon = marker.location or (np.nan, np.nan)
+    xy = _to_measured(np.asarray([[lon, lat]], dtype=float))
+    options = marker.options
+    if isinstance(marker, folium.CircleMarker):
+        return StaticPoints(
+            xy=xy,
+            colour=(str(options.get("fillColor", options.get("color", "#3388ff"))),),
+            letter=("",),
+            dashed=(bool(options.get("dashArray")),),
+            radius=(float(str(options.get("radius", 10))),),
+            square=False,
+            name="",
+        )
+    icon = next((c for c in marker._children.values() if isinstance(c, folium.DivIcon)), None)
+    text = _Text.of(str(icon.options.get("html", ""))) if icon is not None else ""
+    return StaticPoints(
+        xy=xy,
+        colour=("#000000",),
+        letter=(text,),
+        dashed=(False,),
+        radius=(11.0,),
+        square=True,
+        name="",
+    )
+
+
+class _Text(HTMLParser):
+    """The text of a piece of HTML (character references read)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    @classmethod
+    def of(cls, markup: str) -> str:
+        reader = cls()
+        reader.feed(markup)
+        reader.close()
+        return " ".join("".join(reader.parts).split())
+
+
+class _LegendReader(HTMLParser):
+    """Rows of a legend box's HTML: ``<b>`` title, ``<div>`` rows with an ``<i>`` sample each.
+
+    Rows inside a folded ``<details>`` (a layer that starts hidden) are left out.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.rows: list[LegendRow] = []
+        self._where: list[str] = []
+        self._folded = 0
+        self._label: list[str] | None = None
+        self._letter: list[str] = []
+        self._style: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._where.append(tag)
+        if tag == "details" and "open" not in dict(attrs):
+            self._folded += 1
+        elif tag in {"div", "summary"}:
+            self._label, self._letter, self._style = [], [], None
+        elif tag == "i":
+            self._style = dict(attrs).get("style") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._where and self._where[-1] == tag:
+            self._where.pop()
+        if tag == "details" and self._folded:
+            self._folded -= 1
+        elif tag in {"div", "summary"} and self._label is not None:
+            label = " ".join("".join(self._label).split())
+            if not self._folded and label:
+                swatch = None if self._style is None else _swatch(self._style, self._letter)
+                self.rows.append(LegendRow(label, swatch, heading=tag == "summary"))
+            self._label = None
+
+    def handle_data(self, data: str) -> None:
+        if "i" in self._where:
+            self._letter.append(data)
+        elif self._label is not None:
+            self._label.append(data)
+        elif "b" in self._where and not self.rows:
+            self.title.append(data)
+
+
+def _swatch(style: str, letter: list[str]) -> Swatch:
+    """A legend sample from its CSS (``background``, ``border``, ``border-radius``...)."""
+    css = {}
+    for part in style.split(";"):
+        key, _, value = part.partition(":")
+        if key.strip():
+            css[key.strip().lower()] = value.strip()
+    background = css.get("background", "")
+    hatched = background == palettes.HATCH_CSS
+    fill = palettes.NO_DATA if hatched else (None if background in {"", "none"} else background)
+    border = css.get("border", "")
+    shape = "circle" if css.get("border-radius") == "50%" else "box"
+    if "border-top" in css or css.get("height") in {"0", "4px"}:
+        shape, border = "line", css.get("border-top", "")
+        if not border and fill:
+            border, fill = f"4px solid {fill}", None
+    words = border.split()
+    width = float(words[0].removesuffix("px")) if words and words[0] != "none" else 1.0
+    edge_style = words[1] if len(words) > 2 else "solid"
+    edge = (
+        words[2] if len(words) > 2 else ("#555555" if shape == "box" and border != "none" else None)
+    )
+    return Swatch(
+        fill=fill,
+        hatched=hatched,
+        edge=edge,
+        edge_width=width,
+        edge_style=edge_style,
+        shape=shape,
+        letter="".join(letter).strip(),
+    )
+
+
+def _legend_block(body: str) -> LegendBlock:
+    """A legend box's HTML (as :class:`_Box` keeps it) as a :class:`LegendBlock`."""
+    reader = _LegendReader()
+    reader.feed(body.replace("<h2", "<b").replace("</h2>", "</b>"))
+    reader.close()
+    return LegendBlock(title=" ".join("".join(reader.title).split()), rows=tuple(reader.rows))

@@ -1778,6 +1778,9 @@ def run(
             inputs.study, ["car", "walk"], boundary=inputs.boundary, notes=travel_notes
         )
     )
+    for source in sources:
+        # every analysis below asks from the areas: a network searches from each once
+        source.prepare(inputs.origins)
     _say(progress, f"[2/6] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas")
     provision = provision_by_area(
         inputs.providers,

@@ -37,9 +37,18 @@ from geomap import __version__, settings
 from geomap.access import CatchmentAccess
 from geomap.eligibility import MAP_CATEGORIES, suitable_schools
 from geomap.errors import GeomapError, InputError, OutputError
-from geomap.figures import bands_chart, bands_description, chart_kinds
+from geomap.explore import explore_page
+from geomap.figures import (
+    bands_chart,
+    bands_chart_files,
+    bands_description,
+    chart_kinds,
+    map_figure,
+    prepare_figures,
+)
 from geomap.finder import finder_caption, finder_data, finder_html
 from geomap.gaps import GapAnalysis, eligible_providers
+from geomap.headlines import headlines
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import (
     MORE_IS_BETTER,
@@ -52,6 +61,7 @@ from geomap.maps import (
     providers_map,
     route_map,
     sites_map,
+    static_map,
     value_map,
 )
 from geomap.pipeline import (
@@ -429,6 +439,61 @@ def _caption(
 # --------------------------------------------------------------------------- writing
 
 
+def report_map_names(result: Result) -> list[str]:
+    """The names of the maps of :func:`report_maps`, in order.
+
+    Parameters
+    ----------
+    result
+        From :func:`geomap.pipeline.run`.
+
+    Returns
+    -------
+    list of str
+        ``providers``, ``<mode>_<kind>`` for each analysed pair, and
+        ``post16`` when it was analysed.
+    """
+    cover = result.analysis.coverage
+    pairs = cover[["mode", "kind"]].drop_duplicates().itertuples(index=False)
+    names = ["providers", *(f"{mode}_{kind}" for mode, kind in pairs)]
+    return [*names, *(["post16"] if result.post16 is not None else [])]
+
+
+def _report_map(result: Result, name: str, *, online_tiles: bool) -> tuple[folium.Map, str]:
+    """One map of :func:`report_maps` (or the eligibility map), and its caption."""
+    inputs = result.inputs
+    independent = result.include_independent
+    if name == "providers":
+        caption = caption_for(inputs, include_independent=independent)
+        m = providers_map(
+            inputs.providers,
+            areas=inputs.areas,
+            base=inputs.base,
+            title=f"Education providers in and around {inputs.name}",
+            caption=caption,
+            online_tiles=online_tiles,
+        )
+        return m, caption
+    if name == "post16" and result.post16 is not None:
+        return post16_map_for(
+            inputs, result.post16, include_independent=independent, online_tiles=online_tiles
+        )
+    if name == "eligibility" and result.eligibility is not None:
+        return eligibility_map(inputs, result.eligibility, online_tiles=online_tiles), ""
+    mode, _, kind = name.partition("_")
+    planning = result.planning
+    return kind_map(
+        inputs,
+        result.analysis,
+        kind=kind,
+        mode=mode,
+        include_independent=independent,
+        quality=planning.quality if planning is not None else None,
+        quality_notes=planning.notes.get("quality", []) if planning is not None else (),
+        online_tiles=online_tiles,
+    )
+
+
 def report_maps(
     result: Result, *, online_tiles: bool = False
 ) -> tuple[dict[str, folium.Map], dict[str, str]]:
@@ -445,39 +510,13 @@ def report_maps(
     -------
     tuple of dict
         ``providers``, ``<mode>_<kind>`` for each analysed pair, and ``post16``
-        when it was analysed: maps, and captions under the same names.
+        when it was analysed (:func:`report_map_names`): maps, and captions
+        under the same names.
     """
-    inputs = result.inputs
-    independent = result.include_independent
-    captions = {"providers": caption_for(inputs, include_independent=independent)}
-    maps = {
-        "providers": providers_map(
-            inputs.providers,
-            areas=inputs.areas,
-            base=inputs.base,
-            title=f"Education providers in and around {inputs.name}",
-            caption=captions["providers"],
-            online_tiles=online_tiles,
-        )
-    }
-    cover = result.analysis.coverage
-    for mode, kind in cover[["mode", "kind"]].drop_duplicates().itertuples(index=False):
-        key = f"{mode}_{kind}"
-        planning = result.planning
-        maps[key], captions[key] = kind_map(
-            inputs,
-            result.analysis,
-            kind=str(kind),
-            mode=str(mode),
-            include_independent=independent,
-            quality=planning.quality if planning is not None else None,
-            quality_notes=planning.notes.get("quality", []) if planning is not None else (),
-            online_tiles=online_tiles,
-        )
-    if result.post16 is not None:
-        maps["post16"], captions["post16"] = post16_map_for(
-            inputs, result.post16, include_independent=independent, online_tiles=online_tiles
-        )
+    maps: dict[str, folium.Map] = {}
+    captions: dict[str, str] = {}
+    for name in report_map_names(result):
+        maps[name], captions[name] = _report_map(result, name, online_tiles=online_tiles)
     return maps, captions
 
 
@@ -488,8 +527,9 @@ def write_report(
     sources: Iterable[str | Path] = (),
     online_tiles: bool = False,
     progress: Progress | None = None,
+    figures: bool = True,
 ) -> dict[str, Path]:
-    """Write a result's maps, GeoPackage, CSV tables and index page into a folder.
+    """Write a result's maps, figures, GeoPackage, CSV tables and index pages into a folder.
 
     Everything is written to a staging folder beside ``out_dir``, which then
     replaces ``out_dir`` as a whole (see :func:`geomap.io.replace_folder`): a
@@ -514,12 +554,19 @@ def write_report(
         Whether the maps load OpenStreetMap tiles (needs internet).
     progress
         Called with a short message before each step.
+    figures
+        Also write each map as a figure for papers (``figures/<name>.png``
+        at 300 dpi and ``figures/<name>.pdf``, :func:`geomap.figures.map_figure`)
+        and each chart as a PDF; about half the report's time.
 
     Returns
     -------
     dict of str to pathlib.Path
-        What was written: ``map:<name>``, ``geopackage``, ``csv:<name>``,
-        ``chart:<name>`` (PNG charts), ``index``.
+        What was written: ``map:<name>``, ``explore`` (every map on one
+        page), ``figure:<name>.png`` and ``figure:<name>.pdf`` (with
+        ``figures``), ``geopackage``, ``csv:<name>`` (``csv:headlines``: the
+        summary's numbers), ``chart:<name>`` (PNG charts; ``chart:<stem>.pdf``
+        with ``figures``), ``index``.
     """
     _say(progress, "[6/6] drawing the maps and writing them, the GeoPackage and tables")
     providers = provider_output(result.providers)
@@ -571,30 +618,73 @@ def write_report(
         tables["eligibility_cost"] = eligible.cost
     layers.update(planned.layers)
     tables.update(planned.tables)
+    tables["headlines"] = headlines(result)
     out = Path(out_dir)
     read = [*sources, *result.inputs.study.files()]
+    shared = _can_fork()
+    drawing = None
+    if figures:
+        prepare_figures()  # fonts loaded once, before the fork, for both processes
+        drawing = _Figures(
+            [
+                # the costliest first: the eligibility map draws every home
+                *(["eligibility"] if eligible is not None else []),
+                *planned.maps,
+                *report_map_names(result),
+            ],
+            charts=charts,
+            shared=shared,
+        )
     with replace_folder(out, command="geomap report", inputs=read) as stage:
         # The maps of report_maps, the eligibility map and the finder are drawn and
         # written by a second process while this one writes the rest (planning maps,
-        # GeoPackage, tables, charts): the two write different files.
+        # GeoPackage, tables, charts, explore.html); then both draw the maps' figures,
+        # taking the next one from a shared counter: the two write different files.
         (stage / "maps").mkdir()
-        background = _Background(lambda: _write_maps(result, stage, online_tiles=online_tiles))
+        if figures:
+            (stage / "figures").mkdir()
+        if charts:
+            (stage / "charts").mkdir()
+        background = _Background(
+            lambda: _write_maps(
+                result, stage, online_tiles=online_tiles, figures=drawing, planned=planned.maps
+            )
+        )
         try:
             for name, m in planned.maps.items():
                 write_text(offline_html(m), stage / "maps" / f"{name}.html")
-            _write_files(stage, layers=layers, tables=tables, charts=charts)
+            _write_files(stage, layers=layers, tables=tables, charts=charts, figures=figures)
+            write_text(explore_page(result, online_tiles=online_tiles), stage / "explore.html")
+            if drawing is not None and shared and background.forked:
+                drawing.draw(result, stage, built=planned.maps, online_tiles=online_tiles)
             captions, finder_note = background.result()
         finally:
             background.stop()
         # maps in the order report_maps, eligibility, planning
         names = [*captions, *(["eligibility"] if eligible is not None else []), *planned.maps]
         files = {f"map:{name}": out / "maps" / f"{name}.html" for name in names}
+        files["explore"] = out / "explore.html"
+        if figures:
+            files.update(
+                {
+                    f"figure:{name}.{suffix}": out / "figures" / f"{name}.{suffix}"
+                    for name in names
+                    for suffix in ("png", "pdf")
+                }
+            )
         captions.update(planned.captions)
         files["geopackage"] = out / "geomap.gpkg"
         files.update({f"csv:{name}": out / f"{name}.csv" for name in tables})
         if finder_note is None:
             files["finder"] = out / "finder.html"
         files.update({f"chart:{name}": out / "charts" / name for name in charts})
+        if figures:
+            files.update(
+                {
+                    f"chart:{Path(name).stem}.pdf": out / "charts" / f"{Path(name).stem}.pdf"
+                    for name in charts
+                }
+            )
         files["index"] = out / "index.html"
         write_text(
             index_html(
@@ -619,12 +709,18 @@ def write_report(
 
 
 def _write_maps(
-    result: Result, stage: Path, *, online_tiles: bool
+    result: Result,
+    stage: Path,
+    *,
+    online_tiles: bool,
+    figures: _Figures | None = None,
+    planned: Mapping[str, folium.Map] | None = None,
 ) -> tuple[dict[str, str], str | None]:
     """Write the maps of :func:`report_maps`, the eligibility map and the finder into ``stage``.
 
-    Returns the captions of the maps of :func:`report_maps`, and why there is
-    no finder page (None when it was written).
+    Then draws figures of ``figures`` until none is left. Returns the
+    captions of the maps of :func:`report_maps`, and why there is no finder
+    page (None when it was written).
     """
     maps, captions = report_maps(result, online_tiles=online_tiles)
     if result.eligibility is not None:
@@ -636,7 +732,61 @@ def _write_maps(
     finder, finder_note = _finder(result)
     if finder is not None:
         write_text(finder, stage / "finder.html")
+    if figures is not None:
+        figures.draw(result, stage, built={**(planned or {}), **maps}, online_tiles=online_tiles)
     return captions, None if finder is not None else finder_note
+
+
+class _Figures:
+    """The report's figures and charts, drawn by whichever of its processes is free.
+
+    Each process takes the next job's number from a counter both share (made
+    before the fork), draws that map's figure (building the map first if it
+    has not) or that chart, and takes the next, until none is left: the two
+    processes end at about the same time whatever each had to do before.
+    The costliest go first, so that none is left to one process at the end.
+    Where the report writes with one process, that one draws them all.
+    """
+
+    def __init__(self, maps: list[str], *, charts: Mapping[str, _Chart], shared: bool) -> None:
+        self.names = [*(f"map:{name}" for name in maps), *(f"chart:{name}" for name in charts)]
+        self.charts = dict(charts)
+        self._taken = 0
+        self._counter: Any = None
+        if shared:
+            import multiprocessing
+
+            self._counter = multiprocessing.get_context("fork").Value("l", 0)
+
+    def _take(self) -> int:
+        if self._counter is None:
+            self._taken += 1
+            return self._taken - 1
+        with self._counter.get_lock():
+            taken = int(self._counter.value)
+            self._counter.value = taken + 1
+        return taken
+
+    def draw(
+        self,
+        result: Result,
+        stage: Path,
+        *,
+        built: Mapping[str, folium.Map],
+        online_tiles: bool,
+    ) -> None:
+        """Draw and write figures and charts until every one is taken."""
+        while (taken := self._take()) < len(self.names):
+            what, _, name = self.names[taken].partition(":")
+            if what == "chart":
+                drawn = _draw_chart_files(self.charts[name])
+                (stage / "charts" / name).write_bytes(drawn["png"])
+                (stage / "charts" / f"{Path(name).stem}.pdf").write_bytes(drawn["pdf"])
+                continue
+            m = built.get(name)
+            if m is None:
+                m = _report_map(result, name, online_tiles=online_tiles)[0]
+            _write_figures({name: m}, stage)
 
 
 def _write_files(
@@ -645,16 +795,27 @@ def _write_files(
     layers: Mapping[str, gpd.GeoDataFrame],
     tables: Mapping[str, pd.DataFrame],
     charts: Mapping[str, _Chart],
+    figures: bool = True,
 ) -> None:
-    """Write the GeoPackage, the tables and the charts into ``stage``."""
+    """Write the GeoPackage, the tables, and the charts (unless ``figures``: drawn with them)."""
     with _sqlite_unsynced():
         write_geopackage(dict(layers), stage / "geomap.gpkg")
     for name, table in tables.items():
         write_csv(table, stage / f"{name}.csv")
-    if charts:
-        (stage / "charts").mkdir()
-    for name, chart in charts.items():
-        (stage / "charts" / name).write_bytes(_draw_chart(chart))
+    if not figures:
+        for name, chart in charts.items():
+            (stage / "charts" / name).write_bytes(_draw_chart(chart))
+
+
+def _write_figures(maps: Mapping[str, folium.Map], stage: Path) -> None:
+    """Write ``figures/<name>.png`` (300 dpi) and ``figures/<name>.pdf`` of each map into ``stage``."""
+    if not maps:
+        return
+    (stage / "figures").mkdir(exist_ok=True)
+    for name, m in maps.items():
+        drawn = map_figure(static_map(m))
+        for suffix, data in drawn.items():
+            (stage / "figures" / f"{name}.{suffix}").write_bytes(data)
 
 
 class _Background:
@@ -692,6 +853,11 @@ class _Background:
         self._process.start()
         send.close()
         self._work = None
+
+    @property
+    def forked(self) -> bool:
+        """Whether ``work`` runs in another process."""
+        return self._process is not None
 
     def result(self) -> Any:
         """What ``work`` returned; raises what it raised."""
@@ -1055,6 +1221,76 @@ def index_html(
     cover = analysis.coverage
     modes = list(dict.fromkeys(cover["mode"]))
     kinds = list(dict.fromkeys(cover["kind"]))
+
+    def link(key: str) -> str:
+        # a written file's link relative to the page; empty when it was not written
+        return files[key].relative_to(out).as_posix() if key in files else ""
+
+    def map_label(name: str) -> str:
+        mode, _, kind = name.partition("_")
+        if kind in settings.KIND_LABELS and mode in analysis.thresholds:
+            return f"{settings.KIND_LABELS[kind]}, {mode}"
+        for prefix, what in (("capacity_", "Places within reach"), ("sufficiency_", "Places")):
+            if name.startswith(prefix):
+                rest = name.removeprefix(prefix).split("_", 1)
+                kind = rest[-1]
+                how = f", {rest[0]}" if len(rest) > 1 else ""
+                return f"{what}: {settings.KIND_LABELS.get(kind, kind)}{how}"
+        named = {
+            "providers": "All providers by kind",
+            "post16": "Post-16: public transport against car",
+            "post16_competition": "Post-16: competition between providers",
+            "eligibility": "Home-to-school transport eligibility",
+            "new_sites": "Where to add provision",
+        }
+        return named.get(name, name.replace("_", " ").capitalize())
+
+    said = headlines(result)
+    # the summary: a table of providers and children beyond a reasonable journey by kind
+    # and mode, then the other headlines as sentences
+    summary_kinds = []
+    for kind in kinds:
+        mine = said[said["kind"] == kind]
+        counted = mine[mine["topic"] == "providers"]
+        beyond = mine[mine["topic"] == "beyond"].set_index("mode")
+        summary_kinds.append(
+            {
+                "label": settings.KIND_LABELS.get(kind, kind),
+                "providers": str(counted["figure"].iloc[0]) if len(counted) else "—",
+                "cells": [
+                    {
+                        "figure": str(beyond.loc[mode, "figure"]),
+                        "limit": f"beyond {analysis.thresholds[mode][kind]:g} min",
+                    }
+                    if mode in beyond.index
+                    else {"figure": "—", "limit": "not counted (see below)"}
+                    for mode in modes
+                ],
+            }
+        )
+    summary_points = [
+        str(r["sentence"]) for _, r in said.iterrows() if r["topic"] not in ("providers", "beyond")
+    ]
+    summary_notes = [str(n) for n in dict.fromkeys(said["note"]) if str(n)]
+    if "special" in kinds:
+        summary_notes.append(
+            "Special schools serve the children whose plan names one, not every child of the "
+            "ages, so children beyond one are not counted here; the maps show the journey times."
+        )
+    maps = [
+        {
+            "label": map_label(key.removeprefix("map:")),
+            "html": link(key),
+            "png": link(f"figure:{key.removeprefix('map:')}.png"),
+            "pdf": link(f"figure:{key.removeprefix('map:')}.pdf"),
+        }
+        for key in files
+        if key.startswith("map:")
+    ]
+    charts = [
+        {**chart, "pdf": link(f"chart:{Path(str(chart['src'])).stem}.pdf")}
+        for chart in (planning or {}).get("charts", [])
+    ]
     grid = []
     for kind in kinds:
         low, high = settings.AGE_BANDS[kind]
@@ -1069,6 +1305,8 @@ def index_html(
                     "total": int(rows["children"].sum()),
                     "threshold": analysis.thresholds[mode][kind],
                     "areas": int(rows["beyond"].sum()),
+                    "png": link(f"figure:{mode}_{kind}.png"),
+                    "pdf": link(f"figure:{mode}_{kind}.pdf"),
                 }
             )
         grid.append(
@@ -1126,6 +1364,13 @@ def index_html(
         main_level=result.inputs.main_level,
         post16=_post16_context(result, captions.get("post16", "")),
         planning=planning or None,
+        summary_kinds=summary_kinds,
+        summary_points=summary_points,
+        summary_notes=summary_notes,
+        headlines_csv=link("csv:headlines"),
+        explore=link("explore"),
+        maps=maps,
+        charts=charts,
         summary_columns=[str(c) for c in summary.columns],
         summary_rows=[[str(v) for v in row] for row in summary.itertuples(index=False)],
         notes=result.notes,
@@ -1134,7 +1379,7 @@ def index_html(
         links=[
             path.relative_to(out).as_posix()
             for name, path in files.items()
-            if not name.startswith(("map:", "chart:"))
+            if not name.startswith(("map:", "chart:", "figure:"))
         ],
     )
 
@@ -1483,6 +1728,11 @@ class _Chart:
 
 def _draw_chart(chart: _Chart) -> bytes:
     return bands_chart(chart.bands, kind=chart.kind, title=chart.title, caption=chart.caption)
+
+
+def _draw_chart_files(chart: _Chart) -> dict[str, bytes]:
+    """The chart as a PNG and a PDF (``png``, ``pdf``), drawn once."""
+    return bands_chart_files(chart.bands, kind=chart.kind, title=chart.title, caption=chart.caption)
 
 
 def _planning_outputs(

@@ -104,6 +104,10 @@ def test_finder_page_passes_axe(browser, report_dir):
     _assert_clean(browser, [report_dir / "finder.html"])
 
 
+def test_explore_page_passes_axe(browser, report_dir):
+    _assert_clean(browser, [report_dir / "explore.html"])
+
+
 def test_every_report_map_passes_axe(browser, report_dir):
     maps = sorted((report_dir / "maps").glob("*.html"))
     names = {p.stem for p in maps}

@@ -271,6 +271,23 @@ class TravelTimes(ABC):
             From sources that snap points onto a network, for points far from it.
         """
 
+    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+        """Get ready to be asked many times for journeys from ``origins``.
+
+        An analysis that asks from the same points for each kind of provider
+        (a report asks from every area for five kinds, then for post-16
+        places, choice and quality) calls this first. Nothing is needed by
+        default; a network searches once from each origin now, on every core
+        available, and keeps what it found, so that the questions that follow
+        search no more. Answers are the same with or without it.
+
+        Parameters
+        ----------
+        origins
+            Points with unique ``id`` in EPSG:27700.
+        """
+        del origins
+
     def within(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, minutes: float
     ) -> pd.DataFrame:
@@ -476,6 +493,17 @@ class FastestOf(TravelTimes):
         ]
         return "Quickest of: " + " | ".join(parts)
 
+    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+        """Get each source ready for journeys from ``origins`` (see :meth:`TravelTimes.prepare`).
+
+        Parameters
+        ----------
+        origins
+            Points with unique ``id`` in EPSG:27700.
+        """
+        for source in self.sources:
+            source.prepare(origins)
+
     def describe(self) -> str:
         """Each source's caption, with its limit.
 
@@ -556,6 +584,16 @@ class Remembered(TravelTimes):
         self.keyed_by_area = source.keyed_by_area
         self.gives_journeys = source.gives_journeys
         self._answers: dict[tuple[object, ...], pd.DataFrame] = {}
+
+    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+        """Get the source ready for journeys from ``origins`` (see :meth:`TravelTimes.prepare`).
+
+        Parameters
+        ----------
+        origins
+            Points with unique ``id`` in EPSG:27700.
+        """
+        self.source.prepare(origins)
 
     def describe(self) -> str:
         """The source's own caption.

@@ -99,6 +99,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geomap import settings
+from geomap._parallel import fill_rows
 from geomap.errors import EmptyNetworkError, InputError, TravelTimeError, TravelWarning
 from geomap.osm import add_travel_times, network_info, network_mode
 from geomap.travel.base import TravelTimes, check_points, describe_result
@@ -1567,6 +1568,7 @@ def point_fields(
     limit: float | None = None,
     reuse: bool = False,
     block_bytes: int | None = None,
+    columns: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Node times of a search from each point, block by block, reusing those kept.
 
@@ -1596,6 +1598,9 @@ def point_fields(
         asked again, as in a report); else stop at the limit.
     block_bytes
         Most bytes of node times held at once; :data:`MATRIX_BLOCK_BYTES` by default.
+    columns
+        The nodes whose times are wanted (row numbers); every node by default.
+        Searches still run (and are kept) in full.
 
     Yields
     ------
@@ -1628,13 +1633,13 @@ def point_fields(
     graph: sparse.csr_array | None = None
     for start in range(0, len(distinct), block):
         group = np.arange(start, min(start + block, len(distinct)))
-        times = np.empty((group.shape[0], n))
+        times = np.empty((group.shape[0], n if columns is None else columns.shape[0]))
         todo: list[int] = []
         for j, g in enumerate(group.tolist()):
             # a whole search serves a limited one too (its times within the limit are the same)
             kept = cache.field(keys[leader[g]])
             if kept is not None:
-                times[j] = kept
+                times[j] = kept if columns is None else kept[columns]
                 cache.reused += 1
             else:
                 todo.append(j)
@@ -1643,22 +1648,102 @@ def point_fields(
                 base = network.forward if forwards else network.backward
                 graph = _with_sources(base, nodes, seconds)
             sources = leader[group[todo]]
-            found = np.atleast_2d(
-                dijkstra(
-                    graph,
-                    directed=True,
-                    indices=n + sources,
-                    limit=np.inf if limit is None else limit,
-                )
-            )
+            found = _search(graph, n + sources, limit=limit)
             cache.searches += len(todo)
             for j, i, values in zip(todo, sources.tolist(), found[:, :n], strict=True):
-                times[j] = values
+                times[j] = values if columns is None else values[columns]
                 if limit is None:  # a limited search is cheap, and serves only its own limit
                     cache.keep_field(keys[i], values)
         lo, hi = np.searchsorted(owner[order], [group[0], group[-1] + 1])
         rows = order[lo:hi]
         yield rows, times, owner[rows] - start
+
+
+#: Edges searched (sources × edges) above which searches are shared among the
+#: cores by forked processes (:mod:`geomap._parallel`): about a quarter of a
+#: second of searching, well over the few milliseconds a fork takes.
+PARALLEL_MIN_WORK = 5_000_000
+
+
+def _search(graph: sparse.csr_array, sources: np.ndarray, *, limit: float | None) -> np.ndarray:
+    """Node times of a search from each of ``sources`` (one row each), on every core available.
+
+    Each row is exactly what ``dijkstra(graph, indices=source)`` gives, whichever
+    process searched it (:func:`geomap._parallel.fill_rows`).
+    """
+    bound = np.inf if limit is None else limit
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        return np.atleast_2d(
+            dijkstra(graph, directed=True, indices=sources[start:stop], limit=bound)
+        )
+
+    worth = sources.shape[0] * graph.nnz >= PARALLEL_MIN_WORK
+    return fill_rows(rows, sources.shape[0], graph.shape[0], worth=worth)
+
+
+def _missing_fields(
+    network: CompiledNetwork, nodes: np.ndarray, seconds: np.ndarray, *, forwards: bool
+) -> int:
+    """How many distinct points' node times are not kept in ``network.cache``."""
+    keys = set(_field_keys(nodes, seconds, forwards=forwards))
+    return sum(network.cache.field(key) is None for key in keys)
+
+
+def prepare_origins(
+    network: CompiledNetwork,
+    origins: gpd.GeoDataFrame,
+    *,
+    access_kmh: float = settings.NETWORK_ACCESS_KMH,
+    max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
+) -> int:
+    """Search once from each origin, on every core available, and keep the node times.
+
+    Later tables of journeys from the same points (:func:`matrix`,
+    :func:`matrix_within`) then search from them no more, whatever the
+    destinations, and are the same as without this. Nothing is searched when
+    the node times would take more than half of ``network.cache``.
+
+    Parameters
+    ----------
+    network
+        The compiled network.
+    origins
+        Points in EPSG:27700 with unique ``id`` values.
+    access_kmh
+        Speed of the off-network legs.
+    max_snap_m
+        Distance over which a point counts as far from the network (the tables
+        of journeys warn about such points; this does not).
+
+    Returns
+    -------
+    int
+        How many searches were run (0 when all were kept already, or there is
+        no room to keep them).
+
+    Raises
+    ------
+    InputError
+        If the origins have no unique ``id`` or are not in EPSG:27700.
+    """
+    check_points(origins, what="origins")
+    o = snap_points(network, origins, access_kmh=access_kmh, max_snap_m=max_snap_m, what="origins")
+    nodes, seconds = o.origin_entries()
+    missing = _missing_fields(network, nodes, seconds, forwards=True)
+    if missing == 0 or missing * network.n_nodes * 8 > network.cache.max_bytes // 2:
+        return 0
+    for _ in point_fields(network, nodes, seconds, forwards=True, columns=np.zeros(0, np.int64)):
+        pass
+    return missing
+
+
+def _from_kept(network: CompiledNetwork, origins: Snap, destinations: Snap) -> np.ndarray | None:
+    """:func:`snap_time_matrix` forwards when every origin's node times are kept, else None."""
+    nodes, seconds = origins.origin_entries()
+    if nodes.shape[0] == 0 or _missing_fields(network, nodes, seconds, forwards=True):
+        return None
+    return snap_time_matrix(network, origins, destinations, forwards=True)
 
 
 def snap_time_matrix(
@@ -1715,17 +1800,24 @@ def snap_time_matrix(
     o_nodes, o_seconds = origins.origin_entries()
     d_nodes, d_seconds = destinations.destination_entries()
     if forwards is None:
-        forwards = n_o <= n_d
+        # from the side needing fewer new searches: the node times of points
+        # searched from before (the same areas, for another kind) serve again
+        need_o = _missing_fields(network, o_nodes, o_seconds, forwards=True)
+        need_d = _missing_fields(network, d_nodes, d_seconds, forwards=False)
+        forwards = need_o < need_d or (need_o == need_d and n_o <= n_d)
     if forwards:
         s_nodes, s_seconds, ends, end_seconds = o_nodes, o_seconds, d_nodes, d_seconds
     else:
         s_nodes, s_seconds, ends, end_seconds = d_nodes, d_seconds, o_nodes, o_seconds
+    # only the times at the far points' street ends are wanted from each search
+    columns, at = np.unique(ends, return_inverse=True)
+    at = at.reshape(ends.shape)
     for rows, dist, which in point_fields(
-        network, s_nodes, s_seconds, forwards=forwards, limit=limit, reuse=reuse
+        network, s_nodes, s_seconds, forwards=forwards, limit=limit, reuse=reuse, columns=columns
     ):
         best = np.minimum(
-            dist[np.ix_(which, ends[:, 0])] + end_seconds[:, 0],
-            dist[np.ix_(which, ends[:, 1])] + end_seconds[:, 1],
+            dist[np.ix_(which, at[:, 0])] + end_seconds[:, 0],
+            dist[np.ix_(which, at[:, 1])] + end_seconds[:, 1],
         )
         if forwards:
             out[rows, :] = best
@@ -1853,16 +1945,25 @@ def nearest(
     d = snap_points(
         network, destinations, access_kmh=access_kmh, max_snap_m=max_snap_m, what="destinations"
     )
-    d_nodes, d_seconds = d.destination_entries()
-    node_seconds, which = _nearest_entries(network, d_nodes, d_seconds + d.seconds[:, None])
-    o_nodes, o_seconds = o.origin_entries()
-    via = o_seconds + node_seconds[o_nodes]
-    side = np.argmin(via, axis=1)
+    kept = _from_kept(network, o, d)
     rows = np.arange(len(origins))
-    seconds = via[rows, side]
-    chosen = which[o_nodes[rows, side]]
-    # a destination further along the origin's own street may be quicker still
-    pair_o, pair_d, along = _same_street(o, d)
+    if kept is not None:
+        # every origin was searched from before (prepare_origins): no search at all
+        full = kept + d.seconds[None, :]
+        chosen = np.argmin(full, axis=1) if full.shape[1] else np.full(len(origins), -1)
+        seconds = full[rows, chosen] if full.shape[1] else np.full(len(origins), np.inf)
+        chosen = np.where(np.isfinite(seconds), chosen, -1)
+        pair_o = np.zeros(0, dtype=np.int64)
+    else:
+        d_nodes, d_seconds = d.destination_entries()
+        node_seconds, which = _nearest_entries(network, d_nodes, d_seconds + d.seconds[:, None])
+        o_nodes, o_seconds = o.origin_entries()
+        via = o_seconds + node_seconds[o_nodes]
+        side = np.argmin(via, axis=1)
+        seconds = via[rows, side]
+        chosen = which[o_nodes[rows, side]]
+        # a destination further along the origin's own street may be quicker still
+        pair_o, pair_d, along = _same_street(o, d)
     if pair_o.size:
         along = along + d.seconds[pair_d]
         better = along < seconds[pair_o]
@@ -1993,6 +2094,9 @@ def _reaching_none(network: CompiledNetwork, origins: Snap, destinations: Snap) 
     """Whether each origin can reach none of the destinations at all (one search for all)."""
     if destinations.street.shape[0] == 0:
         return np.ones(origins.street.shape[0], dtype=bool)
+    kept = _from_kept(network, origins, destinations)
+    if kept is not None:
+        return np.asarray(~np.isfinite(kept).any(axis=1), dtype=bool)
     d_nodes, d_seconds = destinations.destination_entries()
     node_seconds, _ = _nearest_entries(network, d_nodes, d_seconds)
     o_nodes, o_seconds = origins.origin_entries()
@@ -2523,6 +2627,18 @@ class NetworkTravelTimes(TravelTimes):
             method=self.method,
         )
         return describe_result(result, self._caption(RunStats(**result.attrs["geomap_network"])))
+
+    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+        """Search once from each origin now and keep the node times (see :func:`prepare_origins`).
+
+        Parameters
+        ----------
+        origins
+            Points with unique ``id`` in EPSG:27700.
+        """
+        prepare_origins(
+            self.network, origins, access_kmh=self.access_kmh, max_snap_m=self.max_snap_m
+        )
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
         """Nearest destination by network time, in one multi-source pass (see :func:`nearest`).
