@@ -127,6 +127,11 @@ _PUBLIC = {
     "run_sweep": "geomap.sweep",
     "sweep_client": "geomap.sweep",
     "rank_variants": "geomap.sweep",
+    # outputs to publish: figures for papers, one map to explore, the summary
+    "map_figure": "geomap.figures",
+    "static_map": "geomap.maps",
+    "explore_page": "geomap.explore",
+    "headlines": "geomap.summary",
     # errors and warnings
     "GeomapError": "geomap.errors",
     "InputError": "geomap.errors",
@@ -194,8 +199,10 @@ __all__ = [
     "early_years_places_per_100",
     "eligible_providers",
     "evaluate_scenario",
+    "explore_page",
     "floating_catchment",
     "grid_candidates",
+    "headlines",
     "isochrone_map",
     "kind_access",
     "kind_map",
@@ -210,6 +217,7 @@ __all__ = [
     "load_scenario",
     "load_site_sweep",
     "load_study_area",
+    "map_figure",
     "method_weight",
     "offers",
     "offline_html",
@@ -237,6 +245,7 @@ __all__ = [
     "sites_for_kind",
     "sites_map",
     "sites_map_for",
+    "static_map",
     "study_boundary",
     "summarise_providers",
     "sweep_client",
@@ -267,7 +276,8 @@ if TYPE_CHECKING:
         TravelWarning,
         UnsupportedError,
     )
-    from geomap.figures import bands_chart
+    from geomap.explore import explore_page
+    from geomap.figures import bands_chart, map_figure
     from geomap.gaps import (
         GapAnalysis,
         analyse_gaps,
@@ -287,6 +297,7 @@ if TYPE_CHECKING:
         providers_map,
         route_map,
         sites_map,
+        static_map,
         value_map,
     )
     from geomap.pipeline import (
@@ -335,6 +346,7 @@ if TYPE_CHECKING:
         provider_places,
         read_scorecard,
     )
+    from geomap.summary import headlines
     from geomap.sweep import (
         load_route_sweep,
         load_site_sweep,

@@ -806,6 +806,8 @@ FORMATS = {
     ".geojson": "GeoJSON",
     ".json": "GeoJSON",
     ".graphml": "GraphML",
+    ".png": "PNG image",
+    ".pdf": "PDF",
 }
 
 

@@ -2406,15 +2406,17 @@ def _static_geojson(layer: folium.GeoJson) -> list[StaticPolygons | StaticLines 
         if geom is None or geom.is_empty:
             continue
         style = styled(feature) if styled else feature.get("properties", {}).get("style", {})
-        edge = str(style.get("color", "#3388ff")) if style.get("stroke", True) else None
+        edge = (
+            str(style.get("color", palettes.LEAFLET_DEFAULT)) if style.get("stroke", True) else None
+        )
         width = float(style.get("weight", 3))
         dash = _dash(style.get("dashArray"))
         if geom.geom_type in {"LineString", "MultiLineString"}:
-            key = (edge or "#3388ff", width, dash, float(style.get("opacity", 1.0)))
+            key = (edge or palettes.LEAFLET_DEFAULT, width, dash, float(style.get("opacity", 1.0)))
             lines.setdefault(key, []).append(i)
             continue
         filled = style.get("fill", True) is not False
-        colour = str(style.get("fillColor", edge or "#3388ff")) if filled else None
+        colour = str(style.get("fillColor", edge or palettes.LEAFLET_DEFAULT)) if filled else None
         opacity = float(style.get("fillOpacity", 0.2)) if filled else 0.0
         hatched = colour == palettes.HATCH_FILL
         fill = palettes.NO_DATA if hatched else colour
@@ -2452,7 +2454,7 @@ def _static_polyline(line: folium.PolyLine) -> StaticLines:
     lonlat = np.asarray([[x, y] for y, x in line.locations], dtype=float)
     return StaticLines(
         geometry=np.array([shapely.LineString(_to_measured(lonlat))], dtype=object),
-        colour=str(options.get("color", "#3388ff")),
+        colour=str(options.get("color", palettes.LEAFLET_DEFAULT)),
         width=float(options.get("weight", 3)),
         dash=_dash(options.get("dashArray")),
         opacity=float(options.get("opacity", 1.0)),
@@ -2467,7 +2469,7 @@ def _static_marker(marker: folium.Marker) -> StaticPoints:
     if isinstance(marker, folium.CircleMarker):
         return StaticPoints(
             xy=xy,
-            colour=(str(options.get("fillColor", options.get("color", "#3388ff"))),),
+            colour=(str(options.get("fillColor", options.get("color", palettes.LEAFLET_DEFAULT))),),
             letter=("",),
             dashed=(bool(options.get("dashArray")),),
             radius=(float(str(options.get("radius", 10))),),

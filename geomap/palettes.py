@@ -149,6 +149,10 @@ HATCH_FILL = f"url(#{HATCH_ID})"
 HATCH_CSS = f"repeating-linear-gradient(45deg, {HATCH_INK} 0 1.5px, {NO_DATA} 1.5px 5px)"
 
 #: Outline of gap areas (beyond the threshold): heavy, dashed, black.
+#: Leaflet's own default path colour: what a page draws where a layer's style
+#: names none, and so what a figure of that page draws too.
+LEAFLET_DEFAULT = "#3388ff"
+
 GAP_OUTLINE: dict[str, Any] = {"color": "#000000", "weight": 3, "dashArray": "6 4", "fill": False}
 #: Outline of areas with no value: dotted, dark grey.
 UNKNOWN_OUTLINE: dict[str, Any] = {"color": "#444444", "weight": 1.5, "dashArray": "1 4"}

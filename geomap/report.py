@@ -48,7 +48,6 @@ from geomap.figures import (
 )
 from geomap.finder import finder_caption, finder_data, finder_html
 from geomap.gaps import GapAnalysis, eligible_providers
-from geomap.headlines import headlines
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import (
     MORE_IS_BETTER,
@@ -77,6 +76,7 @@ from geomap.providers import offers
 from geomap.routes import ScenarioResult
 from geomap.sites import SiteChoice, sites_map_layers
 from geomap.sufficiency import Sufficiency
+from geomap.summary import headlines
 
 logger = logging.getLogger(__name__)
 

@@ -260,7 +260,10 @@ def test_out_below_an_existing_file(tmp_path):
             ("providers", PROVIDERS, "--out", "clean.xlsx"),
             "'.xlsx' is not a format this command writes",
         ),
-        (("map", "--providers", PROVIDERS, "--out", "m.png"), "give a file name ending .html"),
+        (
+            ("map", "--providers", PROVIDERS, "--out", "m.png"),
+            "give --format png, or a file name ending .html",
+        ),
         (("providers", PROVIDERS, "--out", "clean"), "no suffix is not a format"),
     ],
 )

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geomap.headlines import COLUMNS, about, headlines, money, percent
 from geomap.post16 import BarrierThresholds
+from geomap.summary import COLUMNS, about, headlines, money, percent
 
 THRESHOLDS = {
     "walk": {"early_years": 40.2, "primary": 40.2, "special": 60.4},
