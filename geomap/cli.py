@@ -1914,15 +1914,52 @@ def _sweep_files(sweep_path: Path, plan: Any, inputs: InputChoice) -> list[Path]
     return read
 
 
-def _sweep_about(plan: Any) -> dict[str, Any]:
-    """What OUT/sweep.json records of a sweep, to know on --resume that it is the same sweep."""
+#: Options of a sweep that do not change its results (where and how it runs).
+_SWEEP_RUN_OPTIONS = frozenset({"sweep_file", "out_dir", "workers", "scheduler", "best", "resume"})
+
+
+def _sweep_about(plan: Any, read: Sequence[Path]) -> dict[str, Any]:
+    """What OUT/sweep.json records of a sweep, to know on --resume that it is the same sweep.
+
+    Besides the sweep itself: the options that change its results, and the
+    SHA-256 of every input file it reads but the sweep file (whose variants
+    carry their own hashes), so that a resumed sweep never mixes results of
+    other inputs or options with its own.
+    """
+    from geomap.travel.compact import file_sha256
+
+    params = click.get_current_context().params
+    options = {
+        name: repr(value) for name, value in sorted(params.items()) if name not in _SWEEP_RUN_OPTIONS
+    }
+    files = {
+        str(path): file_sha256(path)
+        for path in read
+        if Path(path).is_file() and Path(path).resolve() != Path(plan.path).resolve()
+    }
     return {
         "sweep": plan.name,
         "file": str(plan.path),
         "kind": plan.kind,
         "variants": len(plan.variants),
         "columns": plan.columns,
+        "options": options,
+        "inputs": files,
     }
+
+
+def _sweep_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """What differs between a sweep's recorded options and inputs and this run's, in words."""
+    changed = []
+    for key, words in (("options", "option"), ("inputs", "input file")):
+        was, is_ = before.get(key), now[key]
+        if not isinstance(was, dict):
+            return ["the sweep was begun by an earlier geomap, which did not record them"]
+        for name in sorted(set(was) | set(is_)):
+            if was.get(name) != is_.get(name):
+                label = f"--{name.replace('_', '-')}" if key == "options" else name
+                changed.append(f"{words} {label}")
+    return changed
 
 
 def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]) -> set[str]:
@@ -1936,7 +1973,7 @@ def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]
     from geomap.sweep import read_done, scenario_file_name, start_table
 
     journal = out_dir / "variants_done.csv"
-    about = _sweep_about(plan)
+    about = _sweep_about(plan, read)
     if resume and journal.is_file():
         try:
             before = json.loads((out_dir / "sweep.json").read_text(encoding="utf-8"))
@@ -1947,6 +1984,14 @@ def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]
                 f"{out_dir} holds the output of another sweep (or of this one before its file "
                 "changed), so there is nothing to resume",
                 fix="Run without --resume to start again, or give another --out",
+            )
+        changed = _sweep_changes(before, about)
+        if changed:
+            raise InputError(
+                f"{out_dir} holds a sweep run with other options or inputs ({'; '.join(changed)}); "
+                "resuming would mix its results with this run's",
+                fix="Resume with the same options and files, or run without --resume to start "
+                "again, or give another --out",
             )
         hashes = {v.id: v.task_hash for v in plan.variants}
         table = read_done(journal)
@@ -1991,7 +2036,7 @@ def _run_sweep_command(
     command = f"geomap {plan.kind} sweep"
     journal = out_dir / "variants_done.csv"
     columns = plan.columns
-    about = _sweep_about(plan)
+    about = _sweep_about(plan, read)
     hashes = {v.id: v.task_hash for v in plan.variants}
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 2} local workers"
     todo = len(plan.variants) - len(done)

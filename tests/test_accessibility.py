@@ -121,6 +121,19 @@ def test_route_evaluation_maps_pass_axe(browser, route_maps):
     _assert_clean(browser, route_maps)
 
 
+def test_isochrone_map_passes_axe(browser, tmp_path):
+    from click.testing import CliRunner
+
+    from geomap.cli import main
+
+    page = tmp_path / "iso.html"
+    limits = ["--minutes", "15", "--minutes", "30"]
+    files = ["--out", str(tmp_path / "iso.gpkg"), "--map", str(page)]
+    result = CliRunner().invoke(main, ["isochrones", "--kind", "post16", *limits, *files])
+    assert result.exit_code == 0, result.output
+    _assert_clean(browser, [page])
+
+
 def test_a_failing_page_is_reported(browser, tmp_path):
     """The check itself: a page with known faults gives those violations."""
     bad = tmp_path / "bad.html"

@@ -565,3 +565,36 @@ def test_sweep_help_and_bad_cluster_options(tmp_path):
         ["routes", "sweep", str(path), "--scheduler", "127.0.0.1", "--out", str(tmp_path / "o")],
     )
     assert bad.exit_code == 1 and "is not a scheduler address" in bad.output
+
+
+def test_resume_refuses_other_options_or_inputs_and_keeps_the_folder(scheduler, tmp_path):
+    from geomap import settings
+
+    shipped = settings.data_path("providers", "herefordshire_providers.csv").read_bytes()
+    path = _sweep(tmp_path, SMALL_SWEEP)
+    providers = tmp_path / "providers.csv"
+    providers.write_bytes(shipped)
+    out = tmp_path / "out"
+    args = ["routes", "sweep", str(path), "--scheduler", scheduler, "--out", str(out)]
+    args += ["--providers", str(providers)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+
+    def folder() -> dict[str, bytes]:
+        return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    before = folder()
+    other_option = CliRunner().invoke(main, [*args, "--ratio", "3", "--resume"])
+    assert other_option.exit_code == 1
+    assert "other options or inputs (option --ratio)" in other_option.output
+    assert "Traceback" not in other_option.output
+    with providers.open("a", encoding="utf-8") as file:
+        file.write("\n")  # the same providers, but not the same file
+    other_file = CliRunner().invoke(main, [*args, "--resume"])
+    assert other_file.exit_code == 1
+    assert f"input file {providers}" in other_file.output
+    assert folder() == before
+    providers.write_bytes(shipped)
+    same = CliRunner().invoke(main, [*args, "--resume"])
+    assert same.exit_code == 0, same.output
+    assert "Resuming: 2 of 4 variants already done" in same.output
