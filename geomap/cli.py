@@ -1930,7 +1930,9 @@ def _sweep_about(plan: Any, read: Sequence[Path]) -> dict[str, Any]:
 
     params = click.get_current_context().params
     options = {
-        name: repr(value) for name, value in sorted(params.items()) if name not in _SWEEP_RUN_OPTIONS
+        name: repr(value)
+        for name, value in sorted(params.items())
+        if name not in _SWEEP_RUN_OPTIONS
     }
     files = {
         str(path): file_sha256(path)
