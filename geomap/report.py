@@ -622,24 +622,24 @@ def write_report(
     out = Path(out_dir)
     read = [*sources, *result.inputs.study.files()]
     shared = _can_fork()
-    drawing = None
     if figures:
         prepare_figures()  # fonts loaded once, before the fork, for both processes
-        drawing = _Figures(
-            [
-                # the costliest first: the eligibility map draws every home
-                *(["eligibility"] if eligible is not None else []),
-                *planned.maps,
-                *report_map_names(result),
-            ],
-            charts=charts,
-            shared=shared,
-        )
+    jobs = _Jobs(
+        [
+            # the costliest first: the eligibility map draws every home
+            *(["eligibility"] if eligible is not None else []),
+            *report_map_names(result),
+            *planned.maps,
+        ],
+        charts=charts,
+        figures=figures,
+        shared=shared,
+    )
     with replace_folder(out, command="geomap report", inputs=read) as stage:
-        # The maps of report_maps, the eligibility map and the finder are drawn and
-        # written by a second process while this one writes the rest (planning maps,
-        # GeoPackage, tables, charts, explore.html); then both draw the maps' figures,
-        # taking the next one from a shared counter: the two write different files.
+        # A second process writes the finder while this one writes the GeoPackage,
+        # the tables and explore.html; then both draw and write the maps (each page
+        # with its figures) and the charts, each taking the next from a shared
+        # counter: the two write different files and end at about the same time.
         (stage / "maps").mkdir()
         if figures:
             (stage / "figures").mkdir()
@@ -647,19 +647,22 @@ def write_report(
             (stage / "charts").mkdir()
         background = _Background(
             lambda: _write_maps(
-                result, stage, online_tiles=online_tiles, figures=drawing, planned=planned.maps
+                result, stage, online_tiles=online_tiles, jobs=jobs, planned=planned.maps
             )
         )
         try:
-            for name, m in planned.maps.items():
-                write_text(offline_html(m), stage / "maps" / f"{name}.html")
-            _write_files(stage, layers=layers, tables=tables, charts=charts, figures=figures)
+            _write_files(stage, layers=layers, tables=tables)
             write_text(explore_page(result, online_tiles=online_tiles), stage / "explore.html")
-            if drawing is not None and shared and background.forked:
-                drawing.draw(result, stage, built=planned.maps, online_tiles=online_tiles)
-            captions, finder_note = background.result()
+            mine = (
+                jobs.run(result, stage, built=planned.maps, online_tiles=online_tiles)
+                if background.forked
+                else {}
+            )
+            theirs, finder_note = background.result()
         finally:
             background.stop()
+        drawn = {**mine, **theirs}
+        captions = {name: drawn[name] for name in report_map_names(result)}
         # maps in the order report_maps, eligibility, planning
         names = [*captions, *(["eligibility"] if eligible is not None else []), *planned.maps]
         files = {f"map:{name}": out / "maps" / f"{name}.html" for name in names}
@@ -713,44 +716,39 @@ def _write_maps(
     stage: Path,
     *,
     online_tiles: bool,
-    figures: _Figures | None = None,
-    planned: Mapping[str, folium.Map] | None = None,
+    jobs: _Jobs,
+    planned: Mapping[str, folium.Map],
 ) -> tuple[dict[str, str], str | None]:
-    """Write the maps of :func:`report_maps`, the eligibility map and the finder into ``stage``.
+    """Write the finder into ``stage``, then maps and charts of ``jobs`` until none is left.
 
-    Then draws figures of ``figures`` until none is left. Returns the
-    captions of the maps of :func:`report_maps`, and why there is no finder
-    page (None when it was written).
+    Returns the captions of the maps this process drew (by name), and why
+    there is no finder page (None when it was written).
     """
-    maps, captions = report_maps(result, online_tiles=online_tiles)
-    if result.eligibility is not None:
-        maps["eligibility"] = eligibility_map(
-            result.inputs, result.eligibility, online_tiles=online_tiles
-        )
-    for name, m in maps.items():
-        write_text(offline_html(m), stage / "maps" / f"{name}.html")
     finder, finder_note = _finder(result)
     if finder is not None:
         write_text(finder, stage / "finder.html")
-    if figures is not None:
-        figures.draw(result, stage, built={**(planned or {}), **maps}, online_tiles=online_tiles)
+    captions = jobs.run(result, stage, built=planned, online_tiles=online_tiles)
     return captions, None if finder is not None else finder_note
 
 
-class _Figures:
-    """The report's figures and charts, drawn by whichever of its processes is free.
+class _Jobs:
+    """The report's map pages (each with its figures) and charts, done by whichever process is free.
 
     Each process takes the next job's number from a counter both share (made
-    before the fork), draws that map's figure (building the map first if it
-    has not) or that chart, and takes the next, until none is left: the two
-    processes end at about the same time whatever each had to do before.
-    The costliest go first, so that none is left to one process at the end.
-    Where the report writes with one process, that one draws them all.
+    before the fork), builds that map (unless built already), writes its
+    page and, with ``figures``, its figure for papers, or draws that chart,
+    and takes the next, until none is left: the two processes end at about
+    the same time whatever each had to do before. The costliest go first, so
+    that none is left to one process at the end. Where the report writes with
+    one process, that one does them all.
     """
 
-    def __init__(self, maps: list[str], *, charts: Mapping[str, _Chart], shared: bool) -> None:
+    def __init__(
+        self, maps: list[str], *, charts: Mapping[str, _Chart], figures: bool, shared: bool
+    ) -> None:
         self.names = [*(f"map:{name}" for name in maps), *(f"chart:{name}" for name in charts)]
         self.charts = dict(charts)
+        self.figures = figures
         self._taken = 0
         self._counter: Any = None
         if shared:
@@ -767,26 +765,34 @@ class _Figures:
             self._counter.value = taken + 1
         return taken
 
-    def draw(
+    def run(
         self,
         result: Result,
         stage: Path,
         *,
         built: Mapping[str, folium.Map],
         online_tiles: bool,
-    ) -> None:
-        """Draw and write figures and charts until every one is taken."""
+    ) -> dict[str, str]:
+        """Do jobs until every one is taken; the captions of the maps built here, by name."""
+        captions: dict[str, str] = {}
         while (taken := self._take()) < len(self.names):
             what, _, name = self.names[taken].partition(":")
             if what == "chart":
-                drawn = _draw_chart_files(self.charts[name])
-                (stage / "charts" / name).write_bytes(drawn["png"])
-                (stage / "charts" / f"{Path(name).stem}.pdf").write_bytes(drawn["pdf"])
+                chart = self.charts[name]
+                if self.figures:
+                    drawn = _draw_chart_files(chart)
+                    (stage / "charts" / name).write_bytes(drawn["png"])
+                    (stage / "charts" / f"{Path(name).stem}.pdf").write_bytes(drawn["pdf"])
+                else:
+                    (stage / "charts" / name).write_bytes(_draw_chart(chart))
                 continue
             m = built.get(name)
             if m is None:
-                m = _report_map(result, name, online_tiles=online_tiles)[0]
-            _write_figures({name: m}, stage)
+                m, captions[name] = _report_map(result, name, online_tiles=online_tiles)
+            write_text(offline_html(m), stage / "maps" / f"{name}.html")
+            if self.figures:
+                _write_figures({name: m}, stage)
+        return captions
 
 
 def _write_files(
@@ -794,17 +800,12 @@ def _write_files(
     *,
     layers: Mapping[str, gpd.GeoDataFrame],
     tables: Mapping[str, pd.DataFrame],
-    charts: Mapping[str, _Chart],
-    figures: bool = True,
 ) -> None:
-    """Write the GeoPackage, the tables, and the charts (unless ``figures``: drawn with them)."""
+    """Write the GeoPackage and the tables into ``stage``."""
     with _sqlite_unsynced():
         write_geopackage(dict(layers), stage / "geomap.gpkg")
     for name, table in tables.items():
         write_csv(table, stage / f"{name}.csv")
-    if not figures:
-        for name, chart in charts.items():
-            (stage / "charts" / name).write_bytes(_draw_chart(chart))
 
 
 def _write_figures(maps: Mapping[str, folium.Map], stage: Path) -> None:

@@ -174,7 +174,7 @@ def test_a_failure_in_the_map_process_is_one_error_and_writes_nothing(
     def broken(*_args, **_kwargs):
         raise InputError("the map could not be drawn", path="areas.gpkg", row=7, column="name")
 
-    monkeypatch.setattr(report, "report_maps", broken)
+    monkeypatch.setattr(report, "_report_map", broken)
     with pytest.raises(InputError, match="the map could not be drawn") as caught:
         report.write_report(car_result, tmp_path / "out")
     assert "areas.gpkg" in str(caught.value)

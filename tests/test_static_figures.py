@@ -461,7 +461,7 @@ def test_figures_are_shared_between_the_two_writers_without_repeats():
     from geomap import report
 
     names = [f"m{i}" for i in range(200)]
-    drawing = report._Figures(names, charts={}, shared=True)
+    drawing = report._Jobs(names, charts={}, figures=True, shared=True)
     assert drawing.names[:2] == ["map:m0", "map:m1"]
     read, write = os.pipe()
     pid = os.fork()
