@@ -1,4 +1,7 @@
-"""Rows of a table computed by forked processes on the machine's cores (Linux), else here.
+"""Work shared with forked processes on the machine's cores (Linux), else done here.
+
+:func:`fill_rows` computes the rows of a table in slices side by side;
+:class:`Background` runs one piece of work beside the caller.
 
 Route searches over a county network hold Python's global interpreter lock,
 so threads do not run them side by side. On Linux a fork is cheap: each
@@ -23,9 +26,12 @@ import itertools
 import logging
 import mmap
 import os
+import pickle
 import sys
 import threading
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -151,3 +157,129 @@ def fill_rows(
                 pass
     # the table keeps the shared memory alive for as long as it is used
     return table
+
+
+class Background:
+    """Run ``work`` in a forked process (where one may fork) while the caller goes on.
+
+    :meth:`result` gives what ``work`` returned, or raises what it raised (the
+    same class and message); warnings it gave are given again there. Where
+    forking is not available or safe (:func:`can_fork`), or ``fork`` is
+    False, ``work`` runs when :meth:`result` is called, in this process.
+
+    Parameters
+    ----------
+    work
+        What to run; its result and errors must survive pickling (an error
+        that does not comes back as a :class:`~geomap.errors.GeomapError`
+        with its message).
+    what
+        What the work does, for the message if the process dies.
+    fork
+        Whether to fork; :func:`can_fork` by default.
+    """
+
+    def __init__(
+        self,
+        work: Callable[[], Any],
+        *,
+        what: str = "the work in a second process",
+        fork: bool | None = None,
+    ) -> None:
+        self._work: Callable[[], Any] | None = work
+        self._what = what
+        self._process: Any = None
+        if not (can_fork() if fork is None else fork):
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    outcome: tuple[str, Any] = ("ok", work())
+                except BaseException as err:  # everything goes back to the parent
+                    logger.debug("background work failed", exc_info=True)
+                    outcome = ("error", portable(err))
+            given = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+            send.send((outcome, given))
+            send.close()
+
+        self._process = context.Process(target=run, daemon=True)
+        self._process.start()
+        send.close()
+        self._work = None
+
+    @property
+    def forked(self) -> bool:
+        """Whether ``work`` runs in another process."""
+        return self._process is not None
+
+    def result(self) -> Any:
+        """What ``work`` returned; raises what it raised.
+
+        Returns
+        -------
+        object
+            ``work``'s result.
+
+        Raises
+        ------
+        OutputError
+            If the process ended without an answer (killed, or out of memory).
+        """
+        from geomap.errors import OutputError
+
+        if self._work is not None:
+            work, self._work = self._work, None
+            return work()
+        try:
+            (status, value), given = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise OutputError(
+                f"{self._what} stopped unexpectedly (exit code {self._process.exitcode}); "
+                "nothing was written. Run again; if it recurs, report it with the command you ran"
+            ) from None
+        self._process.join()
+        for message, category, filename, lineno in given:
+            warnings.warn_explicit(message, category, filename, lineno)
+        if status == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the process if it is still running (after a failure here)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+        if self._process is not None:
+            self._receive.close()
+            self._process = None
+
+
+def portable(err: BaseException) -> BaseException:
+    """``err`` if it survives pickling unchanged, else a GeomapError with its message.
+
+    Parameters
+    ----------
+    err
+        An error raised in another process.
+
+    Returns
+    -------
+    BaseException
+        What can be sent back to the parent.
+    """
+    from geomap.errors import GeomapError
+
+    try:
+        copy = pickle.loads(pickle.dumps(err))
+        if type(copy) is type(err) and str(copy) == str(err):
+            return err
+    except Exception:  # any failure to pickle means: send the message instead
+        pass
+    return GeomapError(f"{type(err).__name__}: {err}")

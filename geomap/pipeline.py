@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geomap import settings
+from geomap._parallel import Background
 from geomap.access import CatchmentAccess, kind_access
 from geomap.areas import (
     group_lookup,
@@ -1781,86 +1782,105 @@ def run(
     for source in sources:
         # every analysis below asks from the areas: a network searches from each once
         source.prepare(inputs.origins)
-    _say(progress, f"[2/6] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas")
-    provision = provision_by_area(
-        inputs.providers,
-        inputs.areas,
-        origins=inputs.origins.geometry,
-        include_independent=include_independent,
-    )
-    _say(progress, f"[3/6] travel times and gaps ({', '.join(s.method for s in sources)})")
-    analysis = analyse(
-        inputs, sources, kinds=kinds, thresholds=thresholds, include_independent=include_independent
-    )
-    notes = [*inputs.notes, *travel_notes, *analysis.methods.values()]
-    by_postcode = None
-    comparison = None
-    if origins == "postcodes":
-        _say(progress, "[3/6] gaps from every postcode")
-        at_postcodes = postcode_inputs(inputs)
-        by_postcode = analyse(
-            at_postcodes,
-            sources,
-            kinds=kinds,
-            thresholds=thresholds,
+    eligible_later = None
+    if planned and inputs.study.postcodes is not None:
+        files = networks if networks is not None else list(inputs.study.networks.values())
+        # eligibility needs nothing the other analyses give: a second process (where
+        # one may fork) works it out meanwhile, with the networks already in memory
+        eligible_later = Background(
+            lambda: eligibility_for(inputs, networks=files),
+            what="assessing home-to-school transport eligibility",
+        )
+    try:
+        _say(
+            progress,
+            f"[2/6] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas",
+        )
+        provision = provision_by_area(
+            inputs.providers,
+            inputs.areas,
+            origins=inputs.origins.geometry,
             include_independent=include_independent,
         )
-        comparison = compare_origins(analysis.coverage, by_postcode.coverage)
-        analysis = gathered_to_areas(by_postcode, at_postcodes)
-        notes.append(
-            f"{at_postcodes.origin_note} Gaps are measured from every postcode and gathered "
-            "back to areas; post-16 barriers and planning are measured from one point per area."
-        )
-    elif planned and inputs.study.postcodes is not None and inputs.origins_of == "areas":
-        # the postcode view beside the area view, so the report can say what it changes
-        _say(progress, "[3/6] gaps from every postcode, to compare with the areas")
-        by_postcode = analyse(
-            postcode_inputs(inputs),
-            sources,
-            kinds=kinds,
-            thresholds=thresholds,
-            include_independent=include_independent,
-        )
-        comparison = compare_origins(analysis.coverage, by_postcode.coverage)
-    post16 = None
-    pt = pt if pt is not None else choose_public_transport(inputs.study)
-    if pt is None:
-        notes.append(
-            f"Post-16 transport barriers are not analysed: {inputs.name} has no public-transport "
-            "times (give a routed table or a GTFS timetable in the study-area file)."
-        )
-    else:
-        _say(progress, "[4/6] post-16 transport barriers")
-        car = next((s for s in sources if s.mode == "car"), None)
-        if car is None:
-            car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
-        post16 = analyse_post16(
-            inputs,
-            car=car,
-            pt=pt,
-            thresholds=post16_thresholds,
-            include_independent=include_independent,
-        )
-    planning = None
-    eligibility = None
-    if planned:
-        _say(progress, "[5/6] capacity, quality, choice, competition, new sites, eligibility")
-        planning = plan(
+        _say(progress, f"[3/6] travel times and gaps ({', '.join(s.method for s in sources)})")
+        analysis = analyse(
             inputs,
             sources,
-            analysis,
             kinds=kinds,
             thresholds=thresholds,
             include_independent=include_independent,
         )
-        if inputs.study.postcodes is not None:
-            files = networks if networks is not None else list(inputs.study.networks.values())
-            eligibility = eligibility_for(inputs, networks=files)
-        else:
-            notes.append(
-                "Home-to-school transport eligibility is not assessed: the study area has no "
-                "postcode lookup."
+        notes = [*inputs.notes, *travel_notes, *analysis.methods.values()]
+        by_postcode = None
+        comparison = None
+        if origins == "postcodes":
+            _say(progress, "[3/6] gaps from every postcode")
+            at_postcodes = postcode_inputs(inputs)
+            by_postcode = analyse(
+                at_postcodes,
+                sources,
+                kinds=kinds,
+                thresholds=thresholds,
+                include_independent=include_independent,
             )
+            comparison = compare_origins(analysis.coverage, by_postcode.coverage)
+            analysis = gathered_to_areas(by_postcode, at_postcodes)
+            notes.append(
+                f"{at_postcodes.origin_note} Gaps are measured from every postcode and gathered "
+                "back to areas; post-16 barriers and planning are measured from one point per area."
+            )
+        elif planned and inputs.study.postcodes is not None and inputs.origins_of == "areas":
+            # the postcode view beside the area view, so the report can say what it changes
+            _say(progress, "[3/6] gaps from every postcode, to compare with the areas")
+            by_postcode = analyse(
+                postcode_inputs(inputs),
+                sources,
+                kinds=kinds,
+                thresholds=thresholds,
+                include_independent=include_independent,
+            )
+            comparison = compare_origins(analysis.coverage, by_postcode.coverage)
+        post16 = None
+        pt = pt if pt is not None else choose_public_transport(inputs.study)
+        if pt is None:
+            notes.append(
+                f"Post-16 transport barriers are not analysed: {inputs.name} has no public-transport "
+                "times (give a routed table or a GTFS timetable in the study-area file)."
+            )
+        else:
+            _say(progress, "[4/6] post-16 transport barriers")
+            car = next((s for s in sources if s.mode == "car"), None)
+            if car is None:
+                car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
+            post16 = analyse_post16(
+                inputs,
+                car=car,
+                pt=pt,
+                thresholds=post16_thresholds,
+                include_independent=include_independent,
+            )
+        planning = None
+        eligibility = None
+        if planned:
+            _say(progress, "[5/6] capacity, quality, choice, competition, new sites, eligibility")
+            planning = plan(
+                inputs,
+                sources,
+                analysis,
+                kinds=kinds,
+                thresholds=thresholds,
+                include_independent=include_independent,
+            )
+            if eligible_later is not None:
+                eligibility = eligible_later.result()
+            else:
+                notes.append(
+                    "Home-to-school transport eligibility is not assessed: the study area has no "
+                    "postcode lookup."
+                )
+    finally:
+        if eligible_later is not None:
+            eligible_later.stop()
     return Result(
         inputs=inputs,
         travel=sources,

@@ -14,11 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
-import pickle
-import sys
-import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,9 +29,11 @@ import pyogrio
 import shapely
 
 from geomap import __version__, settings
+from geomap._parallel import Background as _Background
+from geomap._parallel import can_fork as _can_fork
 from geomap.access import CatchmentAccess
 from geomap.eligibility import MAP_CATEGORIES, suitable_schools
-from geomap.errors import GeomapError, InputError, OutputError
+from geomap.errors import InputError
 from geomap.explore import explore_page
 from geomap.figures import (
     bands_chart,
@@ -648,7 +645,9 @@ def write_report(
         background = _Background(
             lambda: _write_maps(
                 result, stage, online_tiles=online_tiles, jobs=jobs, planned=planned.maps
-            )
+            ),
+            what="writing the report's maps, figures and finder",
+            fork=shared,
         )
         try:
             _write_files(stage, layers=layers, tables=tables)
@@ -817,103 +816,6 @@ def _write_figures(maps: Mapping[str, folium.Map], stage: Path) -> None:
         drawn = map_figure(static_map(m))
         for suffix, data in drawn.items():
             (stage / "figures" / f"{name}.{suffix}").write_bytes(data)
-
-
-class _Background:
-    """Run ``work`` in a forked process (where available) while the caller goes on.
-
-    :meth:`result` gives what ``work`` returned, or raises what it raised (the
-    same class and message); warnings it gave are given again here. Where
-    ``fork`` is not available (Windows, macOS) or there is a single core,
-    ``work`` runs when :meth:`result` is called, in this process.
-    """
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self._work: Callable[[], Any] | None = work
-        self._process: Any = None
-        if not _can_fork():
-            return
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-
-        def run() -> None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    outcome: tuple[str, Any] = ("ok", work())
-                except BaseException as err:  # everything goes back to the parent
-                    logger.debug("background writer failed", exc_info=True)
-                    outcome = ("error", _portable(err))
-            given = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
-            send.send((outcome, given))
-            send.close()
-
-        self._process = context.Process(target=run, daemon=True)
-        self._process.start()
-        send.close()
-        self._work = None
-
-    @property
-    def forked(self) -> bool:
-        """Whether ``work`` runs in another process."""
-        return self._process is not None
-
-    def result(self) -> Any:
-        """What ``work`` returned; raises what it raised."""
-        if self._work is not None:
-            work, self._work = self._work, None
-            return work()
-        try:
-            (status, value), given = self._receive.recv()
-        except EOFError:
-            self._process.join()
-            raise OutputError(
-                "writing the report's tables, GeoPackage, finder and charts stopped "
-                f"unexpectedly (exit code {self._process.exitcode}); nothing was written. "
-                "Run again; if it recurs, report it with the command you ran"
-            ) from None
-        self._process.join()
-        for message, category, filename, lineno in given:
-            warnings.warn_explicit(message, category, filename, lineno)
-        if status == "error":
-            raise value
-        return value
-
-    def stop(self) -> None:
-        """End the process if it is still running (after a failure here)."""
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        if self._process is not None:
-            self._receive.close()
-            self._process = None
-
-
-def _can_fork() -> bool:
-    """Whether a writer may run in a forked process: Linux, two cores, no other threads.
-
-    A fork copies only the calling thread, so a lock that another thread held
-    at that moment would stay locked in the child: with other threads
-    running, the writers run one after the other instead.
-    """
-    return (
-        sys.platform.startswith("linux")
-        and (os.cpu_count() or 1) > 1
-        and threading.active_count() == 1
-    )
-
-
-def _portable(err: BaseException) -> BaseException:
-    """``err`` if it survives pickling unchanged, else a GeomapError with its message."""
-    try:
-        copy = pickle.loads(pickle.dumps(err))
-        if type(copy) is type(err) and str(copy) == str(err):
-            return err
-    except Exception:  # any failure to pickle means: send the message instead
-        pass
-    return GeomapError(f"{type(err).__name__}: {err}")
 
 
 @contextlib.contextmanager

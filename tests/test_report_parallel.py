@@ -97,10 +97,9 @@ def test_stop_ends_a_process_still_running():
     assert not multiprocessing.active_children()
 
 
-def test_without_fork_the_work_runs_here_when_asked(monkeypatch):
-    monkeypatch.setattr(report, "_can_fork", lambda: False)
+def test_without_fork_the_work_runs_here_when_asked():
     ran = []
-    background = report._Background(lambda: ran.append(os.getpid()) or "value")
+    background = report._Background(lambda: ran.append(os.getpid()) or "value", fork=False)
     assert ran == []
     assert background.result() == "value"
     assert ran == [os.getpid()]
@@ -209,3 +208,35 @@ def test_a_failure_keeps_the_previous_output(car_result, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="finder failed"):
         report.write_report(car_result, out)
     assert _contents(out) == before
+
+
+# --- eligibility beside the other analyses ----------------------------------------------
+
+
+@needs_fork
+def test_eligibility_worked_out_beside_the_analyses_equals_it_alone(car_result, shipped_inputs):
+    from geomap.pipeline import eligibility_for
+
+    alone = eligibility_for(shipped_inputs, networks=list(shipped_inputs.study.networks.values()))
+    together = car_result.eligibility
+    assert together is not None
+    for name in ("counts", "cost", "homes"):
+        theirs, mine = getattr(together, name), getattr(alone, name)
+        assert list(theirs.columns) == list(mine.columns), name
+        assert theirs.to_csv() == mine.to_csv(), name
+
+
+@needs_fork
+def test_a_failure_in_eligibility_is_the_run_s_one_error(shipped_inputs, monkeypatch):
+    from geomap import pipeline
+    from geomap.pipeline import choose_travel, run
+
+    def broken(*_args, **_kwargs):
+        raise InputError("no such school", path="schools.csv", row=4, column="urn")
+
+    monkeypatch.setattr(pipeline, "eligibility_for", broken)
+    travel = choose_travel(shipped_inputs.study, ["car"], boundary=shipped_inputs.boundary)
+    with pytest.raises(InputError, match="no such school") as caught:
+        run(shipped_inputs, travel=travel)
+    assert "schools.csv" in str(caught.value)
+    assert not multiprocessing.active_children()
