@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import math
 import os
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import PIL.Image
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -479,3 +481,26 @@ def test_figures_are_shared_between_the_two_writers_without_repeats():
         there = [int(t) for t in pipe.read().split(",") if t]
     os.waitpid(pid, 0)
     assert sorted(here + there) == list(range(len(names)))
+
+
+def test_the_png_caption_drawn_by_pillow_matches_matplotlib_s():
+    """The caption's lines in the PNG come from Pillow: the same lines, in the same place."""
+    from geomap.figures import _png_rgb, _png_with_plain_lines
+
+    caption = "\n".join(f"Line {i}: data from somewhere, method and its error." for i in range(6))
+    static = static_map(_time_map([1.0, 6.0, 12.0], caption=caption))
+    figure = _map_figure(static)
+    lines = [t for t in figure.texts if t.get_gid() == "geomap-plain-line"]
+    assert [t.get_text() for t in lines][:6] == caption.split("\n")
+    ours = np.asarray(PIL.Image.open(io.BytesIO(_png_with_plain_lines(figure, dpi=300))))
+    theirs = np.asarray(PIL.Image.open(io.BytesIO(_png_rgb(figure, dpi=300))))
+    assert all(t.get_visible() for t in lines)  # shown again for the PDF
+    assert ours.shape == theirs.shape
+    ink_ours, ink_theirs = ours.min(axis=2) < 128, theirs.min(axis=2) < 128
+    rows_ours, rows_theirs = (
+        np.flatnonzero(ink_ours.any(axis=1)),
+        np.flatnonzero(ink_theirs.any(axis=1)),
+    )
+    # the same text rows (baselines within two pixels), and about as much ink
+    assert abs(rows_ours.max() - rows_theirs.max()) <= 2
+    assert abs(int(ink_ours.sum()) - int(ink_theirs.sum())) < 0.15 * int(ink_theirs.sum())
