@@ -24,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1280
 #: Height of the index picture: the title, the summary and the start of the method.
 INDEX_HEIGHT = 1400
-MAP_HEIGHT = 800
+MAP_HEIGHT = 1200
 
 
 def main_map(out: Path) -> Path:
