@@ -1964,10 +1964,36 @@ def _sweep_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[st
     return changed
 
 
-def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]) -> set[str]:
+def _begin_sweep(
+    load: Callable[[Path], Any],
+    sweep_file: Path,
+    inputs: InputChoice,
+    out_dir: Path,
+    *,
+    resume: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> tuple[Any, list[Path], set[str], dict[str, Any]]:
+    """Check the cluster options, read the sweep file and start (or resume) OUT.
+
+    Returns the sweep, the files it reads, the variants a resumed sweep has
+    done and what OUT/sweep.json records (:func:`_start_sweep`).
+    """
+    _check_cluster(workers, scheduler)
+    plan = load(sweep_file)
+    read = _sweep_files(sweep_file, plan, inputs)
+    done, about = _start_sweep(plan, out_dir, resume=resume, read=read)
+    return plan, read, done, about
+
+
+def _start_sweep(
+    plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]
+) -> tuple[set[str], dict[str, Any]]:
     """Start OUT (the variants table, each variant's scenario), or find what a resumed sweep has done.
 
-    Done before any work, so a folder that may not be written stops the run at once.
+    Done before any work, so a folder that may not be written stops the run at
+    once. Returns the variants already done and what OUT/sweep.json records
+    (the input files are hashed once, here).
     """
     import json
 
@@ -2003,7 +2029,7 @@ def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]
             if r["status"] == "done" and hashes.get(str(r["variant_id"])) == r["task_hash"]
         }
         _echo_err(f"Resuming: {len(done)} of {len(plan.variants)} variants already done")
-        return done
+        return done, about
     if resume:
         _echo_err(f"Nothing to resume in {out_dir}; starting from the beginning")
     with replace_folder(out_dir, command=f"geomap {plan.kind} sweep", inputs=read) as stage:
@@ -2013,7 +2039,7 @@ def _start_sweep(plan: Any, out_dir: Path, *, resume: bool, read: Sequence[Path]
             (stage / "scenarios").mkdir()
             for variant in plan.variants:
                 write_text(variant.scenario, stage / scenario_file_name(variant))
-    return set()
+    return set(), about
 
 
 def _run_sweep_command(
@@ -2026,6 +2052,7 @@ def _run_sweep_command(
     scheduler: str | None,
     best: int,
     read: Sequence[Path],
+    about: Mapping[str, Any],
     write_best: Callable[[Any, Path], None],
 ) -> None:
     """Run a sweep's remaining variants, each row appended as it finishes; then rank and map."""
@@ -2038,7 +2065,6 @@ def _run_sweep_command(
     command = f"geomap {plan.kind} sweep"
     journal = out_dir / "variants_done.csv"
     columns = plan.columns
-    about = _sweep_about(plan, read)
     hashes = {v.id: v.task_hash for v in plan.variants}
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 2} local workers"
     todo = len(plan.variants) - len(done)
@@ -2136,10 +2162,15 @@ def routes_sweep(
     from geomap.sweep import load_route_sweep, route_sweep_inputs, scenario_file_name
     from geomap.travel.sources import road_distance
 
-    _check_cluster(workers, scheduler)
-    plan = load_route_sweep(sweep_file)
-    read = _sweep_files(sweep_file, plan, inputs)
-    done = _start_sweep(plan, out_dir, resume=resume, read=read)
+    plan, read, done, about = _begin_sweep(
+        load_route_sweep,
+        sweep_file,
+        inputs,
+        out_dir,
+        resume=resume,
+        workers=workers,
+        scheduler=scheduler,
+    )
     loaded = inputs.load()
     road_km = road_distance(networks)
     if plan.scenario_path is not None:
@@ -2206,6 +2237,7 @@ def routes_sweep(
         scheduler=scheduler,
         best=best,
         read=read,
+        about=about,
         write_best=write_best,
     )
 
@@ -2248,10 +2280,15 @@ def sites_sweep(
     from geomap.report import sites_map_for
     from geomap.sweep import load_site_sweep, run_site_choice, site_sweep_inputs
 
-    _check_cluster(workers, scheduler)
-    plan = load_site_sweep(sweep_file)
-    read = _sweep_files(sweep_file, plan, inputs)
-    done = _start_sweep(plan, out_dir, resume=resume, read=read)
+    plan, read, done, about = _begin_sweep(
+        load_site_sweep,
+        sweep_file,
+        inputs,
+        out_dir,
+        resume=resume,
+        workers=workers,
+        scheduler=scheduler,
+    )
     loaded = inputs.load()
     modes = sorted({v.options["mode"] for v in plan.variants})
     travel = dict(zip(modes, _travel(modes, networks, study=loaded.study), strict=True))
@@ -2282,6 +2319,7 @@ def sites_sweep(
         scheduler=scheduler,
         best=best,
         read=read,
+        about=about,
         write_best=write_best,
     )
 

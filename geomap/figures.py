@@ -513,29 +513,19 @@ def _map_figure(static: StaticMap) -> Figure:
     legend.set_ylim(legend_h, 0)
     _draw_legend(legend, rows, row_h=row_h, size=text_size)
     y = top + body_h + pad
-    for line in caption:
-        y += 1.35 * text_size / 72
-        figure.text(
-            pad / width,
-            1 - y / height,
-            line,
-            fontsize=text_size,
-            va="baseline",
-            parse_math=False,
-            gid=_PLAIN_LINE,
-        )
-    for line in credit_lines:
-        y += 1.35 * small / 72
-        figure.text(
-            pad / width,
-            1 - y / height,
-            line,
-            fontsize=small,
-            color="#444444",
-            va="baseline",
-            parse_math=False,
-            gid=_PLAIN_LINE,
-        )
+    for lines, size, colour in ((caption, text_size, "#000000"), (credit_lines, small, "#444444")):
+        for line in lines:
+            y += 1.35 * size / 72
+            figure.text(
+                pad / width,
+                1 - y / height,
+                line,
+                fontsize=size,
+                color=colour,
+                va="baseline",
+                parse_math=False,
+                gid=_PLAIN_LINE,
+            )
     return figure
 
 
