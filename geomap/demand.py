@@ -247,9 +247,15 @@ def _from_wide(table: pd.DataFrame, ages: dict[str, str], *, area: str | None) -
         what="population table",
         named={"area_id": area, **{column: column for column in ages}},
     )
-    out = pd.DataFrame({"area_id": clean["area_id"]})
-    for column, name in ages.items():
-        out[name] = clean[column].astype("int64")
+    # the counts as one block: no blanks are left, so they are all whole numbers
+    counts = clean[list(ages)].to_numpy(dtype="int64")
+    out = pd.DataFrame(
+        {
+            "area_id": clean["area_id"].array,
+            **{name: counts[:, i] for i, name in enumerate(ages.values())},
+        },
+        index=clean.index,
+    )
     found = clean.attrs["geomap_columns"]
     _add_total(out, given=clean["total_population"] if found["total_population"] else None)
     for extra in ("label_pt_easting", "label_pt_northing"):
@@ -671,7 +677,7 @@ def postcode_origins(
         EASTING_ALIASES,
         NORTHING_ALIASES,
         POSTCODE_ALIASES,
-        normalise_postcode,
+        normalise_postcodes,
     )
 
     table = (
@@ -703,7 +709,7 @@ def postcode_origins(
         )
     total = len(table)
     raw = table[pc].astype("string").str.strip()
-    keys = raw.fillna("").map(normalise_postcode).to_numpy(dtype=object)
+    keys = normalise_postcodes(raw.fillna(""))
     e = pd.to_numeric(table[east], errors="coerce").to_numpy(dtype=float)
     n = pd.to_numeric(table[north], errors="coerce").to_numpy(dtype=float)
     located = np.isfinite(e) & np.isfinite(n) & (e > 0) & (n > 0) & (keys != "")

@@ -467,8 +467,9 @@ def _all_plain(series: pd.Series) -> bool:
     patterns leave alone), rather than a search per value: most columns are
     plain, and only those that are not are looked at value by value.
     """
-    values = series.dropna().tolist()
-    if not all(isinstance(v, str) for v in values):
+    # blanks as empty text; the values as Python strings in one conversion
+    values = series.to_numpy(dtype=object, na_value="")
+    if not isinstance(series.dtype, pd.StringDtype) and not all(isinstance(v, str) for v in values):
         return False  # other objects: looked at value by value, as text
     joined = "\t".join(values)
     return _HIDDEN.search(joined) is None and _BREAKS.search(joined) is None
@@ -1142,6 +1143,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
         series = out[column]
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
+        if isinstance(series, pd.Series) and not _may_hold_formula(series):
+            continue
         text = series.astype("string")
         # a cheap vectorised first pass; is_formula only on the few candidates
         starts = text.str.startswith(FORMULA_PREFIXES) | text.str.lstrip(" ").str.startswith(
@@ -1156,6 +1159,23 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
             out[column] = series.where(~risky, "'" + text)
     out.columns = ["'" + str(c) if is_formula(str(c)) else c for c in out.columns]
     return out
+
+
+#: Where a cell could start a formula, in a column's cells joined by NUL characters.
+_FORMULA_START = re.compile("(?:^|\x00) *[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
+
+
+def _may_hold_formula(series: pd.Series) -> bool:
+    """Whether a cell of ``series`` might be a formula: ``False`` means none is.
+
+    One search through the cells joined by NUL characters, rather than a look
+    at every cell: a cell :func:`is_formula` could flag starts the joined text
+    or follows a NUL (a NUL inside a cell can only add false alarms).
+    """
+    cells = series.to_numpy(dtype=object, na_value="")
+    if not isinstance(series.dtype, pd.StringDtype) and not all(isinstance(v, str) for v in cells):
+        return True  # other objects: looked at as text, cell by cell
+    return _FORMULA_START.search("\x00".join(cells)) is not None
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
@@ -1258,12 +1278,16 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -
 def _write_layer(
     layer: gpd.GeoDataFrame, path: Path, *, driver: str, name: str, shown: Path
 ) -> None:
-    data = layer.copy()
+    # a shallow copy: columns are replaced below, never changed in place
+    data = layer.copy(deep=False)
+    geometry = data.geometry.name
     for column in data.columns:
-        if column != data.geometry.name and pd.api.types.is_bool_dtype(data[column]):
+        if column != geometry and pd.api.types.is_bool_dtype(data[column]):
             # a nullable boolean keeps its missing values (not known) as nulls
             data[column] = data[column].astype("Int8" if data[column].hasnans else "int8")
-    data = data.rename(columns=_safe_field_names(data, geometry=data.geometry.name))
+    renames = _safe_field_names(data, geometry=geometry)
+    if renames:
+        data = data.rename(columns=renames)
     try:
         pyogrio.write_dataframe(data, path, driver=driver, layer=name)
     except (

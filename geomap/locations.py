@@ -106,6 +106,28 @@ def normalise_postcode(value: str) -> str:
     return "".join(str(value).upper().split())
 
 
+def normalise_postcodes(values: pd.Series) -> np.ndarray:
+    """:func:`normalise_postcode` of every value of a column, in one pass.
+
+    Parameters
+    ----------
+    values
+        Postcodes as read (a missing value is folded as its text, as
+        :func:`normalise_postcode` folds it).
+
+    Returns
+    -------
+    numpy.ndarray
+        The folded postcodes, as an object array aligned with ``values``.
+    """
+    # the column's values as Python objects at once: iterating a pyarrow-backed
+    # column converts them one at a time
+    return np.array(
+        ["".join(str(value).upper().split()) for value in values.to_numpy(dtype=object)],
+        dtype=object,
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def _postcode_table(path: str) -> dict[str, tuple[float, float]]:
     table = read_table(path, what="postcode lookup")
@@ -124,7 +146,7 @@ def _postcode_table(path: str) -> dict[str, tuple[float, float]]:
     e = pd.to_numeric(table[east], errors="coerce")
     n = pd.to_numeric(table[north], errors="coerce")
     good = e.notna() & n.notna() & (e > 0) & (n > 0)
-    keys = table.loc[good, pc].map(normalise_postcode)
+    keys = normalise_postcodes(table.loc[good, pc])
     return dict(
         zip(keys, zip(e[good].astype(float), n[good].astype(float), strict=True), strict=True)
     )

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from geomap.errors import DuplicateIdError, InputError
-from geomap.io import find_column, raise_missing, row_number, source_of
+from geomap.io import find_column, normalise_name, raise_missing, row_number, source_of
 
 ColumnType = Literal["text", "integer", "number", "date", "bool", "choice"]
 
@@ -101,6 +101,38 @@ def _text(raw: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+#: A column of whole numbers written plainly: cells of ASCII digits (at most 15,
+#: so exact as floats) or empty, joined by NUL characters.
+_PLAIN_DIGITS = re.compile(r"(?:[0-9]{1,15})?(?:\x00(?:[0-9]{1,15})?)*")
+
+
+def _plain_numbers(
+    cells: pd.Series, *, minimum: float | None, maximum: float | None
+) -> np.ndarray | None:
+    """Floats of a column whose every cell is blank or plain digits within bounds, else ``None``.
+
+    Most numeric columns hold nothing but digits: they are read with one
+    pattern match over the whole column instead of the cell-by-cell reading of
+    :func:`_parse_numbers`, which reads (and reports on) every other column.
+    """
+    text = cells.to_numpy(dtype=object, na_value="")
+    try:
+        joined = "\x00".join(text)
+    except TypeError:
+        return None  # values that are not text: read one by one
+    if joined.count("\x00") != len(text) - 1 or _PLAIN_DIGITS.fullmatch(joined) is None:
+        return None
+    given = text != ""
+    values = np.full(len(text), np.nan)
+    values[given] = text[given].astype(float)
+    numbers = values[given]
+    if (minimum is not None and (numbers < minimum).any()) or (
+        maximum is not None and (numbers > maximum).any()
+    ):
+        return None  # out of bounds: the full reading names the first bad cell
+    return values
+
+
 def _parse_numbers(
     table: pd.DataFrame,
     column: str,
@@ -113,6 +145,9 @@ def _parse_numbers(
     fix: str | None,
     error: type[InputError],
 ) -> pd.Series:
+    plain = _plain_numbers(table[column], minimum=minimum, maximum=maximum)
+    if plain is not None:
+        return pd.Series(plain, index=table.index)
     raw = _text(table[column])
     spaced = raw
     commas = raw.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
@@ -332,14 +367,14 @@ class Column:
             raise bad.error from None
 
     def _convert(self, table: pd.DataFrame, source: str, *, fill: object) -> pd.Series:
-        raw = _text(table[source])
-        if fill is not None:
-            raw = raw.fillna(str(fill))
         label = self.label or self.name.replace("_", " ")
         values: pd.Series
         if self.type in ("integer", "number"):
+            # the text is read again there; only a filled column needs it here
             values = _parse_numbers(
-                table.assign(**{source: raw}) if fill is not None else table,
+                table.assign(**{source: _text(table[source]).fillna(str(fill))})
+                if fill is not None
+                else table,
                 source,
                 minimum=self.minimum,
                 maximum=self.maximum,
@@ -350,7 +385,11 @@ class Column:
                 error=self.error,
             )
             values = values.astype("Int64" if self.type == "integer" else "Float64")
-        elif self.type == "date":
+            return self._check(table, source, values, label=label)
+        raw = _text(table[source])
+        if fill is not None:
+            raw = raw.fillna(str(fill))
+        if self.type == "date":
             values = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
             for fmt in DATE_FORMATS:
                 todo = raw.notna() & values.isna()
@@ -392,6 +431,12 @@ class Column:
             )
         else:
             values = raw
+        return self._check(table, source, values, label=label)
+
+    def _check(
+        self, table: pd.DataFrame, source: str, values: pd.Series, *, label: str
+    ) -> pd.Series:
+        """``values`` once neither blank where not allowed nor repeated where unique."""
         if not self.blank or self.unique:
             _problem(
                 table,
@@ -516,34 +561,33 @@ class Schema:
         """
         fill = dict(fill or {})
         chosen = {k: v for k, v in (named or {}).items() if v is not None}
-        found = {
-            c.name: find_column(table, (), explicit=chosen[c.name])
-            if c.name in chosen
-            else c.find(table)
-            for c in self.columns
-        }
+        found = _find_columns(table, self.columns, chosen)
         for column in self.columns:
             if column.required and found[column.name] is None and column.name not in fill:
                 raise_missing(
                     table, column.name, what=f"'{column.name}' ({what})", fix=column.missing
                 )
-        out = pd.DataFrame(index=table.index)
+        converted: dict[str, pd.Series] = {}
         problems: list[_Problem] = []
         for order, column in enumerate(self.columns):
             source = found[column.name]
             if source is None:
                 value = fill.get(column.name)
                 empty = pd.NaT if column.type == "date" else pd.NA
-                out[column.name] = pd.Series(
+                converted[column.name] = pd.Series(
                     empty if value is None else value, index=table.index, dtype=_DTYPES[column.type]
                 )
                 continue
             try:
-                out[column.name] = column._convert(table, source, fill=fill.get(column.name))
+                converted[column.name] = column._convert(table, source, fill=fill.get(column.name))
             except _BadCellError as bad:
                 problems.append(_Problem(bad.position, order, bad.error))
         if problems:
             raise min(problems, key=lambda p: (p.position, p.order)).error
+        # one frame built at once (inserting a column at a time copies the frame each time)
+        out = pd.DataFrame(
+            {name: values.array for name, values in converted.items()}, index=table.index
+        )
         out.attrs.update(table.attrs)
         out.attrs["geomap_columns"] = found
         for rule in self.rules:
@@ -562,6 +606,32 @@ class Schema:
             except _BadCellError as bad:
                 raise bad.error from None
         return out
+
+
+def _find_columns(
+    table: pd.DataFrame, columns: tuple[Column, ...], chosen: Mapping[str, str]
+) -> dict[str, str | None]:
+    """The table's column for each declared one (``None`` where it has none).
+
+    Found as :meth:`Column.find` and :func:`~geomap.io.find_column` find them
+    (a column in ``chosen`` by its given name), the table's names folded once.
+    """
+    folded = {normalise_name(c): c for c in table.columns}
+    found: dict[str, str | None] = {}
+    for column in columns:
+        explicit = chosen.get(column.name)
+        if explicit is None:
+            found[column.name] = next(
+                (folded[alias] for alias in (column.name, *column.aliases) if alias in folded),
+                None,
+            )
+        elif explicit in table.columns:
+            found[column.name] = explicit
+        elif normalise_name(explicit) in folded:
+            found[column.name] = folded[normalise_name(explicit)]
+        else:
+            found[column.name] = find_column(table, (), explicit=explicit)  # raises
+    return found
 
 
 _DTYPES: dict[str, str] = {
