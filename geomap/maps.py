@@ -20,6 +20,7 @@ is never run as a template.
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import functools
 import gc
@@ -480,8 +481,41 @@ def new_map(
 def _geojson(
     layer: gpd.GeoDataFrame, columns: Iterable[str], *, simplify: float | None = SIMPLIFY_M
 ) -> dict[str, Any]:
-    """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties."""
+    """GeoJSON (lon/lat, 5 decimals) of ``layer`` with only ``columns`` as properties.
+
+    The geometries are worked out once per set of shapes (see :func:`_drawn_shapes`)
+    and shared by the collections of every map that draws them; the properties
+    are built column by column (see :func:`_properties`).
+    """
     cols = [c for c in columns if c in layer.columns]
+    geometry = layer.geometry
+    plain = (
+        layer.columns.is_unique
+        and len(set(cols)) == len(cols)
+        and all(type(c) is str for c in cols)
+        and geometry.name not in cols
+        and "geometry" not in cols
+    )
+    rows = _properties(layer, cols) if plain else None
+    if rows is None:
+        return _geojson_framed(layer, cols, simplify=simplify)
+    measured, shapes = _drawn_shapes(geometry, simplify=simplify)
+    with _collector_paused():
+        features = [
+            {"type": "Feature", "properties": props, "geometry": shape}
+            for props, shape in zip(rows, shapes, strict=True)
+        ]
+    return _Collection({"type": "FeatureCollection", "features": features}, measured=measured)
+
+
+def _geojson_framed(
+    layer: gpd.GeoDataFrame, cols: list[str], *, simplify: float | None
+) -> dict[str, Any]:
+    """:func:`_geojson` through a frame of the drawn shapes, for layers it cannot take apart.
+
+    Layers with repeated or non-text column names, or whose properties include
+    a value JSON does not take as it is (which then fails here as it always did).
+    """
     measured, lonlat = _drawn_both(layer.geometry, simplify=simplify)
     out = gpd.GeoDataFrame(layer[cols].copy(), geometry=lonlat, crs=settings.LONLAT_CRS)
     for column in cols:
@@ -490,6 +524,63 @@ def _geojson(
     return _Collection(
         {"type": "FeatureCollection", "features": _features(out, cols)}, measured=measured
     )
+
+
+class _NotPlainError(Exception):
+    """A value that :func:`_plain_inert` leaves to the JSON round trip."""
+
+
+def _plain_inert(value: Any) -> Any:
+    """``_inert_json(json.loads(json.dumps(value)))`` for plain values, without the text.
+
+    Plain values are ``None``, ``bool``, ``int``, ``float`` and ``str``, and
+    lists, tuples and dicts with text keys of them (exact types, not
+    subclasses): for these the round trip only copies (tuples become lists).
+
+    Raises
+    ------
+    _NotPlainError
+        For any other value.
+    """
+    kind = type(value)
+    if kind is str:
+        return inert(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is list or kind is tuple:
+        return [_plain_inert(v) for v in value]
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: _plain_inert(v) for k, v in value.items()}
+    raise _NotPlainError
+
+
+def _properties(layer: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]] | None:
+    """Each row's ``cols`` as :func:`_features` gives them, built a column at a time.
+
+    Missing values are ``None``; strings are made inert; anything but plain
+    values (see :func:`_plain_inert`) takes the JSON round trip. None when a
+    value cannot be written as JSON, so that the caller fails as before.
+    """
+    columns = []
+    for col in cols:
+        series = layer[col]
+        values = series.astype(object).to_numpy().copy()
+        values[pd.isna(series).to_numpy()] = None
+        listed = values.tolist()
+        try:
+            with _collector_paused():
+                columns.append([_plain_inert(v) for v in listed])
+            continue
+        except (_NotPlainError, RecursionError):
+            pass
+        try:
+            columns.append([_inert_json(v) for v in json.loads(json.dumps(listed))])
+        except (TypeError, ValueError, RecursionError):
+            return None
+    if not columns:
+        return [{} for _ in range(len(layer))]
+    with _collector_paused():
+        return [dict(zip(cols, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 class _Collection(dict[str, Any]):
@@ -590,7 +681,18 @@ def _shapes(geoms: np.ndarray) -> list[Any]:
     return shapes
 
 
-_DRAWN: dict[tuple[bytes, float | None, str], tuple[np.ndarray, np.ndarray]] = {}
+class _Drawn:
+    """A set of shapes as drawn: in EPSG:27700, in lon/lat, and as GeoJSON geometries."""
+
+    __slots__ = ("lonlat", "measured", "shapes")
+
+    def __init__(self, measured: np.ndarray, lonlat: np.ndarray) -> None:
+        self.measured = measured
+        self.lonlat = lonlat
+        self.shapes: list[Any] | None = None
+
+
+_DRAWN: dict[tuple[bytes, float | None, str], _Drawn] = {}
 
 
 def _drawn(geoms: gpd.GeoSeries, *, simplify: float | None) -> np.ndarray:
@@ -598,12 +700,8 @@ def _drawn(geoms: gpd.GeoSeries, *, simplify: float | None) -> np.ndarray:
     return _drawn_both(geoms, simplify=simplify)[1]
 
 
-def _drawn_both(geoms: gpd.GeoSeries, *, simplify: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Geometries as drawn (simplified polygons) in EPSG:27700, and in lon/lat to 5 decimals.
-
-    The same areas are drawn on many maps of one report; they are worked out
-    once and remembered by their exact shapes (a few recent sets are kept).
-    """
+def _drawn_entry(geoms: gpd.GeoSeries, *, simplify: float | None) -> _Drawn:
+    """The remembered drawing of ``geoms`` (see :func:`_drawn_both`), made if need be."""
     values = geoms.to_numpy()
     key = (
         hashlib.blake2b(b"".join(shapely.to_wkb(values)), digest_size=16).digest(),
@@ -617,11 +715,35 @@ def _drawn_both(geoms: gpd.GeoSeries, *, simplify: float | None) -> tuple[np.nda
         series = gpd.GeoSeries(values, crs=geoms.crs)
         measured = series.to_crs(settings.MEASURE_CRS).to_numpy() if geoms.crs else values
         lonlat = series.to_crs(settings.LONLAT_CRS)
-        found = (measured, shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, 5)))
+        found = _Drawn(measured, shapely.transform(lonlat.to_numpy(), lambda xy: np.round(xy, 5)))
         if len(_DRAWN) >= 16:
             _DRAWN.pop(next(iter(_DRAWN)))
         _DRAWN[key] = found
-    return found[0].copy(), found[1].copy()
+    return found
+
+
+def _drawn_both(geoms: gpd.GeoSeries, *, simplify: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries as drawn (simplified polygons) in EPSG:27700, and in lon/lat to 5 decimals.
+
+    The same areas are drawn on many maps of one report; they are worked out
+    once and remembered by their exact shapes (a few recent sets are kept).
+    """
+    found = _drawn_entry(geoms, simplify=simplify)
+    return found.measured.copy(), found.lonlat.copy()
+
+
+def _drawn_shapes(geoms: gpd.GeoSeries, *, simplify: float | None) -> tuple[np.ndarray, list[Any]]:
+    """Geometries as drawn in EPSG:27700, and as GeoJSON geometry objects (:func:`_shapes`).
+
+    The GeoJSON geometries are remembered with the drawing and shared by every
+    collection made of the same shapes: they are only ever read (written out
+    as JSON, or read back for static figures), never changed.
+    """
+    found = _drawn_entry(geoms, simplify=simplify)
+    if found.shapes is None:
+        with _collector_paused():
+            found.shapes = _shapes(found.lonlat)
+    return found.measured.copy(), found.shapes
 
 
 def _ages(low: Any, high: Any) -> str:
@@ -685,7 +807,7 @@ def add_providers(
         props["k"] = sub["kind"].astype(str).to_numpy()
         props["b"] = (~sub["in_county"].astype(bool)).astype(int).to_numpy()
         props["t"] = sub["name"].map(_esc).to_numpy()
-        props["v"] = [_provider_values(row) for row in sub.itertuples(index=False)]
+        props["v"] = [_provider_values(row) for row in _itertuples(sub)]
         layer = gpd.GeoDataFrame(props, geometry=sub.geometry, crs=sub.crs)
         label = name or f"{settings.KIND_LABELS[kind]} ({len(sub)})"
         folium.GeoJson(
@@ -695,6 +817,24 @@ def add_providers(
             point_to_layer=_PROVIDER_POINT,
             on_each_feature=_bind_popup(PROVIDER_LABELS),
         ).add_to(m)
+
+
+def _itertuples(frame: pd.DataFrame) -> Iterator[Any]:
+    """``frame.itertuples(index=False)``, the same rows, reading each column as a list at once.
+
+    Iterating a column of Arrow-backed text takes each value out of Arrow one at
+    a time; ``Series.tolist`` gives the same values in one step. Other columns
+    are read as iterating them reads them.
+    """
+    if frame.shape[1] == 0:  # one empty row per row, which zip alone cannot give
+        return iter(frame.itertuples(index=False))
+    row = collections.namedtuple("Pandas", list(frame.columns), rename=True)  # type: ignore[misc]
+    columns = []
+    for k in range(frame.shape[1]):
+        column = frame.iloc[:, k]
+        text = isinstance(column.dtype, pd.StringDtype)
+        columns.append(column.tolist() if text else list(column))
+    return map(row._make, zip(*columns, strict=True))
 
 
 #: The provider columns a map's layer and popups use (see :func:`_provider_values`).
@@ -824,7 +964,7 @@ def add_time_layer(
         for n, v in zip(areas["area_name"], areas["minutes"].to_numpy(dtype=float), strict=True)
     ]
     columns = [col for col, _label in popup_fields]
-    props["v"] = [[_format(v) for v in row] for row in areas[columns].itertuples(index=False)]
+    props["v"] = [[_format(v) for v in row] for row in _itertuples(areas[columns])]
     layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
     folium.GeoJson(
         _geojson(layer, props.columns),
@@ -1569,7 +1709,7 @@ def add_value_layer(
         for n, v in zip(areas["area_name"], values, strict=True)
     ]
     columns = [col for col, _label in popup_fields]
-    props["v"] = [[_format(v) for v in row] for row in areas[columns].itertuples(index=False)]
+    props["v"] = [[_format(v) for v in row] for row in _itertuples(areas[columns])]
     layer = gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs)
     folium.GeoJson(
         _geojson(layer, props.columns),
@@ -1838,7 +1978,7 @@ def competition_map(
             continue
         group = folium.FeatureGroup(name=f"Post-16: {label} ({len(sub)})")
         points = sub.to_crs(settings.LONLAT_CRS)
-        for row, point in zip(sub.itertuples(index=False), points.geometry, strict=True):
+        for row, point in zip(_itertuples(sub), points.geometry, strict=True):
             size = float(row.size) if pd.notna(row.size) else np.nan
             radius = 5.0 if not np.isfinite(size) else float(np.clip(np.sqrt(size) / 2, 4, 22))
             text = (
@@ -1943,9 +2083,7 @@ def sites_map(
         ("minutes_after", "Minutes with new sites"),
     ]
     fields = [f for f in fields if f[0] in areas.columns]
-    props["v"] = [
-        [_format(v) for v in row] for row in areas[[c for c, _ in fields]].itertuples(index=False)
-    ]
+    props["v"] = [[_format(v) for v in row] for row in _itertuples(areas[[c for c, _ in fields]])]
     folium.GeoJson(
         _geojson(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs), props.columns),
         name="Coverage before and after",
@@ -1960,7 +2098,7 @@ def sites_map(
         add_providers(m, existing, name=f"Existing providers ({len(existing)})")
     group = folium.FeatureGroup(name=f"New sites ({len(chosen)})")
     points = chosen.to_crs(settings.LONLAT_CRS)
-    for row, point in zip(chosen.itertuples(index=False), points.geometry, strict=True):
+    for row, point in zip(_itertuples(chosen), points.geometry, strict=True):
         label = f"{int(row.rank)}"
         text = f"<b>New site {label}: {_esc(row.name)}</b><br>Gain: {_format(row.gain)}"
         folium.Marker(
@@ -2074,9 +2212,7 @@ def category_map(
         for n, v in zip(areas["area_name"], values, strict=True)
     ]
     fields = [f for f in popup_fields if f[0] in areas.columns]
-    props["v"] = [
-        [_format(v) for v in row] for row in areas[[c for c, _ in fields]].itertuples(index=False)
-    ]
+    props["v"] = [[_format(v) for v in row] for row in _itertuples(areas[[c for c, _ in fields]])]
     folium.GeoJson(
         _geojson(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs), props.columns),
         name=_esc(legend_title),
