@@ -22,6 +22,8 @@ forked).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import logging
 import mmap
@@ -30,7 +32,7 @@ import pickle
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -88,6 +90,22 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and processes() > 1 and threading.active_count() == 1
 
 
+@contextlib.contextmanager
+def _heap_kept_shared() -> Iterator[None]:
+    """Around forks: the objects alive now are left out of garbage collection in the children.
+
+    A child's collection of the parent's objects would write to every page
+    holding them, and each page written is copied; frozen (:func:`gc.freeze`),
+    they are not collected in the children, whose pages stay shared. This
+    process collects them again after the block.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def fill_rows(
     compute: Callable[[int, int], np.ndarray],
     count: int,
@@ -130,16 +148,17 @@ def fill_rows(
     table = np.frombuffer(shared, dtype=float, count=count * width).reshape(count, width)
     children: list[tuple[int, int, int]] = []
     try:
-        for start, stop in itertools.pairwise(bounds[1:]):
-            pid = os.fork()
-            if pid == 0:  # the child: compute its rows into the shared table, then go
-                status = 1
-                try:
-                    table[start:stop] = compute(start, stop)
-                    status = 0
-                finally:
-                    os._exit(status)
-            children.append((pid, start, stop))
+        with _heap_kept_shared():
+            for start, stop in itertools.pairwise(bounds[1:]):
+                pid = os.fork()
+                if pid == 0:  # the child: compute its rows into the shared table, then go
+                    status = 1
+                    try:
+                        table[start:stop] = compute(start, stop)
+                        status = 0
+                    finally:
+                        os._exit(status)
+                children.append((pid, start, stop))
         table[bounds[0] : bounds[1]] = compute(bounds[0], bounds[1])
         while children:
             pid, start, stop = children[0]
@@ -209,7 +228,8 @@ class Background:
             send.close()
 
         self._process = context.Process(target=run, daemon=True)
-        self._process.start()
+        with _heap_kept_shared():
+            self._process.start()
         send.close()
         self._work = None
 

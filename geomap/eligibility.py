@@ -61,7 +61,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -403,6 +403,24 @@ class _Distances:
     walk_estimated: bool
     road_estimated: bool
     road_pairs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    road_columns: Callable[[np.ndarray], np.ndarray] | None = None
+    road_measured: np.ndarray | None = None
+    road_near: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def need_road(self, cols: np.ndarray) -> None:
+        """Measure the road columns ``cols`` of ``road`` not measured yet.
+
+        Over a network, ``road`` is measured a school (column) at a time, when
+        first needed: the rules read the road routes to a few schools of each
+        home only. Each column is the same whenever it is measured.
+        """
+        if self.road_columns is None or self.road_measured is None:
+            return
+        todo = np.unique(np.asarray(cols, dtype=np.int64).ravel())
+        todo = todo[~self.road_measured[todo]]
+        if todo.size:
+            self.road[:, todo] = self.road_columns(todo)
+            self.road_measured[todo] = True
 
     def exact_road(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Road metres of the pairs ``(rows[i], cols[i])``, those beyond the search limit measured in full.
@@ -411,10 +429,28 @@ class _Distances:
         road network was searched to (or there is none); the rules need no
         more, but a distance reported needs its value (NaN where no route).
         """
+        self.need_road(cols)
         values = np.array(self.road[rows, cols], dtype=float)
         beyond = np.isinf(values)
         if self.road_pairs is not None and beyond.any():
             values[beyond] = self.road_pairs(rows[beyond], cols[beyond])
+        return values
+
+    def reported_road(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`exact_road` of the pairs reported, searching no further than they need.
+
+        Schools whose road column the rules measured are read from it; for
+        the others only the pairs asked are measured (:meth:`_Routes.near_pairs`),
+        not the whole column to the rules' limit. The distances are the same.
+        """
+        if self.road_near is None or self.road_measured is None:
+            return self.exact_road(rows, cols)
+        values = np.full(rows.shape[0], np.nan)
+        measured = self.road_measured[cols]
+        values[measured] = self.exact_road(rows[measured], cols[measured])
+        rest = ~measured
+        if rest.any():
+            values[rest] = self.road_near(rows[rest], cols[rest])
         return values
 
 
@@ -557,16 +593,31 @@ ROAD_SEARCH_M = (
 #: Points searched from together when each search has its own limit.
 _BAND = 64
 
+#: A road distance reported for a school the rules did not need is first
+#: searched for only this many times the straight line between where home
+#: and school join the roads (plus their legs and :data:`_REPORT_SLACK_M`);
+#: routes longer than that are measured in full. It changes how far the
+#: searches go, never a distance.
+_REPORT_DETOUR = 2.0
+#: Most growth of the limit within one band of searches (see :func:`_bands`).
+_BAND_GROWTH = 1.25
+_REPORT_SLACK_M = 2_000.0
+
 
 @dataclass(frozen=True)
 class _Routes:
-    """Homes and schools joined to one network, to measure routes between them."""
+    """Homes and schools joined to one network, to measure routes between them.
+
+    ``starts`` is where each home's walk starts: its own snap
+    (``start="postcode"``), or its nearest node snapped again (``"node"``).
+    """
 
     compiled: CompiledNetwork
     homes: Snap
     schools: Snap
     start: str
     forwards: bool
+    starts: Snap
 
     def metres(
         self, rows: np.ndarray, cols: np.ndarray, *, limit: float | None = None
@@ -576,30 +627,27 @@ class _Routes:
         Searches run in the direction of the whole homes x schools matrix, so
         every entry is exactly the whole matrix's, in whatever part it is measured.
         """
-        home_snap, school_snap = self.homes.take(rows), self.schools.take(cols)
         if limit is not None:
-            return self._metres_within(home_snap, school_snap, limit)
+            return self._metres_within(rows, cols, limit)
+        home_snap, school_snap = self.homes.take(rows), self.schools.take(cols)
+        along = snap_time_matrix(
+            self.compiled, self.starts.take(rows), school_snap, forwards=self.forwards
+        )
         if self.start == "postcode":
             # from where the home's street passes it, along the street, plus the short leg to it
-            along = snap_time_matrix(
-                self.compiled, home_snap, school_snap, limit=limit, forwards=self.forwards
-            )
             metres = along + home_snap.distance_m[:, None] + school_snap.distance_m[None, :]
         else:
             # from the network node nearest the home along its street
-            along = snap_time_matrix(
-                self.compiled,
-                _at_node(self.compiled, home_snap),
-                school_snap,
-                limit=limit,
-                forwards=self.forwards,
-            )
             metres = along + school_snap.distance_m[None, :]
-        if limit is None:
-            metres[~np.isfinite(metres)] = np.nan
+        metres[~np.isfinite(metres)] = np.nan
         return np.asarray(metres, dtype=float)
 
-    def _metres_within(self, home_snap: Snap, school_snap: Snap, limit: float) -> np.ndarray:
+    def columns_within(self, limit: float) -> Callable[[np.ndarray], np.ndarray]:
+        """Metres from every home to the schools given, up to ``limit`` (``inf`` beyond)."""
+        every_home = np.arange(self.homes.x.shape[0])
+        return lambda cols: self.metres(every_home, cols, limit=limit)
+
+    def _metres_within(self, rows: np.ndarray, cols: np.ndarray, limit: float) -> np.ndarray:
         """:meth:`metres` up to ``limit`` (``inf`` beyond), searching only from points that may be near.
 
         A route is at least its two legs to the network, so a point whose own
@@ -607,9 +655,9 @@ class _Routes:
         searched from, and each search stops at the limit less the shortest legs.
         """
         home_leg = (
-            home_snap.distance_m if self.start == "postcode" else np.zeros(home_snap.x.shape[0])
+            self.homes.distance_m[rows] if self.start == "postcode" else np.zeros(rows.shape[0])
         )
-        school_leg = school_snap.distance_m
+        school_leg = self.schools.distance_m[cols]
         out = np.full((home_leg.shape[0], school_leg.shape[0]), np.inf)
         if out.size == 0:
             return out
@@ -629,25 +677,87 @@ class _Routes:
             searched, own, other = keep_schools, school_leg, float(home_leg[keep_homes].min())
         reach = limit - own[searched] - other
         order = np.argsort(reach, kind="stable")
+        # the side not searched from is the same in every band
+        fixed = (
+            self.schools.take(cols[keep_schools])
+            if self.forwards
+            else self.starts.take(rows[keep_homes])
+        )
         for band in np.array_split(order, max(1, -(-order.shape[0] // _BAND))):
             part = searched[band]
-            rows = part if self.forwards else keep_homes
-            cols = keep_schools if self.forwards else part
-            homes, schools = home_snap.take(rows), school_snap.take(cols)
-            start = homes if self.start == "postcode" else _at_node(self.compiled, homes)
+            if self.forwards:
+                at_rows, at_cols = part, keep_schools
+                starts, schools = self.starts.take(rows[part]), fixed
+            else:
+                at_rows, at_cols = keep_homes, part
+                starts, schools = fixed, self.schools.take(cols[part])
             along = snap_time_matrix(
                 self.compiled,
-                start,
+                starts,
                 schools,
                 limit=max(float(reach[band].max()), 0.0),
                 forwards=self.forwards,
             )
             if self.start == "postcode":
-                metres = along + homes.distance_m[:, None] + schools.distance_m[None, :]
+                metres = along + home_leg[at_rows][:, None] + school_leg[at_cols][None, :]
             else:
-                metres = along + schools.distance_m[None, :]
+                metres = along + school_leg[at_cols][None, :]
             metres[metres > limit] = np.inf
-            out[np.ix_(rows, cols)] = metres
+            out[np.ix_(at_rows, at_cols)] = metres
+        return out
+
+    def near_pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`pairs`, each school's search going only as far as its pairs are likely to need.
+
+        A pair is first sought within :data:`_REPORT_DETOUR` times the
+        straight line between where its home and school join the roads (plus
+        their legs and :data:`_REPORT_SLACK_M`), searching from schools (or
+        homes) in bands of like limits; a pair not found so is measured in
+        full. Every value is the one :meth:`pairs` gives.
+        """
+        out = np.full(rows.shape[0], np.inf)
+        if out.size == 0:
+            return out
+        home_leg = self.homes.distance_m[rows] if self.start == "postcode" else 0.0
+        reach = (
+            _REPORT_DETOUR
+            * (
+                np.hypot(
+                    self.homes.x[rows] - self.schools.x[cols],
+                    self.homes.y[rows] - self.schools.y[cols],
+                )
+                + home_leg
+                + self.schools.distance_m[cols]
+            )
+            + _REPORT_SLACK_M
+        )
+        # the side searched from is grouped, each group with the farthest reach of its pairs
+        side = rows if self.forwards else cols
+        points, at = np.unique(side, return_inverse=True)
+        at = at.ravel()
+        limit = np.zeros(points.shape[0])
+        np.maximum.at(limit, at, reach)
+        order = np.argsort(limit, kind="stable")
+        band_of = np.empty(points.shape[0], dtype=np.int64)
+        bands = _bands(limit[order], order)
+        for number, band in enumerate(bands):
+            band_of[band] = number
+        for number, band in enumerate(bands):
+            mine = np.flatnonzero(band_of[at] == number)
+            other = cols[mine] if self.forwards else rows[mine]
+            others, other_at = np.unique(other, return_inverse=True)
+            here = points[band]
+            position = np.empty(points.shape[0], dtype=np.int64)
+            position[band] = np.arange(band.shape[0])
+            if self.forwards:
+                block = self._metres_within(here, others, float(limit[band].max()))
+                out[mine] = block[position[at[mine]], other_at.ravel()]
+            else:
+                block = self._metres_within(others, here, float(limit[band].max()))
+                out[mine] = block[other_at.ravel(), position[at[mine]]]
+        beyond = np.isinf(out)
+        if beyond.any():
+            out[beyond] = self.pairs(rows[beyond], cols[beyond])
         return out
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -656,6 +766,27 @@ class _Routes:
         school_cols, school_at = np.unique(cols, return_inverse=True)
         block = self.metres(home_rows, school_cols)
         return np.asarray(block[home_at.ravel(), school_at.ravel()], dtype=float)
+
+
+def _bands(limits: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
+    """``order`` cut into bands of at most :data:`_BAND` points of like limits.
+
+    ``limits`` are the points' limits in ``order`` (ascending). A band ends
+    where the next limit is over :data:`_BAND_GROWTH` times its first: a
+    search's cost grows with the square of its limit, so one far point does
+    not make its whole band search far.
+    """
+    bands: list[np.ndarray] = []
+    start = 0
+    for i in range(1, limits.shape[0] + 1):
+        if (
+            i == limits.shape[0]
+            or i - start >= _BAND
+            or limits[i] > _BAND_GROWTH * max(float(limits[start]), 1.0)
+        ):
+            bands.append(order[start:i])
+            start = i
+    return bands
 
 
 def _routes(
@@ -677,7 +808,8 @@ def _routes(
         max_snap_m=settings.NETWORK_MAX_SNAP_M,
         access_kmh=settings.NETWORK_ACCESS_KMH,
     )
-    return _Routes(compiled, home_snap, school_snap, start, len(homes) <= len(schools))
+    starts = home_snap if start == "postcode" else _at_node(compiled, home_snap)
+    return _Routes(compiled, home_snap, school_snap, start, len(homes) <= len(schools), starts)
 
 
 def _network_metres(
@@ -735,13 +867,20 @@ def _distances(
         walk = straight * WALK_DETOUR
         walk_method = f"estimate: straight line x {WALK_DETOUR:g}"
     road_pairs = None
+    road_columns = None
+    road_measured = None
+    road_near = None
     if drive_network is not None:
         # the rules compare road routes with 6 and 15 miles only: search no further,
-        # and measure in full only the routes reported
-        road, routes = _network_metres(
-            drive_network, homes, schools, start=start, within_m=ROAD_SEARCH_M
-        )
-        road_pairs = None if routes is None else routes.pairs
+        # from the schools whose routes are read only (when first read), and
+        # measure in full only the routes reported
+        routes = _routes(drive_network, homes, schools, start=start)
+        road = np.full((len(homes), len(schools)), np.nan if routes is None else np.inf)
+        if routes is not None:
+            road_pairs = routes.pairs
+            road_near = routes.near_pairs
+            road_columns = routes.columns_within(ROAD_SEARCH_M)
+            road_measured = np.zeros(len(schools), dtype=bool)
         road_method = "network: drive"
     else:
         road = straight * settings.ROAD_DETOUR
@@ -755,6 +894,9 @@ def _distances(
         walk_estimated=walk_network is None,
         road_estimated=drive_network is None,
         road_pairs=road_pairs,
+        road_columns=road_columns,
+        road_measured=road_measured,
+        road_near=road_near,
     )
 
 
@@ -1027,12 +1169,12 @@ def assess_eligibility(
     )
     walk_est, road_est = dist.walk_estimated, dist.road_estimated
     no_walk = ~np.isfinite(dist.walk)
+    if no_walk.any():
+        dist.need_road(np.flatnonzero(no_walk.any(axis=0)))
     if no_walk.any() and np.isinf(dist.road[no_walk]).any():
         # schools with no walking route are ranked by road: measure those routes in full
         pair_home, pair_school = np.nonzero(no_walk & np.isinf(dist.road))
-        road = dist.road.copy()
-        road[pair_home, pair_school] = dist.exact_road(pair_home, pair_school)
-        dist = replace(dist, road=road)
+        dist.road[pair_home, pair_school] = dist.exact_road(pair_home, pair_school)
     # by walking distance; schools with no walking route after, by road
     home_key = _school_order_key(dist.walk, dist.road)
     nearest_by_mask: dict[bytes, np.ndarray] = {}
@@ -1097,15 +1239,16 @@ def assess_eligibility(
             else:
                 # 11-16: one of the three nearest, 2 walked to 6 by road
                 walk = dist.walk[hh]
-                road = dist.road[hh]
                 allowed = np.broadcast_to(allowed_cols, walk.shape).copy()
                 allowed[np.flatnonzero(has_att), att[has_att]] = True
                 key = np.where(allowed, home_key[hh], np.inf)
                 order = _first_three(key)
                 three = order[:, :3]
                 real = np.isfinite(np.take_along_axis(key, three, axis=1))
+                # the road routes to the three nearest only are read
+                dist.need_road(three[ok[:, None] & real])
                 w3 = np.take_along_axis(walk, three, axis=1)
-                r3 = np.take_along_axis(road, three, axis=1)
+                r3 = dist.road[hh[:, None], three]
                 fits = real & _over(w3, ext_walk) & _within_road(r3, settings.EXTENDED_ROAD_MILES)
                 if has_att.any():
                     is_att = three == att[:, None]
@@ -1130,7 +1273,8 @@ def assess_eligibility(
                     fkey = np.where(match[None, :], key, np.inf)
                     fnear = np.argmin(fkey, axis=1)
                     fexists = np.isfinite(fkey[r, fnear])
-                    fw, fr = walk[r, fnear], road[r, fnear]
+                    dist.need_road(fnear[ok & fexists])
+                    fw, fr = walk[r, fnear], dist.road[hh, fnear]
                     fits_f = (
                         fexists
                         & _over(fw, ext_walk)
@@ -1170,7 +1314,7 @@ def assess_eligibility(
     walk_miles = np.full(n, np.nan)
     road_miles = np.full(n, np.nan)
     walk_miles[has] = dist.walk[home[has], out_school[has]] / MILE_M
-    road_miles[has] = dist.exact_road(home[has], out_school[has]) / MILE_M
+    road_miles[has] = dist.reported_road(home[has], out_school[has]) / MILE_M
     names = schools["name"].astype("string").to_numpy() if len(schools) else np.array([])
     school_out = pd.array([pd.NA] * n, dtype="string")
     name_out = pd.array([pd.NA] * n, dtype="string")

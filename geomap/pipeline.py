@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -252,6 +252,13 @@ class Result:
     origins_comparison
         With ``origins="postcodes"``: children beyond the threshold by the
         area view and by the postcode view (:func:`compare_origins`).
+    post16_options
+        If planned with a postcode lookup: every postcode's nearest post-16
+        options by car, with public-transport and walking times
+        (:func:`geomap.finder.finder_data`), for the options finder.
+    post16_options_note
+        Why ``post16_options`` is ``None`` when they were sought (no post-16
+        providers, no postcode in the study area); ``""`` otherwise.
     """
 
     inputs: Inputs
@@ -270,6 +277,8 @@ class Result:
     eligibility: Eligibility | None = None
     #: where the gaps in ``analysis`` were measured from: ``areas`` or ``postcodes``
     origins: str = "areas"
+    post16_options: dict[str, Any] | None = None
+    post16_options_note: str = ""
 
     @property
     def providers(self) -> gpd.GeoDataFrame:
@@ -1602,6 +1611,69 @@ class Eligibility:
     note: str
 
 
+def post16_options(
+    inputs: Inputs,
+    *,
+    sources: Sequence[TravelTimes],
+    pt: TravelTimes | None,
+    include_independent: bool,
+) -> tuple[dict[str, Any] | None, str]:
+    """Every postcode's nearest post-16 options, for the options finder.
+
+    Parameters
+    ----------
+    inputs
+        The loaded study (its postcode lookup gives the homes).
+    sources
+        Travel times already chosen: the car and walking ones are used where
+        given; car times are chosen for the study otherwise.
+    pt
+        Public-transport times, or ``None``.
+    include_independent
+        Whether independent providers count.
+
+    Returns
+    -------
+    tuple
+        The options (:func:`geomap.finder.finder_data`, by car, public
+        transport and walking) or ``None``, and why there are none (no
+        post-16 providers, no postcode in the study area; ``""`` when there are).
+    """
+    from geomap.finder import finder_data
+
+    car = next((s for s in sources if s.mode == "car"), None)
+    if car is None:
+        car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
+    walk = next((s for s in sources if s.mode == "walk"), None)
+    try:
+        options = finder_data(
+            inputs, car=car, pt=pt, walk=walk, include_independent=include_independent
+        )
+    except InputError as err:
+        return None, str(err)
+    return options, ""
+
+
+def _postcode_analyses(
+    inputs: Inputs,
+    *,
+    networks: Sequence[str | Path],
+    sources: Sequence[TravelTimes],
+    pt: TravelTimes | None,
+    include_independent: bool,
+) -> tuple[Eligibility, dict[str, Any] | None, str]:
+    """What :func:`run` works out for every postcode: eligibility and the post-16 options.
+
+    Returns the eligibility (:func:`eligibility_for`) and what
+    :func:`post16_options` returns.
+    """
+    eligibility = eligibility_for(inputs, networks=networks)
+    options, note = post16_options(
+        inputs, sources=sources, pt=pt, include_independent=include_independent
+    )
+    return eligibility, options, note
+
+
 def eligibility_for(
     inputs: Inputs,
     *,
@@ -1779,19 +1851,30 @@ def run(
             inputs.study, ["car", "walk"], boundary=inputs.boundary, notes=travel_notes
         )
     )
-    for source in sources:
-        # every analysis below asks from the areas: a network searches from each once
-        source.prepare(inputs.origins)
-    eligible_later = None
+    pt = pt if pt is not None else choose_public_transport(inputs.study)
+    by_postcode_later = None
     if planned and inputs.study.postcodes is not None:
+        for source in sources:
+            # a network's streets are built here once, for both processes
+            source.prepare(inputs.origins, search=False)
         files = networks if networks is not None else list(inputs.study.networks.values())
-        # eligibility needs nothing the other analyses give: a second process (where
-        # one may fork) works it out meanwhile, with the networks already in memory
-        eligible_later = Background(
-            lambda: eligibility_for(inputs, networks=files),
-            what="assessing home-to-school transport eligibility",
+        # eligibility and each postcode's post-16 options need nothing the other
+        # analyses give: a second process (where one may fork) works them out
+        # meanwhile, from the networks already in memory
+        by_postcode_later = Background(
+            lambda: _postcode_analyses(
+                inputs,
+                networks=files,
+                sources=sources,
+                pt=pt,
+                include_independent=include_independent,
+            ),
+            what="assessing home-to-school transport eligibility and each postcode's options",
         )
     try:
+        for source in sources:
+            # every analysis below asks from the areas: a network searches from each once
+            source.prepare(inputs.origins)
         _say(
             progress,
             f"[2/6] joining {len(inputs.providers)} providers to {len(inputs.areas)} areas",
@@ -1841,7 +1924,6 @@ def run(
             )
             comparison = compare_origins(analysis.coverage, by_postcode.coverage)
         post16 = None
-        pt = pt if pt is not None else choose_public_transport(inputs.study)
         if pt is None:
             notes.append(
                 f"Post-16 transport barriers are not analysed: {inputs.name} has no public-transport "
@@ -1861,6 +1943,8 @@ def run(
             )
         planning = None
         eligibility = None
+        options: dict[str, Any] | None = None
+        options_note = ""
         if planned:
             _say(progress, "[5/6] capacity, quality, choice, competition, new sites, eligibility")
             planning = plan(
@@ -1871,16 +1955,16 @@ def run(
                 thresholds=thresholds,
                 include_independent=include_independent,
             )
-            if eligible_later is not None:
-                eligibility = eligible_later.result()
+            if by_postcode_later is not None:
+                eligibility, options, options_note = by_postcode_later.result()
             else:
                 notes.append(
                     "Home-to-school transport eligibility is not assessed: the study area has no "
                     "postcode lookup."
                 )
     finally:
-        if eligible_later is not None:
-            eligible_later.stop()
+        if by_postcode_later is not None:
+            by_postcode_later.stop()
     return Result(
         inputs=inputs,
         travel=sources,
@@ -1896,4 +1980,6 @@ def run(
         pt=pt,
         eligibility=eligibility,
         origins=origins,
+        post16_options=options,
+        post16_options_note=options_note,
     )

@@ -43,7 +43,7 @@ from geomap.figures import (
     map_figure,
     prepare_figures,
 )
-from geomap.finder import finder_caption, finder_data, finder_html
+from geomap.finder import finder_caption, finder_html
 from geomap.gaps import GapAnalysis, eligible_providers
 from geomap.io import replace_folder, write_csv, write_geopackage, write_text
 from geomap.maps import (
@@ -66,7 +66,7 @@ from geomap.pipeline import (
     Inputs,
     Planning,
     Result,
-    choose_travel,
+    post16_options,
 )
 from geomap.post16 import FLAGS, Post16Analysis
 from geomap.providers import offers
@@ -892,20 +892,17 @@ def _finder(result: Result) -> tuple[str | None, str]:
     inputs = result.inputs
     if inputs.study.postcodes is None:
         return None, "No post-16 options finder: the study area has no postcode lookup."
-    car = next((s for s in result.travel if s.mode == "car"), None)
-    walk = next((s for s in result.travel if s.mode == "walk"), None)
-    if car is None:
-        car = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)[0]
-    try:
-        data = finder_data(
+    data, why = result.post16_options, result.post16_options_note
+    if data is None and not why:
+        # a run without planning: the options are worked out here
+        data, why = post16_options(
             inputs,
-            car=car,
+            sources=result.travel,
             pt=result.pt,
-            walk=walk,
             include_independent=result.include_independent,
         )
-    except InputError as err:
-        return None, f"No post-16 options finder: {err}"
+    if data is None:
+        return None, f"No post-16 options finder: {why}"
     page = finder_html(
         data,
         title=f"Post-16 options near you: {inputs.name}",

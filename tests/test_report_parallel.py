@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
@@ -240,3 +241,32 @@ def test_a_failure_in_eligibility_is_the_run_s_one_error(shipped_inputs, monkeyp
         run(shipped_inputs, travel=travel)
     assert "schools.csv" in str(caught.value)
     assert not multiprocessing.active_children()
+
+
+@needs_fork
+def test_post16_options_worked_out_beside_the_analyses_equal_them_alone(car_result, shipped_inputs):
+    from geomap.finder import finder_data
+
+    alone = finder_data(shipped_inputs, car=car_result.travel[0], pt=car_result.pt)
+    together = car_result.post16_options
+    assert together is not None and car_result.post16_options_note == ""
+    assert json.dumps(together, sort_keys=True) == json.dumps(alone, sort_keys=True)
+
+
+def test_without_post16_providers_the_report_says_why_there_is_no_finder(shipped_inputs, tmp_path):
+    from dataclasses import replace
+
+    from geomap.pipeline import choose_travel, run
+    from geomap.providers import offers
+
+    providers = shipped_inputs.providers
+    kept = providers[~offers(providers, "post16")].copy()
+    inputs = replace(shipped_inputs, providers=kept)
+    travel = choose_travel(inputs.study, ["car"], boundary=inputs.boundary)
+    result = run(inputs, travel=travel, kinds=("primary",))
+    assert result.post16_options is None
+    assert "no sixth forms or colleges" in result.post16_options_note
+    files = report.write_report(result, tmp_path / "out", figures=False)
+    assert "finder" not in files and not (tmp_path / "out" / "finder.html").exists()
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "No post-16 options finder: there are no sixth forms or colleges" in page

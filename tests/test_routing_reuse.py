@@ -441,13 +441,22 @@ def test_eligibility_on_a_random_county_equals_searching_in_full(
         warnings.simplefilter("ignore")
         limited = assess_eligibility(kids, schools, drive_network=compact)
         for_node = assess_eligibility(kids, schools, drive_network=compact, start="node")
+        # reported distances first sought no further than the straight line: most in full after
+        monkeypatch.setattr("geomap.eligibility._REPORT_DETOUR", 1.0)
+        monkeypatch.setattr("geomap.eligibility._REPORT_SLACK_M", 0.0)
+        tight = assess_eligibility(kids, schools, drive_network=compact)
+        # the reference: every road column searched in full, every reported pair measured in full
         monkeypatch.setattr("geomap.eligibility.ROAD_SEARCH_M", np.inf)
+        monkeypatch.setattr("geomap.eligibility._REPORT_DETOUR", 0.0)
         whole = assess_eligibility(kids, schools, drive_network=compact_from_graph(graph))
         whole_node = assess_eligibility(
             kids, schools, drive_network=compact_from_graph(graph), start="node"
         )
     pd.testing.assert_frame_equal(
         pd.DataFrame(limited.drop(columns="geometry")), pd.DataFrame(whole.drop(columns="geometry"))
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(tight.drop(columns="geometry")), pd.DataFrame(whole.drop(columns="geometry"))
     )
     pd.testing.assert_frame_equal(
         pd.DataFrame(for_node.drop(columns="geometry")),

@@ -271,13 +271,14 @@ class TravelTimes(ABC):
             From sources that snap points onto a network, for points far from it.
         """
 
-    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+    def prepare(self, origins: gpd.GeoDataFrame, *, search: bool = True) -> None:
         """Get ready to be asked many times for journeys from ``origins``.
 
         An analysis that asks from the same points for each kind of provider
         (a report asks from every area for five kinds, then for post-16
         places, choice and quality) calls this first. Nothing is needed by
-        default; a network searches once from each origin now, on every core
+        default; a network places the points on its streets (building the
+        streets' index) and searches once from each origin now, on every core
         available, and keeps what it found, so that the questions that follow
         search no more. Answers are the same with or without it.
 
@@ -285,8 +286,12 @@ class TravelTimes(ABC):
         ----------
         origins
             Points with unique ``id`` in EPSG:27700.
+        search
+            Also search from each origin; with ``False`` only what every later
+            question needs is built (a network's streets), for example before
+            forking processes that then share it.
         """
-        del origins
+        del origins, search
 
     def within(
         self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, minutes: float
@@ -493,16 +498,18 @@ class FastestOf(TravelTimes):
         ]
         return "Quickest of: " + " | ".join(parts)
 
-    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+    def prepare(self, origins: gpd.GeoDataFrame, *, search: bool = True) -> None:
         """Get each source ready for journeys from ``origins`` (see :meth:`TravelTimes.prepare`).
 
         Parameters
         ----------
         origins
             Points with unique ``id`` in EPSG:27700.
+        search
+            Also search from each origin (see :meth:`TravelTimes.prepare`).
         """
         for source in self.sources:
-            source.prepare(origins)
+            source.prepare(origins, search=search)
 
     def describe(self) -> str:
         """Each source's caption, with its limit.
@@ -585,15 +592,17 @@ class Remembered(TravelTimes):
         self.gives_journeys = source.gives_journeys
         self._answers: dict[tuple[object, ...], pd.DataFrame] = {}
 
-    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+    def prepare(self, origins: gpd.GeoDataFrame, *, search: bool = True) -> None:
         """Get the source ready for journeys from ``origins`` (see :meth:`TravelTimes.prepare`).
 
         Parameters
         ----------
         origins
             Points with unique ``id`` in EPSG:27700.
+        search
+            Also search from each origin (see :meth:`TravelTimes.prepare`).
         """
-        self.source.prepare(origins)
+        self.source.prepare(origins, search=search)
 
     def describe(self) -> str:
         """The source's own caption.

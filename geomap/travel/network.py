@@ -69,7 +69,9 @@ Asking again costs little
     the node times of the searches from single points, so a report that asks
     the same areas against each kind's providers, sites and post-16 places
     snaps and searches each point once; what is kept is exactly what a fresh
-    search gives. :meth:`NetworkTravelTimes.within` (:func:`matrix_within`)
+    search gives. The streets keep the nearest piece of every point snapped
+    (:class:`KnownPieces`), so a point met again in another set of points is
+    not looked up in the index again. :meth:`NetworkTravelTimes.within` (:func:`matrix_within`)
     gives only the journeys within a time limit, stopping each search there
     (or reusing whole searches kept), with the same minutes as :func:`matrix`.
 """
@@ -119,6 +121,8 @@ ISOCHRONE_BUFFER_M = 100.0
 ROUTING_CACHE_BYTES = 512 * 2**20
 #: Most sets of snapped points kept per compiled network (see :class:`RoutingCache`).
 SNAP_CACHE_SETS = 64
+#: Most points whose nearest street piece is kept for reuse (see :class:`KnownPieces`).
+KNOWN_PIECES_MAX = 1_000_000
 
 _INDEX = np.int32
 
@@ -264,6 +268,93 @@ class RoutingCache:
             self._snaps.move_to_end(key)
             while len(self._snaps) > self.max_snaps:
                 self._snaps.popitem(last=False)
+
+
+class KnownPieces:
+    """The nearest street piece of each point already snapped, by its exact coordinates.
+
+    A report snaps the same points (areas, postcodes) in many sets; the
+    nearest piece of a point depends only on the streets' shapes, so it is
+    looked up once and shared by every network timed on those shapes. Points
+    are matched by the bytes of their coordinates, so what is reused is
+    exactly what a fresh look-up gives. Never pickled (a copy starts empty).
+
+    Parameters
+    ----------
+    max_points
+        Most points kept (no more are added once it is reached).
+    """
+
+    def __init__(self, *, max_points: int = KNOWN_PIECES_MAX) -> None:
+        self.max_points = int(max_points)
+        self._keys = np.zeros(0, dtype=_POINT_KEY)
+        self._pieces = np.zeros(0, dtype=np.int64)
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[type[KnownPieces], tuple[()], dict[str, int]]:
+        return (KnownPieces, (), {"max_points": self.max_points})
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.max_points = state["max_points"]
+
+    def __len__(self) -> int:
+        return int(self._keys.shape[0])
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Each point's kept piece, or -1 where none is kept.
+
+        Parameters
+        ----------
+        keys
+            The points' coordinates, from :func:`_point_keys`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Piece numbers (int64), -1 for points not seen before.
+        """
+        with self._lock:
+            known, pieces = self._keys, self._pieces
+        found = np.full(keys.shape[0], -1, dtype=np.int64)
+        if known.shape[0] == 0 or keys.shape[0] == 0:
+            return found
+        at = np.minimum(np.searchsorted(known, keys), known.shape[0] - 1)
+        hit = known[at] == keys
+        found[hit] = pieces[at[hit]]
+        return found
+
+    def keep(self, keys: np.ndarray, pieces: np.ndarray) -> None:
+        """Keep the pieces found for some points, while there is room.
+
+        Parameters
+        ----------
+        keys
+            The points' coordinates, from :func:`_point_keys`.
+        pieces
+            Each point's nearest piece.
+        """
+        with self._lock:
+            room = self.max_points - self._keys.shape[0]
+            if room <= 0 or keys.shape[0] == 0:
+                return
+            new_keys, first = np.unique(keys, return_index=True)
+            new_keys, new_pieces = new_keys[:room], pieces[first][:room]
+            merged = np.concatenate([self._keys, new_keys])
+            order = np.argsort(merged, kind="stable")
+            merged = merged[order]
+            fresh = np.ones(merged.shape[0], dtype=bool)
+            fresh[1:] = merged[1:] != merged[:-1]
+            self._keys = merged[fresh]
+            self._pieces = np.concatenate([self._pieces, new_pieces])[order][fresh]
+
+
+#: One point's coordinates as 16 raw bytes (x then y, float64).
+_POINT_KEY = np.dtype((np.void, 16))
+
+
+def _point_keys(xy: np.ndarray) -> np.ndarray:
+    """Each row ``(x, y)`` of ``xy`` (float64) as one 16-byte key, for exact matching."""
+    return np.ascontiguousarray(xy, dtype=float).view(_POINT_KEY).reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -416,6 +507,9 @@ class Streets:
     edge_street, edge_flip
         Each edge's street, and whether the edge runs head → tail (``None``
         when not known), so that the streets can be timed again by other weights.
+    known
+        The nearest piece of the points snapped so far (:class:`KnownPieces`),
+        shared by the streets timed again by other weights.
     """
 
     tail: np.ndarray
@@ -434,6 +528,7 @@ class Streets:
     tree: shapely.STRtree | None
     edge_street: np.ndarray | None = None
     edge_flip: np.ndarray | None = None
+    known: KnownPieces = field(default_factory=KnownPieces, repr=False, compare=False)
 
 
 def _edge_coordinates(
@@ -490,8 +585,9 @@ def _edge_coordinates(
     xy[offsets[1:] - 1, 1] = y[edges.v]
     if inner_owner.size:
         # inner vertices are in edge order, so each fills its edge's middle in turn
-        order = np.argsort(inner_owner, kind="stable")
-        inner_owner, inner_xy = inner_owner[order], inner_xy[order]
+        if inner_owner.shape[0] > 1 and bool((inner_owner[1:] < inner_owner[:-1]).any()):
+            order = np.argsort(inner_owner, kind="stable")
+            inner_owner, inner_xy = inner_owner[order], inner_xy[order]
         first_inner = np.searchsorted(inner_owner, inner_owner, side="left")
         slot = offsets[inner_owner] + 1 + (np.arange(inner_owner.shape[0]) - first_inner)
         xy[slot] = inner_xy
@@ -525,6 +621,9 @@ def _shape_keys(oriented: np.ndarray, owner: np.ndarray, first: np.ndarray) -> n
         )
         mixed ^= mixed >> np.uint64(31)
         mixed *= np.uint64(0xFF51AFD7ED558CCD)
+    if first.size and owner.size and bool((np.diff(first) > 0).all()) and first[-1] < owner.size:
+        # each shape's vertices run together (as :func:`_group_shapes` has them): sum by runs
+        return np.add.reduceat(mixed, first)
     out = np.zeros(first.shape[0], dtype=np.uint64)
     np.add.at(out, owner, mixed)
     return out
@@ -561,23 +660,29 @@ def _group_shapes(
     oriented = xy[source]
     low = np.minimum(u[shaped], v[shaped])
     high = np.maximum(u[shaped], v[shaped])
-    summary = _shape_keys(oriented, owner, first)
-    order = np.lexsort((np.arange(shaped.shape[0]), summary, n_coords, high, low))
+    # one 64-bit key per end pair, vertex count and shape: equal streets, equal keys
+    with np.errstate(over="ignore"):
+        summary = _shape_keys(oriented, owner, first) ^ (
+            low.astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+            + high.astype(np.uint64) * np.uint64(0xA0761D6478BD642F)
+            + n_coords.astype(np.uint64) * np.uint64(0xE7037ED1A0B428DB)
+        )
+    order = np.argsort(summary, kind="stable")
+    sorted_summary = summary[order]
     new_group = np.ones(order.shape[0], dtype=bool)
-    new_group[1:] = (
-        (low[order][1:] != low[order][:-1])
-        | (high[order][1:] != high[order][:-1])
-        | (n_coords[order][1:] != n_coords[order][:-1])
-        | (summary[order][1:] != summary[order][:-1])
-    )
+    new_group[1:] = sorted_summary[1:] != sorted_summary[:-1]
     group_sorted = np.cumsum(new_group) - 1
     group = np.empty(shaped.shape[0], dtype=np.int64)
     group[order] = group_sorted
     leader = order[new_group]  # each group's first edge (the sort keeps edge order within groups)
-    # every shape must equal its group leader's exactly, else group them one by one
-    mine = oriented
-    theirs = oriented[first[leader[group]][owner] + position]
-    if not np.array_equal(mine, theirs):  # pragma: no cover - a 64-bit summary clash
+    # every street must equal its group leader's exactly (ends, vertices), else group one by one
+    lead = leader[group]
+    if not (
+        np.array_equal(low[lead], low)
+        and np.array_equal(high[lead], high)
+        and np.array_equal(n_coords[lead], n_coords)
+        and np.array_equal(oriented[first[lead][owner] + position], oriented)
+    ):  # pragma: no cover - a 64-bit key clash
         return _group_shapes_slowly(xy, offsets, shaped, u, v, flip, street, n_straight)
     rank = np.empty(leader.shape[0], dtype=np.int64)
     rank[np.argsort(leader, kind="stable")] = np.arange(leader.shape[0])
@@ -634,20 +739,10 @@ def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
     head[street] = np.where(flip, u, v)
     seconds = np.asarray(edges.seconds, dtype=float)
     forward_s, backward_s = _street_times(n_streets, street, flip, seconds)
-    # each street's vertices, straight streets first
-    straight_xy = np.empty((n_straight, 2, 2))
-    straight_xy[:, 0, 0] = x[tail[:n_straight]]
-    straight_xy[:, 0, 1] = y[tail[:n_straight]]
-    straight_xy[:, 1, 0] = x[head[:n_straight]]
-    straight_xy[:, 1, 1] = y[head[:n_straight]]
-    n_vertices = np.concatenate([np.full(n_straight, 2, dtype=np.int64), shaped_count])
-    all_xy = np.concatenate([straight_xy.reshape(-1, 2), shaped_xy])
-    owner = np.repeat(np.arange(n_streets), n_vertices)
-    # straight pieces: consecutive vertices of the same street
-    same = owner[1:] == owner[:-1]
-    seg_street = owner[:-1][same]
-    a = all_xy[:-1][same]
-    b = all_xy[1:][same]
+    # straight pieces, one street after another (straight streets first): a
+    # straight street is its one piece, a shaped street's pieces join its
+    # consecutive vertices
+    a, b, seg_street = _street_pieces(x, y, tail, head, n_straight, shaped_xy, shaped_count)
     piece = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
     length_m = np.bincount(seg_street, weights=piece, minlength=n_streets)
     # how far along its street each piece starts
@@ -657,12 +752,13 @@ def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
     start_m = before - before[starts][np.cumsum(starts) - 1] if piece.size else piece
     # pieces of no length (repeated vertices, loops drawn straight) cannot be snapped to
     keep = piece > 0
-    seg_street, a, b, start_m = seg_street[keep], a[keep], b[keep], start_m[keep]
+    if not keep.all():
+        seg_street, a, b, start_m = seg_street[keep], a[keep], b[keep], start_m[keep]
     first_piece = np.ones(seg_street.shape[0], dtype=bool)
     first_piece[1:] = seg_street[1:] != seg_street[:-1]
     last_piece = np.ones(seg_street.shape[0], dtype=bool)
     last_piece[:-1] = seg_street[1:] != seg_street[:-1]
-    tree = shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1))) if keep.any() else None
+    tree = _piece_tree(a, b) if keep.any() else None
     return Streets(
         tail=tail,
         head=head,
@@ -681,6 +777,43 @@ def _build_streets(edges: EdgeList, x: np.ndarray, y: np.ndarray) -> Streets:
         edge_street=street,
         edge_flip=flip,
     )
+
+
+def _street_pieces(
+    x: np.ndarray,
+    y: np.ndarray,
+    tail: np.ndarray,
+    head: np.ndarray,
+    n_straight: int,
+    shaped_xy: np.ndarray,
+    shaped_count: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every straight piece of every street: its start ``a``, end ``b`` and street, in street order."""
+    n_streets = tail.shape[0]
+    straight_a = np.empty((n_straight, 2))
+    straight_a[:, 0] = x[tail[:n_straight]]
+    straight_a[:, 1] = y[tail[:n_straight]]
+    straight_b = np.empty((n_straight, 2))
+    straight_b[:, 0] = x[head[:n_straight]]
+    straight_b[:, 1] = y[head[:n_straight]]
+    straight_street = np.arange(n_straight, dtype=np.int64)
+    if shaped_count.size == 0:
+        return straight_a, straight_b, straight_street
+    owner = np.repeat(np.arange(n_straight, n_streets, dtype=np.int64), shaped_count)
+    # a street's pieces start at each of its vertices but its last
+    inner = np.ones(owner.shape[0], dtype=bool)
+    inner[np.cumsum(shaped_count) - 1] = False
+    starts = np.flatnonzero(inner)
+    return (
+        np.concatenate([straight_a, shaped_xy[starts]]),
+        np.concatenate([straight_b, shaped_xy[starts + 1]]),
+        np.concatenate([straight_street, owner[starts]]),
+    )
+
+
+def _piece_tree(a: np.ndarray, b: np.ndarray) -> shapely.STRtree:
+    """A :class:`shapely.STRtree` over the straight pieces ``a[i]``-``b[i]``."""
+    return shapely.STRtree(shapely.linestrings(np.stack([a, b], axis=1)))
 
 
 def _street_times(
@@ -1267,9 +1400,17 @@ def _snap_xy(
             x=network.x[node],
             y=network.y[node],
         )
-    hits = streets.tree.query_nearest(shapely.points(xy), all_matches=False)
-    piece = np.empty(n, dtype=np.int64)
-    piece[hits[0]] = hits[1]
+    # points snapped before keep their piece; the rest ask the tree, once each
+    keys = _point_keys(xy)
+    piece = streets.known.find(keys)
+    asked = np.flatnonzero(piece < 0)
+    if asked.size:
+        unique, first, back = np.unique(keys[asked], return_index=True, return_inverse=True)
+        hits = streets.tree.query_nearest(shapely.points(xy[asked[first]]), all_matches=False)
+        found = np.empty(unique.shape[0], dtype=np.int64)
+        found[hits[0]] = hits[1]
+        piece[asked] = found[back.reshape(-1)]
+        streets.known.keep(unique[hits[0]], hits[1])
     # the exact foot of the perpendicular on that straight piece
     x0, y0 = streets.x0[piece], streets.y0[piece]
     dx, dy = streets.x1[piece] - x0, streets.y1[piece] - y0
@@ -1696,6 +1837,7 @@ def prepare_origins(
     *,
     access_kmh: float = settings.NETWORK_ACCESS_KMH,
     max_snap_m: float = settings.NETWORK_MAX_SNAP_M,
+    search: bool = True,
 ) -> int:
     """Search once from each origin, on every core available, and keep the node times.
 
@@ -1715,6 +1857,10 @@ def prepare_origins(
     max_snap_m
         Distance over which a point counts as far from the network (the tables
         of journeys warn about such points; this does not).
+    search
+        Search; with ``False`` the origins are only snapped (building the
+        streets' index once, for example before processes are forked that
+        will share it), and 0 is returned.
 
     Returns
     -------
@@ -1729,6 +1875,8 @@ def prepare_origins(
     """
     check_points(origins, what="origins")
     o = snap_points(network, origins, access_kmh=access_kmh, max_snap_m=max_snap_m, what="origins")
+    if not search:
+        return 0
     nodes, seconds = o.origin_entries()
     missing = _missing_fields(network, nodes, seconds, forwards=True)
     if missing == 0 or missing * network.n_nodes * 8 > network.cache.max_bytes // 2:
@@ -2628,16 +2776,23 @@ class NetworkTravelTimes(TravelTimes):
         )
         return describe_result(result, self._caption(RunStats(**result.attrs["geomap_network"])))
 
-    def prepare(self, origins: gpd.GeoDataFrame) -> None:
+    def prepare(self, origins: gpd.GeoDataFrame, *, search: bool = True) -> None:
         """Search once from each origin now and keep the node times (see :func:`prepare_origins`).
 
         Parameters
         ----------
         origins
             Points with unique ``id`` in EPSG:27700.
+        search
+            Also search; with ``False`` the origins are only placed on the
+            streets (whose index is built then).
         """
         prepare_origins(
-            self.network, origins, access_kmh=self.access_kmh, max_snap_m=self.max_snap_m
+            self.network,
+            origins,
+            access_kmh=self.access_kmh,
+            max_snap_m=self.max_snap_m,
+            search=search,
         )
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> pd.DataFrame:
