@@ -26,6 +26,10 @@ it writes the compact network once into FOLDER (reused when already there;
 a temporary folder by default), times its load, and times the report with
 no network and with the compact network.
 
+The reports from the GraphML and from the compact file are compared table
+by table (every CSV byte for byte, every GeoPackage layer exactly):
+``report_identical=<true|false>``.
+
 Before the last line it prints ``report_compact_s=<s> report_none_s=<s>
 network_adds_s=<s>`` (the report's time with the compact network, without a
 network, and the difference: what the network costs). The last line is
@@ -312,6 +316,40 @@ def _print_reports(
     )
 
 
+def _same_reports(first: Path, second: Path) -> list[str]:
+    """The tables (CSV) and GeoPackage layers that differ between two report folders.
+
+    Every CSV is compared byte for byte, every layer of ``geomap.gpkg`` as a
+    table (its attributes and its geometries exactly); an empty list means
+    the two reports give the same results.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    differ = sorted({p.name for p in first.glob("*.csv")} ^ {p.name for p in second.glob("*.csv")})
+    for path in sorted(first.glob("*.csv")):
+        other = second / path.name
+        if other.is_file() and path.read_bytes() != other.read_bytes():
+            differ.append(path.name)
+    layers = [str(row[0]) for row in pyogrio.list_layers(first / "geomap.gpkg")]
+    if layers != [str(row[0]) for row in pyogrio.list_layers(second / "geomap.gpkg")]:
+        return [*differ, "geomap.gpkg (layers)"]
+    for layer in layers:
+        a = gpd.read_file(first / "geomap.gpkg", layer=layer)
+        b = gpd.read_file(second / "geomap.gpkg", layer=layer)
+        try:
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
+            )
+            same_shapes = bool(a.geometry.geom_equals_exact(b.geometry, 0).all())
+        except AssertionError:
+            same_shapes = False
+        if not same_shapes:
+            differ.append(f"geomap.gpkg:{layer}")
+    return differ
+
+
 def _report_lines(runs: dict[str, dict[str, float]]) -> None:
     compact_s, none_s = runs["compact"]["wall_s"], runs["none"]["wall_s"]
     print(
@@ -425,6 +463,10 @@ def main(*, reports: bool = True) -> None:
             )
         if reports:
             _print_reports(runs, folder, compact, env)
+            differ = _same_reports(folder / "out-graphml", folder / "out-compact")
+            if differ:
+                print(f"report results that differ between GraphML and compact: {differ}")
+            print(f"report_identical={str(not differ).lower()}")
             _report_lines(runs)
     graphml_s = by_graphml["load_s"]
     compact_s = by_compact["load_s"]
