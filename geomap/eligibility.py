@@ -63,10 +63,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
@@ -88,6 +87,9 @@ from geomap.travel.network import (
     snap_time_matrix,
     warn_far,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 logger = logging.getLogger(__name__)
 
@@ -467,7 +469,7 @@ def _node_xy(graph: nx.MultiDiGraph) -> dict[object, tuple[float, float]]:
 
 
 #: A network as eligibility takes it: a graph, or a compact network (quicker).
-Network: TypeAlias = nx.MultiDiGraph | CompactNetwork
+Network: TypeAlias = "nx.MultiDiGraph | CompactNetwork"
 
 
 def _info(network: Network) -> dict[str, str]:

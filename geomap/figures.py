@@ -29,7 +29,6 @@ import PIL.PngImagePlugin
 import shapely
 from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.backends import _backend_pdf_ps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -141,6 +140,9 @@ def _font_subsets_kept() -> Iterator[None]:
     report share one subset per font; the bytes and the glyph map are the
     same as a fresh subset of those glyphs gives.
     """
+    # imported here: it loads fontTools, which only the PDFs need
+    from matplotlib.backends import _backend_pdf_ps
+
     original = _backend_pdf_ps.get_glyphs_subset
 
     def kept(fontfile: Any, glyphs: Any) -> Any:

@@ -40,11 +40,10 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 import pyproj
 import requests
@@ -63,6 +62,9 @@ from geomap.errors import (
     OutputError,
 )
 from geomap.io import atomic_path, write_text
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 logger = logging.getLogger(__name__)
 
@@ -892,6 +894,8 @@ def _check_not_empty(graph: nx.MultiDiGraph, *, where: str, path: Path | None = 
 def _load_graphml(path: Path, *, mode: str | None) -> nx.MultiDiGraph:
     if path.stat().st_size == 0:
         raise EmptyNetworkError("the network file is empty", path=path)
+    import networkx as nx
+
     try:
         graph = ox.load_graphml(path)
     except (ET.ParseError, nx.NetworkXError, ValueError, KeyError, TypeError) as err:

@@ -41,10 +41,9 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 
@@ -72,6 +71,9 @@ from geomap.travel.network import (
     graph_arrays,
     reweighted,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +292,8 @@ class CompactNetwork:
         networkx.MultiDiGraph
             A new graph.
         """
+        import networkx as nx
+
         graph = nx.MultiDiGraph(
             crs=settings.MEASURE_CRS, **{f"geomap_{k}": v for k, v in self.info.items()}
         )
@@ -513,7 +517,7 @@ def write_compact(
             path=target,
             fix=f"Give a file name ending {SUFFIX}",
         )
-    if isinstance(network, nx.MultiDiGraph):
+    if not isinstance(network, CompactNetwork):  # an osmnx graph
         network = compact_from_graph(network)
     arrays = _arrays_of(network)
     manifest: dict[str, Any] = {

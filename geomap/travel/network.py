@@ -90,7 +90,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
@@ -107,6 +106,8 @@ from geomap.osm import add_travel_times, network_info, network_mode
 from geomap.travel.base import TravelTimes, check_points, describe_result
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from geomap.travel.compact import CompactNetwork
 
 logger = logging.getLogger(__name__)
