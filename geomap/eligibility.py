@@ -685,7 +685,7 @@ class _Routes:
             if self.forwards
             else self.starts.take(rows[keep_homes])
         )
-        for band in np.array_split(order, max(1, -(-order.shape[0] // _BAND))):
+        for band in _bands(reach[order], order):
             part = searched[band]
             if self.forwards:
                 at_rows, at_cols = part, keep_schools
