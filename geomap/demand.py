@@ -771,7 +771,8 @@ def postcode_origins(
         }
     )
     area_ids = areas["area_id"].astype(str)
-    empty = area_ids[~area_ids.isin(found["area_id"])].tolist()
+    present = set(found["area_id"].tolist())
+    empty = [area for area in area_ids.tolist() if area not in present]
     kept = _area_origins(areas, empty, origins)
     table_out = pd.concat([found, kept], ignore_index=True)
     table_out = _share_children(table_out, children)
