@@ -206,8 +206,8 @@ class RoutingCache:
                 self._fields.move_to_end(key)
             return found
 
-    def keep_field(self, key: bytes, values: np.ndarray) -> None:
-        """Keep node times under ``key`` (a copy), dropping the least recently used over the limit.
+    def keep_field(self, key: bytes, values: np.ndarray, *, copy: bool = True) -> None:
+        """Keep node times under ``key``, dropping the least recently used over the limit.
 
         Parameters
         ----------
@@ -215,11 +215,18 @@ class RoutingCache:
             From :func:`_field_keys`.
         values
             Node times of one search.
+        copy
+            Keep a copy; with ``False`` a read-only view of ``values`` is kept
+            (for node times that nothing else will change: a search's own
+            result, which then stays in memory while any of its rows is kept).
         """
         size = int(values.nbytes)
         if size > self.max_bytes:
             return
-        kept = np.array(values, dtype=float, copy=True)
+        if copy or values.dtype != np.float64:
+            kept = np.array(values, dtype=float, copy=True)
+        else:
+            kept = values.view()
         kept.flags.writeable = False
         with self._lock:
             old = self._fields.pop(key, None)
@@ -1795,7 +1802,7 @@ def point_fields(
             for j, i, values in zip(todo, sources.tolist(), found[:, :n], strict=True):
                 times[j] = values if columns is None else values[columns]
                 if limit is None:  # a limited search is cheap, and serves only its own limit
-                    cache.keep_field(keys[i], values)
+                    cache.keep_field(keys[i], values, copy=False)  # ``found`` is not reused
         lo, hi = np.searchsorted(owner[order], [group[0], group[-1] + 1])
         rows = order[lo:hi]
         yield rows, times, owner[rows] - start
