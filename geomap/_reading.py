@@ -68,7 +68,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -827,12 +827,7 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
             path=path,
             fix="Install it with 'pip install defusedxml', or save the sheet as CSV UTF-8",
         )
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except InputError:
-        raise
-    except Exception as err:  # openpyxl raises many kinds on a damaged workbook
-        _refuse_workbook(path, err)
+    workbook, handle = _load_workbook(path, data_only=True)
     try:
         worksheet, name = _choose_sheet(workbook, path=path, sheet=sheet)
         sheet_names = [ws.title for ws in workbook.worksheets]
@@ -852,6 +847,7 @@ def read_workbook(path: Path, *, what: str, sheet: str | None) -> pd.DataFrame:
         _refuse_workbook(path, err)
     finally:
         workbook.close()
+        handle.close()
     if any(unset):
         _refuse_unsaved_formulas(path, name, unset)
     if not any(grid):
@@ -881,13 +877,10 @@ def _refuse_unsaved_formulas(path: Path, sheet: str, unset: list[set[int]]) -> N
     value Excel saves beside each; read for values only, such a cell is empty,
     and a journey or a count would silently go missing.
     """
-    import openpyxl
     from openpyxl.utils import get_column_letter
 
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception as err:  # the first read succeeded; a failure now is the same damage
-        _refuse_workbook(path, err)
+    # the first read succeeded; a failure now is the same damage
+    workbook, handle = _load_workbook(path, data_only=False)
     try:
         worksheet = workbook[sheet]
         worksheet.reset_dimensions()
@@ -915,6 +908,30 @@ def _refuse_unsaved_formulas(path: Path, sheet: str, unset: list[set[int]]) -> N
         _refuse_workbook(path, err)
     finally:
         workbook.close()
+        handle.close()
+
+
+def _load_workbook(path: Path, *, data_only: bool) -> tuple[Any, BinaryIO]:
+    """The workbook at ``path`` opened read-only, with the open file it reads.
+
+    The file is opened here, not by openpyxl: a damaged workbook makes
+    openpyxl raise before it closes a file it opened itself, while a file
+    given to it is ours to close. The caller closes the workbook, then the
+    file; on a damaged workbook the file is closed here and the damage
+    refused (:func:`_refuse_workbook`).
+    """
+    import openpyxl
+
+    handle = path.open("rb")
+    try:
+        return openpyxl.load_workbook(handle, read_only=True, data_only=data_only), handle
+    except InputError:
+        handle.close()
+        raise
+    except Exception as err:  # openpyxl raises many kinds on a damaged workbook
+        handle.close()
+        _refuse_workbook(path, err)
+        raise  # not reached: _refuse_workbook always raises
 
 
 def _refuse_workbook(path: Path, err: Exception) -> None:
