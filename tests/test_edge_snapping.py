@@ -455,3 +455,36 @@ def test_compiled_from_arrays_with_shapes() -> None:
         np.array([0.0, 100.0]),
     )
     assert snap_points(straight, at({"q": (-10.0, -5.0)})).share[0] == 0.0
+
+
+def _same_snap(a: object, b: object) -> None:
+    for name in ("node", "distance_m", "seconds", "far", "tail", "head", "share", "street"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    np.testing.assert_array_equal(a.x, b.x)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(a.y, b.y)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("cap", [1_000_000, 5])
+def test_points_snapped_again_reuse_their_street_piece_and_snap_the_same(cap: int) -> None:
+    import pickle
+
+    graph = grid_graph(6, seed=4)
+    first = scatter(graph, 40, prefix="a", seed=5)
+    # a second set: some points of the first (under other ids, one twice), some new
+    again = first.iloc[[3, 7, 7, 11, 20]].assign(id=["r3", "r7", "r7b", "r11", "r20"])
+    second = pd.concat([again, scatter(graph, 15, prefix="b", seed=6)], ignore_index=True)
+    second = gpd.GeoDataFrame(second, geometry="geometry", crs=first.crs)
+
+    remembering = compile_network(graph)
+    remembering.streets.known.max_points = cap
+    snap_points(remembering, first)
+    kept = len(remembering.streets.known)
+    assert kept == min(cap, 40)
+    reused = snap_points(remembering, second)
+    # a fresh network, with nothing remembered, snaps the second set alike
+    fresh = compile_network(graph)
+    _same_snap(reused, snap_points(fresh, second))
+    assert len(remembering.streets.known) == min(cap, 55)
+    # nothing remembered survives pickling (as when a network goes to Dask workers)
+    copied = pickle.loads(pickle.dumps(remembering.streets.known))
+    assert len(copied) == 0 and copied.max_points == cap
